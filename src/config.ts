@@ -1,0 +1,91 @@
+import { z } from "zod";
+import { ConfigError } from "./errors.js";
+
+/** Everything the service reads from its environment, typed. The only reader of process.env. */
+export interface Config {
+  port: number;
+  storageDriver: "fs" | "s3";
+  /** fs driver: the cache folder. */
+  cacheDir: string;
+  /** s3 driver: bucket and key prefix of the cache directory. */
+  s3Bucket: string | undefined;
+  s3Prefix: string;
+  /** s3 driver: endpoint of an S3-compatible server (moto_server, LocalStack, MinIO); path-style is used. */
+  s3Endpoint: string | undefined;
+  awsRegion: string;
+  /** Time limit of one storage call. */
+  storageTimeoutMs: number;
+  /** When set, writes (PUT, DELETE, clear, upload) need `Authorization: Bearer <token>`. */
+  cacheApiToken: string | undefined;
+  maxBodyBytes: number;
+  /** Entries whose end_date is at most this many days before today expire ... */
+  recentWindowDays: number;
+  /** ... this many seconds after they were cached. Older entries never expire. */
+  recentTtlSeconds: number;
+  /** On Lambda with s3: answers larger than this redirect to a presigned URL. */
+  inlineMaxBytes: number;
+  presignTtlSeconds: number;
+  logLevel: "debug" | "info" | "warn" | "error" | "silent";
+}
+
+type Env = Record<string, string | undefined>;
+
+const MB = 1024 * 1024;
+
+const positiveInt = z.coerce.number().int().positive();
+const nonNegativeNumber = z.coerce.number().nonnegative();
+
+/** One entry per variable: its schema (with default). Empty strings count as unset. */
+const schema = z.object({
+  PORT: positiveInt.max(65535).default(3000),
+  STORAGE_DRIVER: z.enum(["fs", "s3"]).default("fs"),
+  CACHE_DIR: z.string().default("./cache/data"),
+  S3_BUCKET: z.string().optional(),
+  S3_PREFIX: z.string().default("cache/data"),
+  AWS_ENDPOINT_URL: z.url().optional(),
+  S3_ENDPOINT: z.url().optional(),
+  AWS_REGION: z.string().default("us-east-1"),
+  STORAGE_TIMEOUT_MS: positiveInt.default(10_000),
+  CACHE_API_TOKEN: z.string().optional(),
+  MAX_BODY_MB: z.coerce.number().positive().default(128),
+  RECENT_WINDOW_DAYS: nonNegativeNumber.default(1),
+  RECENT_TTL_SECONDS: nonNegativeNumber.default(86_400),
+  INLINE_MAX_MB: z.coerce.number().positive().default(5),
+  PRESIGN_TTL_SECONDS: positiveInt.max(604_800).default(300),
+  LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
+});
+
+export function loadConfig(env: Env = process.env): Config {
+  const present = Object.fromEntries(
+    Object.keys(schema.shape).map((name) => [name, env[name] === "" ? undefined : env[name]]),
+  );
+  const parsed = schema.safeParse(present);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => {
+      const name = String(issue.path[0]);
+      return `${name}=${JSON.stringify(present[name])}: ${issue.message}`;
+    });
+    throw new ConfigError(`Bad environment: ${problems.join("; ")}`);
+  }
+  const v = parsed.data;
+  if (v.STORAGE_DRIVER === "s3" && !v.S3_BUCKET) {
+    throw new ConfigError("S3_BUCKET must be set when STORAGE_DRIVER=s3");
+  }
+  return {
+    port: v.PORT,
+    storageDriver: v.STORAGE_DRIVER,
+    cacheDir: v.CACHE_DIR,
+    s3Bucket: v.S3_BUCKET,
+    s3Prefix: v.S3_PREFIX.replace(/^\/+|\/+$/g, ""),
+    s3Endpoint: v.S3_ENDPOINT ?? v.AWS_ENDPOINT_URL,
+    awsRegion: v.AWS_REGION,
+    storageTimeoutMs: v.STORAGE_TIMEOUT_MS,
+    cacheApiToken: v.CACHE_API_TOKEN,
+    maxBodyBytes: Math.round(v.MAX_BODY_MB * MB),
+    recentWindowDays: v.RECENT_WINDOW_DAYS,
+    recentTtlSeconds: v.RECENT_TTL_SECONDS,
+    inlineMaxBytes: Math.round(v.INLINE_MAX_MB * MB),
+    presignTtlSeconds: v.PRESIGN_TTL_SECONDS,
+    logLevel: v.LOG_LEVEL,
+  };
+}

@@ -1,0 +1,191 @@
+import type { Clock } from "../clock.js";
+import { PayloadTooLargeError } from "../errors.js";
+import type { ObjectStore, ObjectStream } from "../storage/types.js";
+import { mapLimit } from "../util/map-limit.js";
+import { createCsvInspector, csvToRows, inspectCsv, type CsvShape, type Row } from "./csv.js";
+import { datasetKey, type DatasetId } from "./dataset.js";
+import { buildMeta, describes, parseMeta, serializeMeta, type CacheMeta } from "./meta.js";
+import { expiresAt, formatCachedAt, isFresh, type ValidityRule } from "./validity.js";
+
+export interface DataCacheOptions {
+  /** Where the entries live; keys are `<key>.csv` and `<key>_meta.json` at the store's root. */
+  store: ObjectStore;
+  clock: Clock;
+  /** When recent entries expire (see validity.ts). */
+  rule: ValidityRule;
+  /** How many metas `info` reads at once. */
+  infoConcurrency?: number;
+}
+
+/** Why a lookup did not hit: nothing there, too old to serve, or objects that disagree (a torn write). */
+export type MissReason = "absent" | "expired" | "torn";
+
+export type Lookup<T> = ({ hit: true; meta: CacheMeta } & T) | { hit: false; reason: MissReason };
+
+export interface CacheEntryInfo extends CacheMeta {
+  /** ISO-8601 UTC instant the entry stops being served, or null when it never expires. */
+  expires_at: string | null;
+}
+
+export interface CacheInfo {
+  total_files: number;
+  cached_symbols: string[];
+  total_size_mb: number;
+  cache_entries: CacheEntryInfo[];
+}
+
+export type DataCache = ReturnType<typeof createDataCache>;
+
+/** The CSV is too big to answer inline (Lambda answers at most 6 MB); the client should fetch it by URL. */
+export class TooLargeToInlineError extends PayloadTooLargeError {
+  override name = "TooLargeToInlineError";
+  constructor(sizeBytes: number, maxBytes: number) {
+    const mb = (bytes: number) => (bytes / 2 ** 20).toFixed(1);
+    super(
+      `The dataset's CSV is ${mb(sizeBytes)} MB, over the ${mb(maxBytes)} MB answered inline here; ` +
+        "ask with format=csv (or Accept: text/csv) to be redirected to a download URL",
+    );
+  }
+}
+
+export const csvKeyOf = (id: DatasetId): string => `${datasetKey(id)}.csv`;
+export const metaKeyOf = (id: DatasetId): string => `${datasetKey(id)}_meta.json`;
+const isCacheObject = (key: string): boolean => key.endsWith(".csv") || key.endsWith(".json");
+
+export function createDataCache(options: DataCacheOptions) {
+  const { store, clock, rule } = options;
+  const infoConcurrency = options.infoConcurrency ?? 32;
+
+  /** The committed, fresh meta of `id`, or why there is none. */
+  async function lookupMeta(id: DatasetId): Promise<Lookup<object>> {
+    const bytes = await store.get(metaKeyOf(id));
+    if (!bytes) return { hit: false, reason: "absent" };
+    const meta = parseMeta(bytes);
+    if (!meta || !describes(meta, id)) return { hit: false, reason: "torn" };
+    if (!isFresh(meta, clock.now(), rule)) return { hit: false, reason: "expired" };
+    return { hit: true, meta };
+  }
+
+  const sizeAgrees = (meta: CacheMeta, sizeBytes: number): boolean =>
+    meta.csv_bytes === undefined || meta.csv_bytes === sizeBytes;
+
+  /** The stored CSV as a stream, for serving its bytes unchanged. Two store calls. */
+  async function openCsv(id: DatasetId): Promise<Lookup<{ csv: ObjectStream }>> {
+    const found = await lookupMeta(id);
+    if (!found.hit) return found;
+    const csv = await store.getStream(csvKeyOf(id));
+    if (!csv) return { hit: false, reason: "torn" };
+    if (!sizeAgrees(found.meta, csv.sizeBytes)) {
+      await csv.stream.cancel();
+      return { hit: false, reason: "torn" };
+    }
+    return { hit: true, meta: found.meta, csv };
+  }
+
+  async function commit(id: DatasetId, shape: CsvShape, csvBytes: number): Promise<CacheMeta> {
+    const meta = buildMeta(id, { rows: shape.rows, csvBytes }, formatCachedAt(clock.now()));
+    await store.put(metaKeyOf(id), serializeMeta(meta), { contentType: "application/json" });
+    return meta;
+  }
+
+  return {
+    openCsv,
+
+    /**
+     * The entry's rows, parsed: timestamps as ISO-8601 UTC, numbers as numbers. A CSV larger than
+     * `maxCsvBytes` is not read: TooLargeToInlineError.
+     */
+    async readRows(id: DatasetId, options: { maxCsvBytes?: number } = {}): Promise<Lookup<{ rows: Row[] }>> {
+      const found = await openCsv(id);
+      if (!found.hit) return found;
+      const { maxCsvBytes = Infinity } = options;
+      if (found.csv.sizeBytes > maxCsvBytes) {
+        await found.csv.stream.cancel();
+        throw new TooLargeToInlineError(found.csv.sizeBytes, maxCsvBytes);
+      }
+      const rows = csvToRows(await new Response(found.csv.stream).text());
+      if (rows.length !== found.meta.rows) return { hit: false, reason: "torn" };
+      return { hit: true, meta: found.meta, rows };
+    },
+
+    /** A short-lived URL to GET the entry's CSV from the store itself; null when the store cannot make one. */
+    async downloadUrl(id: DatasetId, expiresSeconds: number): Promise<string | null> {
+      return store.presigner ? store.presigner.getUrl(csvKeyOf(id), expiresSeconds) : null;
+    },
+
+    /**
+     * A short-lived URL to PUT a CSV straight into the store, to be committed with `commitUpload`; null when the
+     * store cannot make one. Drops the current meta first, so the entry is not served until the commit.
+     */
+    async uploadUrl(id: DatasetId, expiresSeconds: number): Promise<string | null> {
+      if (!store.presigner) return null;
+      await store.deleteMany([metaKeyOf(id)]);
+      return store.presigner.putUrl(csvKeyOf(id), expiresSeconds, "text/csv");
+    },
+
+    /**
+     * Stores a dataset CSV (checked first; see createCsvInspector), replacing any entry of the same id. The old
+     * meta goes first and the new one last, so a reader never pairs a meta with a CSV it does not describe.
+     */
+    async write(id: DatasetId, csv: Uint8Array): Promise<CacheMeta> {
+      const shape = inspectCsv(csv);
+      await store.deleteMany([metaKeyOf(id)]);
+      await store.put(csvKeyOf(id), csv, { contentType: "text/csv" });
+      return commit(id, shape, csv.length);
+    },
+
+    /**
+     * Commits a CSV that a client put into the store itself: checks it in one streaming pass, then writes the
+     * meta. Returns null when there is no such object.
+     */
+    async commitUpload(id: DatasetId): Promise<CacheMeta | null> {
+      const csv = await store.getStream(csvKeyOf(id));
+      if (!csv) return null;
+      const inspector = createCsvInspector();
+      try {
+        for await (const chunk of csv.stream as unknown as AsyncIterable<Uint8Array>) inspector.push(chunk);
+      } catch (error) {
+        await csv.stream.cancel().catch(() => undefined);
+        throw error;
+      }
+      return commit(id, inspector.end(), csv.sizeBytes);
+    },
+
+    /** Removes both objects of an entry; false when neither was there. */
+    async remove(id: DatasetId): Promise<boolean> {
+      const keys = [metaKeyOf(id), csvKeyOf(id)];
+      const heads = await Promise.all(keys.map((key) => store.head(key)));
+      if (heads.every((head) => head === null)) return false;
+      await store.deleteMany(keys);
+      return true;
+    },
+
+    /** What is cached: one listing pass, then the metas read with bounded concurrency. */
+    async info(): Promise<CacheInfo> {
+      const objects = (await store.list()).filter((object) => isCacheObject(object.key));
+      const metaKeys = objects.filter((object) => object.key.endsWith("_meta.json")).map((object) => object.key);
+      const metas = await mapLimit(metaKeys, infoConcurrency, async (key) => {
+        const bytes = await store.get(key);
+        return bytes ? parseMeta(bytes) : null;
+      });
+      const now = clock.now();
+      const entries = metas
+        .filter((meta): meta is CacheMeta => meta !== null)
+        .map((meta) => ({ ...meta, expires_at: expiresAt(meta, now, rule)?.toISOString() ?? null }));
+      const totalBytes = objects.reduce((sum, object) => sum + object.sizeBytes, 0);
+      return {
+        total_files: metaKeys.length,
+        cached_symbols: [...new Set(entries.map((entry) => entry.symbol))].sort(),
+        total_size_mb: Math.round((totalBytes / 2 ** 20) * 100) / 100,
+        cache_entries: entries,
+      };
+    },
+
+    /** Removes every .csv and .json object in the store, and nothing else. Returns how many. */
+    async clear(): Promise<number> {
+      const keys = (await store.list()).map((object) => object.key).filter(isCacheObject);
+      await store.deleteMany(keys);
+      return keys.length;
+    },
+  };
+}

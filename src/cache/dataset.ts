@@ -1,0 +1,54 @@
+import { createHash } from "node:crypto";
+import { z } from "zod";
+
+/** Binance's kline intervals; case matters (1m is a minute, 1M a month). */
+export const INTERVALS = ["1s", "1m", "3m", "5m", "15m", "30m", "1h", "2h", "4h", "6h", "8h", "12h", "1d", "3d", "1w", "1M"] as const;
+export const MARKET_TYPES = ["spot", "futures"] as const;
+
+export type Interval = (typeof INTERVALS)[number];
+export type MarketType = (typeof MARKET_TYPES)[number];
+
+/** What identifies one cached dataset, normalized (symbol upper-case, market lower-case). */
+export interface DatasetId {
+  symbol: string;
+  interval: Interval;
+  start_date: string;
+  end_date: string;
+  market_type: MarketType;
+}
+
+/** True for a real calendar date written YYYY-MM-DD (no 2021-02-30). */
+export function isCalendarDate(text: string): boolean {
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(text)) return false;
+  const date = new Date(`${text}T00:00:00Z`);
+  return !Number.isNaN(date.getTime()) && date.toISOString().slice(0, 10) === text;
+}
+
+const calendarDate = z.string().refine(isCalendarDate, "must be a real calendar date written YYYY-MM-DD");
+
+/** Parses and normalizes the five query parameters; the only gate into the cache's key space. */
+export const datasetIdSchema = z
+  .object({
+    symbol: z
+      .string()
+      .transform((s) => s.toUpperCase())
+      .pipe(z.string().regex(/^[A-Z0-9]{2,30}$/, "must be 2 to 30 letters or digits, like BTCUSDT")),
+    interval: z.enum(INTERVALS, { error: `must be one of ${INTERVALS.join(" ")}` }),
+    start_date: calendarDate,
+    end_date: calendarDate,
+    market_type: z
+      .string()
+      .default("spot")
+      .transform((s) => s.toLowerCase())
+      .pipe(z.enum(MARKET_TYPES, { error: "must be spot or futures" })),
+  })
+  .refine((id) => id.start_date <= id.end_date, {
+    path: ["end_date"],
+    message: "must not be before start_date",
+  });
+
+/** md5 hex of SYMBOL_interval_start_end_market, exactly as the original Python service names its files. */
+export function datasetKey(id: DatasetId): string {
+  const name = `${id.symbol.toUpperCase()}_${id.interval}_${id.start_date}_${id.end_date}_${id.market_type.toLowerCase()}`;
+  return createHash("md5").update(name).digest("hex");
+}

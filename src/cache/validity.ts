@@ -1,0 +1,52 @@
+/**
+ * The validity rule, the original's: an entry whose end_date is at most `recentWindowDays` before today (UTC),
+ * or in the future, may still gain candles, so it is valid for `recentTtlSeconds` after it was cached.
+ * Any older entry never expires.
+ */
+export interface ValidityRule {
+  recentWindowDays: number;
+  recentTtlSeconds: number;
+}
+
+const DAY_MS = 86_400_000;
+
+/** When the entry stops being served, or null when it never does. */
+export function expiresAt(entry: { end_date: string; cached_at: string }, now: Date, rule: ValidityRule): Date | null {
+  if (daysFromNow(entry.end_date, now) > rule.recentWindowDays) return null;
+  const cachedAt = parseCachedAt(entry.cached_at);
+  // An unreadable cached_at cannot be trusted to be recent: it is already expired.
+  if (!cachedAt) return new Date(0);
+  return new Date(cachedAt.getTime() + rule.recentTtlSeconds * 1000);
+}
+
+/** Valid strictly before its expiry: at exactly recentTtlSeconds after cached_at it is expired. */
+export function isFresh(entry: { end_date: string; cached_at: string }, now: Date, rule: ValidityRule): boolean {
+  const expiry = expiresAt(entry, now, rule);
+  return expiry === null || now.getTime() < expiry.getTime();
+}
+
+/** Whole days from end_date to today, both as UTC calendar days; negative for a future end_date. */
+export function daysFromNow(endDate: string, now: Date): number {
+  const today = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate());
+  return Math.round((today - Date.parse(`${endDate}T00:00:00Z`)) / DAY_MS);
+}
+
+/**
+ * cached_at as the Python service writes it: ISO-8601 UTC with no zone suffix and millisecond precision,
+ * e.g. 2026-11-23T19:51:34.750. Its reader subtracts a naive datetime, so a `Z` would break it.
+ */
+export function formatCachedAt(at: Date): string {
+  return at.toISOString().slice(0, 23);
+}
+
+const CACHED_AT = /^(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:?\d{2})?$/;
+
+/** Reads both forms: zone-less (taken as UTC, any number of fraction digits) and with Z or an offset. */
+export function parseCachedAt(text: string): Date | null {
+  const match = CACHED_AT.exec(text);
+  if (!match) return null;
+  const [, date, time, fraction = "0", zone = "Z"] = match;
+  const millis = fraction.padEnd(3, "0").slice(0, 3);
+  const parsed = new Date(`${date}T${time}.${millis}${zone}`);
+  return Number.isNaN(parsed.getTime()) ? null : parsed;
+}

@@ -1,0 +1,22 @@
+import { Hono } from "hono";
+import { requestId } from "hono/request-id";
+import type { AppDeps, AppEnv } from "./env.js";
+import { accessLog } from "./middleware/access-log.js";
+import { errorHandler, notFoundHandler } from "./middleware/errors.js";
+import { cacheRoutes } from "./routes/cache.js";
+import { dataRoutes } from "./routes/data.js";
+
+export const CACHE_API = "/api/v1/backtest/cache";
+
+/** The whole HTTP API, built from its dependencies; Lambda handlers and the local server all serve this. */
+export function createApp(deps: AppDeps): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+  app.use(requestId(), accessLog(deps.log));
+  app.onError(errorHandler(deps.log));
+  app.notFound(notFoundHandler);
+
+  app.get("/healthz", (c) => c.json({ status: "ok" }));
+  app.route(CACHE_API, dataRoutes(deps));
+  app.route(CACHE_API, cacheRoutes(deps));
+  return app;
+}

@@ -1,0 +1,25 @@
+import type { DataCache, MissReason } from "../cache/data-cache.js";
+import type { Log } from "../log.js";
+
+/** What the HTTP layer needs, passed in by deps.ts (or a test). */
+export interface AppDeps {
+  cache: DataCache;
+  log: Log;
+  /** When set, writes need `Authorization: Bearer <token>`. */
+  cacheApiToken?: string;
+  maxBodyBytes: number;
+  /**
+   * Largest answer sent inline; a bigger CSV hit redirects to a presigned URL of the object (Lambda answers at
+   * most 6 MB). Unset on the local server, which streams anything.
+   */
+  inlineMaxBytes?: number;
+  presignTtlSeconds: number;
+}
+
+/** Per-request values set by middleware and routes, read by the access log. */
+export interface AppEnv {
+  Variables: {
+    requestId: string;
+    cacheOutcome?: "hit" | MissReason;
+  };
+}

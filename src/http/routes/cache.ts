@@ -1,0 +1,19 @@
+import { Hono } from "hono";
+import { success } from "../envelope.js";
+import type { AppDeps, AppEnv } from "../env.js";
+import { requireToken } from "../middleware/auth.js";
+
+/** The whole cache: what is in it, and emptying it. */
+export function cacheRoutes(deps: AppDeps): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+
+  app.get("/info", async (c) => c.json(success(await deps.cache.info())));
+
+  app.post("/clear", requireToken(deps.cacheApiToken), async (c) => {
+    const deletedFiles = await deps.cache.clear();
+    deps.log.info("cache_cleared", { request_id: c.get("requestId"), deleted_files: deletedFiles });
+    return c.json(success({ deleted_files: deletedFiles }, "Cache cleared successfully"));
+  });
+
+  return app;
+}

@@ -1,0 +1,40 @@
+import type { Context } from "hono";
+import { datasetIdSchema, type DatasetId } from "../cache/dataset.js";
+import { ValidationError, type FieldIssue } from "../errors.js";
+
+const FIELDS = ["symbol", "interval", "start_date", "end_date", "market_type"] as const;
+const REQUIRED = new Set<string>(["symbol", "interval", "start_date", "end_date"]);
+
+/** The dataset named by the query string, or a VALIDATION_ERROR listing every bad field. */
+export function datasetFromQuery(c: Context): DatasetId {
+  const queries = c.req.queries();
+  const issues: FieldIssue[] = [];
+  const raw: Record<string, string | undefined> = {};
+  for (const field of FIELDS) {
+    const values = queries[field] ?? [];
+    if (values.length > 1) issues.push({ field, message: "is given more than once" });
+    else if (values.length === 0 && REQUIRED.has(field)) issues.push({ field, message: "is required" });
+    raw[field] = values[0];
+  }
+  const parsed = datasetIdSchema.safeParse(raw);
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) {
+      const field = String(issue.path[0] ?? "query");
+      if (!issues.some((known) => known.field === field)) issues.push({ field, message: issue.message });
+    }
+  }
+  if (issues.length > 0 || !parsed.success) throw new ValidationError("Invalid query parameters", issues);
+  return parsed.data;
+}
+
+/** csv or json, from `format=` first, then the Accept header. */
+export function wantedFormat(c: Context): "csv" | "json" {
+  const formats = c.req.queries("format") ?? [];
+  if (formats.length > 1) throw new ValidationError("Invalid query parameters", [{ field: "format", message: "is given more than once" }]);
+  const format = formats[0];
+  if (format !== undefined && format !== "csv" && format !== "json") {
+    throw new ValidationError("Invalid query parameters", [{ field: "format", message: "must be csv or json" }]);
+  }
+  if (format) return format;
+  return /\btext\/csv\b/i.test(c.req.header("accept") ?? "") ? "csv" : "json";
+}

@@ -1,0 +1,41 @@
+import { createDataCache } from "../../src/cache/data-cache.js";
+import { fixedClock } from "../../src/clock.js";
+import { createApp } from "../../src/http/app.js";
+import type { AppDeps } from "../../src/http/env.js";
+import { createLog } from "../../src/log.js";
+import { createFsStore } from "../../src/storage/fs.js";
+import type { ObjectStore } from "../../src/storage/types.js";
+import { tempDir } from "./fixtures.js";
+
+export interface TestAppOptions extends Partial<Omit<AppDeps, "cache" | "log">> {
+  /** Defaults to an fs store on a fresh temp folder. */
+  store?: ObjectStore;
+  withPythonCache?: boolean;
+  now?: string;
+}
+
+/** The real app on a real store, with a pinned clock and the log lines captured. */
+export function testApp(options: TestAppOptions = {}) {
+  const dir = tempDir({ withPythonCache: options.withPythonCache });
+  const store = options.store ?? createFsStore({ baseDir: dir });
+  const clock = fixedClock(options.now ?? "2026-11-25T12:00:00.000Z");
+  const logs: Record<string, unknown>[] = [];
+  const log = createLog({ level: "debug", write: (line) => logs.push(JSON.parse(line)) });
+  const cache = createDataCache({ store, clock, rule: { recentWindowDays: 1, recentTtlSeconds: 86_400 } });
+  const app = createApp({
+    cache,
+    log,
+    maxBodyBytes: options.maxBodyBytes ?? 128 * 2 ** 20,
+    presignTtlSeconds: options.presignTtlSeconds ?? 300,
+    cacheApiToken: options.cacheApiToken,
+    inlineMaxBytes: options.inlineMaxBytes,
+  });
+  return { app, store, dir, clock, logs, cache };
+}
+
+export const DATA = "/api/v1/backtest/cache/data";
+
+/** The data path with a dataset's query string. */
+export function dataUrl(params: Record<string, string>, path = DATA): string {
+  return `${path}?${new URLSearchParams(params)}`;
+}

@@ -92,3 +92,14 @@ export class UpstreamUnavailableError extends AppError {
 export class ConfigError extends Error {
   override name = "ConfigError";
 }
+
+/** Binance banned this IP (HTTP 418): no request goes out to that API before `until`. */
+export class UpstreamBannedError extends UpstreamUnavailableError {
+  override name = "UpstreamBannedError";
+  constructor(
+    message: string,
+    readonly until: Date,
+  ) {
+    super(message);
+  }
+}

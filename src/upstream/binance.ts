@@ -1,0 +1,208 @@
+import { setTimeout as delay } from "node:timers/promises";
+import type { MarketType } from "../cache/dataset.js";
+import { systemClock, type Clock } from "../clock.js";
+import { UpstreamBannedError, UpstreamUnavailableError } from "../errors.js";
+import { silentLog, type Log } from "../log.js";
+
+export const BINANCE_SPOT_URL = "https://api.binance.com";
+export const BINANCE_FUTURES_URL = "https://fapi.binance.com";
+export const BINANCE_SPOT_TESTNET_URL = "https://testnet.binance.vision";
+export const BINANCE_FUTURES_TESTNET_URL = "https://testnet.binancefuture.com";
+
+export interface BinanceClientOptions {
+  /** Base URL of the spot REST API (serves /api/v3/...). */
+  spotUrl?: string;
+  /** Base URL of the USD-M futures REST API (serves /fapi/v1/...). */
+  futuresUrl?: string;
+  /** Time limit of one HTTP attempt, body included. */
+  timeoutMs?: number;
+  /** Attempts after the first, spent on 429, 5xx, network errors and timeouts; never on other 4xx or 418. */
+  maxRetries?: number;
+  /** Backoff before retry n is random() * min(backoffMaxMs, backoffBaseMs * 2^(n-1)): "full jitter". */
+  backoffBaseMs?: number;
+  /** Upper bound of one backoff delay. */
+  backoffMaxMs?: number;
+  /** Longest Retry-After of a 429 that is waited out; a longer one fails at once. */
+  maxRetryAfterMs?: number;
+  /** The fetch to use; the global one by default. */
+  fetch?: typeof fetch;
+  /** How to wait (backoff, Retry-After); injected so tests are instant. */
+  sleep?: (ms: number) => Promise<void>;
+  /** Source of jitter in [0, 1); injected so tests are deterministic. */
+  random?: () => number;
+  /** "Now", for Retry-After deadlines and the 418 ban. */
+  clock?: Clock;
+  /** Where retries and bans are reported. */
+  log?: Pick<Log, "warn">;
+}
+
+/** The request weight Binance last reported for one API (X-MBX-USED-WEIGHT-1M), and when. */
+export interface UsedWeight {
+  weight1m: number;
+  at: Date;
+}
+
+export interface BinanceClient {
+  /** GET /api/v3/exchangeInfo or /fapi/v1/exchangeInfo: the parsed JSON, unchecked (see toSymbolList). */
+  exchangeInfo(market: MarketType): Promise<unknown>;
+  /** The weight last reported by this market's API; null before its first answer. */
+  usedWeight(market: MarketType): UsedWeight | null;
+  /** When the 418 ban on this market's API ends; null when not banned. */
+  bannedUntil(market: MarketType): Date | null;
+}
+
+type Query = Record<string, string | number | undefined>;
+
+/** What one HTTP attempt came to, when it did not end the request. */
+interface Failure {
+  problem: string;
+  cause?: unknown;
+  /** false when the next attempt is already delayed by a Retry-After pause. */
+  backoff: boolean;
+}
+
+/** Binance's ban lengths start at 2 minutes; used if a 418 comes without Retry-After. */
+const DEFAULT_BAN_MS = 120_000;
+const WEIGHT_HEADER = "x-mbx-used-weight-1m";
+
+/**
+ * Spot and futures are separate APIs with separate weight counters and bans, so each market keeps its own
+ * state. Binance: https://developers.binance.com/docs/binance-spot-api-docs/rest-api/limits
+ */
+export function createBinanceClient(options: BinanceClientOptions = {}): BinanceClient {
+  const baseUrls: Record<MarketType, string> = {
+    spot: (options.spotUrl ?? BINANCE_SPOT_URL).replace(/\/+$/, ""),
+    futures: (options.futuresUrl ?? BINANCE_FUTURES_URL).replace(/\/+$/, ""),
+  };
+  const timeoutMs = options.timeoutMs ?? 10_000;
+  const maxRetries = options.maxRetries ?? 3;
+  const backoffBaseMs = options.backoffBaseMs ?? 250;
+  const backoffMaxMs = options.backoffMaxMs ?? 4_000;
+  const maxRetryAfterMs = options.maxRetryAfterMs ?? 30_000;
+  const fetchFn = options.fetch ?? fetch;
+  const sleep = options.sleep ?? ((ms: number) => delay(ms));
+  const random = options.random ?? Math.random;
+  const clock = options.clock ?? systemClock;
+  const log = options.log ?? silentLog;
+
+  const state: Record<MarketType, { weight: UsedWeight | null; bannedUntil: Date | null; pausedUntil: Date | null }> = {
+    spot: { weight: null, bannedUntil: null, pausedUntil: null },
+    futures: { weight: null, bannedUntil: null, pausedUntil: null },
+  };
+
+  /** GET one endpoint with the house rules (timeout, ban, Retry-After, retries); resolves to the parsed JSON. */
+  async function request(market: MarketType, path: string, query: Query = {}): Promise<unknown> {
+    const url = urlOf(baseUrls[market], path, query);
+    for (let attempt = 1; ; attempt++) {
+      await waitForGo(market);
+      const outcome = await attemptOnce(market, path, url);
+      if (!("problem" in outcome)) return outcome.body;
+      if (attempt > maxRetries) {
+        throw new UpstreamUnavailableError(
+          `Binance ${market} ${path} failed after ${attempt} attempt${attempt === 1 ? "" : "s"}: ${outcome.problem}`,
+          outcome.cause,
+        );
+      }
+      log.warn("binance_retry", { market, path, attempt, problem: outcome.problem });
+      if (outcome.backoff) await sleep(random() * Math.min(backoffMaxMs, backoffBaseMs * 2 ** (attempt - 1)));
+    }
+  }
+
+  /** Refuses while banned; waits out a 429 pause (once, so a fixed clock cannot loop), or refuses if too long. */
+  async function waitForGo(market: MarketType): Promise<void> {
+    const now = clock.now().getTime();
+    const { bannedUntil, pausedUntil } = state[market];
+    if (bannedUntil && bannedUntil.getTime() > now) throw bannedError(market, bannedUntil);
+    state[market].bannedUntil = null;
+    const waitMs = (pausedUntil?.getTime() ?? now) - now;
+    if (waitMs <= 0) return;
+    if (waitMs > maxRetryAfterMs) {
+      throw new UpstreamUnavailableError(
+        `Binance ${market} is rate-limiting this client until ${pausedUntil?.toISOString()} (HTTP 429); ` +
+          `that is longer than the ${maxRetryAfterMs} ms this client waits`,
+      );
+    }
+    await sleep(waitMs);
+  }
+
+  async function attemptOnce(market: MarketType, path: string, url: string): Promise<{ body: unknown } | Failure> {
+    let response: Response;
+    let text: string;
+    try {
+      response = await fetchFn(url, { signal: AbortSignal.timeout(timeoutMs), headers: { accept: "application/json" } });
+      text = await response.text();
+    } catch (error) {
+      const timedOut = error instanceof Error && error.name === "TimeoutError";
+      return { problem: timedOut ? `timed out after ${timeoutMs} ms` : `network error: ${describe(error)}`, cause: error, backoff: true };
+    }
+    recordWeight(market, response.headers);
+    const status = response.status;
+    if (status === 418) {
+      const until = new Date(clock.now().getTime() + (retryAfterMs(response.headers) ?? DEFAULT_BAN_MS));
+      state[market].bannedUntil = until;
+      log.warn("binance_banned", { market, path, until: until.toISOString(), body: text.slice(0, 200) });
+      throw bannedError(market, until);
+    }
+    if (status === 429) {
+      const waitMs = retryAfterMs(response.headers);
+      if (waitMs === null) return { problem: "HTTP 429 without Retry-After", backoff: true };
+      state[market].pausedUntil = new Date(clock.now().getTime() + waitMs);
+      return { problem: `HTTP 429, Retry-After ${waitMs / 1000} s`, backoff: false };
+    }
+    if (status >= 500) return { problem: `HTTP ${status}: ${text.slice(0, 200)}`, backoff: true };
+    if (!response.ok) {
+      throw new UpstreamUnavailableError(`Binance ${market} ${path} answered HTTP ${status}: ${text.slice(0, 200)}`);
+    }
+    try {
+      return { body: JSON.parse(text) as unknown };
+    } catch (error) {
+      throw new UpstreamUnavailableError(
+        `Binance ${market} ${path} answered HTTP ${status} with a body that is not JSON: ${JSON.stringify(text.slice(0, 100))}`,
+        error,
+      );
+    }
+  }
+
+  function recordWeight(market: MarketType, headers: Headers): void {
+    const weight1m = Number(headers.get(WEIGHT_HEADER) ?? NaN);
+    if (Number.isFinite(weight1m)) state[market].weight = { weight1m, at: clock.now() };
+  }
+
+  function bannedError(market: MarketType, until: Date): UpstreamBannedError {
+    return new UpstreamBannedError(
+      `Binance ${market} has banned this IP (HTTP 418) until ${until.toISOString()}; no requests are sent before then`,
+      until,
+    );
+  }
+
+  /** Retry-After in ms: delta-seconds (what Binance sends) or an HTTP date; null when absent or unreadable. */
+  function retryAfterMs(headers: Headers): number | null {
+    const value = headers.get("retry-after")?.trim();
+    if (!value) return null;
+    if (/^\d+(\.\d+)?$/.test(value)) return Math.round(Number(value) * 1000);
+    const at = Date.parse(value);
+    return Number.isNaN(at) ? null : Math.max(0, at - clock.now().getTime());
+  }
+
+  return {
+    exchangeInfo: (market) => request(market, market === "spot" ? "/api/v3/exchangeInfo" : "/fapi/v1/exchangeInfo"),
+    usedWeight: (market) => state[market].weight,
+    bannedUntil: (market) => {
+      const until = state[market].bannedUntil;
+      return until && until.getTime() > clock.now().getTime() ? until : null;
+    },
+  };
+}
+
+function urlOf(baseUrl: string, path: string, query: Query): string {
+  const params = new URLSearchParams();
+  for (const [name, value] of Object.entries(query)) if (value !== undefined) params.set(name, String(value));
+  const search = params.toString();
+  return `${baseUrl}${path}${search ? `?${search}` : ""}`;
+}
+
+function describe(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const code = (error.cause as { code?: unknown } | undefined)?.code;
+  return typeof code === "string" ? `${error.message} (${code})` : error.message;
+}

@@ -1,0 +1,299 @@
+import { createHash } from "node:crypto";
+import type { Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { setTimeout as delay } from "node:timers/promises";
+import { serve } from "@hono/node-server";
+import { Hono, type Context } from "hono";
+import futuresFixture from "../fixtures/binance/futures_exchange_info.json" with { type: "json" };
+import spotFixture from "../fixtures/binance/spot_exchange_info.json" with { type: "json" };
+
+/**
+ * A loopback stand-in for Binance's public REST API: exchangeInfo and klines, spot (/api/v3) and USD-M futures
+ * (/fapi/v1), on one URL. Failure modes are switched on at run time; each applies to the next `count` requests
+ * (any path; Infinity for "from now on") and counts down as it is used.
+ */
+export interface StandInSwitches {
+  /** Answer 429 with Retry-After: `retryAfterSeconds`. */
+  rateLimited?: { count: number; retryAfterSeconds: number };
+  /** Answer 418 (IP banned) with Retry-After: `retryAfterSeconds`. */
+  banned?: { count: number; retryAfterSeconds: number };
+  /** Answer 500. */
+  serverError?: { count: number };
+  /** Wait `delayMs` before answering (whatever the answer). */
+  slow?: { count: number; delayMs: number };
+  /** exchangeInfo lists no symbols. */
+  emptySymbols?: { count: number };
+  /** Answer 200 with `body` (default: an HTML error page) instead of JSON. */
+  garbage?: { count: number; body?: string };
+}
+
+export interface StandInOptions {
+  /** "Now" in epoch ms: no kline opens after it. */
+  now?: () => number;
+}
+
+export interface BinanceStandIn {
+  /** Base URL for both markets, e.g. http://127.0.0.1:40123 (no trailing slash). */
+  url: string;
+  /** Requests served per path since start or reset(), failures included. Live: read it after the act. */
+  requests: Record<string, number>;
+  /** Turns switches on (merged into the ones already on). */
+  set(switches: StandInSwitches): void;
+  /** Switches off, request counts and used weights back to zero. */
+  reset(): void;
+  close(): Promise<void>;
+}
+
+type Api = "spot" | "futures";
+type SymbolRow = [symbol: string, baseAsset: string, quoteAsset: string, status: string, contractType?: string];
+
+/**
+ * Served beside the fixture's own symbols (shaped like its first symbol) so filtering and ordering have something
+ * to bite on: other quotes, statuses and contract types, priority assets out of order, a digit-led symbol.
+ */
+const SPOT_EXTRA_SYMBOLS: SymbolRow[] = [
+  ["XRPUSDT", "XRP", "USDT", "TRADING"],
+  ["SOLUSDT", "SOL", "USDT", "TRADING"],
+  ["AAVEUSDT", "AAVE", "USDT", "TRADING"],
+  ["UNIUSDT", "UNI", "USDT", "TRADING"],
+  ["LINKUSDT", "LINK", "USDT", "TRADING"],
+  ["BNBUSDT", "BNB", "USDT", "TRADING"],
+  ["1INCHUSDT", "1INCH", "USDT", "TRADING"],
+  ["ETHBTC", "ETH", "BTC", "TRADING"],
+  ["LUNAUSDT", "LUNA", "USDT", "BREAK"],
+  ["MATICUSDT", "MATIC", "USDT", "TRADING"],
+  ["DOTUSDT", "DOT", "USDT", "TRADING"],
+  ["AVAXUSDT", "AVAX", "USDT", "TRADING"],
+  ["ADAUSDT", "ADA", "USDT", "TRADING"],
+];
+const FUTURES_EXTRA_SYMBOLS: SymbolRow[] = [
+  ["XRPUSDT", "XRP", "USDT", "TRADING", "PERPETUAL"],
+  ["LINKUSDT", "LINK", "USDT", "TRADING", "PERPETUAL"],
+  ["SOLUSDT", "SOL", "USDT", "TRADING", "PERPETUAL"],
+  ["UNIUSDT", "UNI", "USDT", "TRADING", "PERPETUAL"],
+  ["ETHUSDT_220325", "ETH", "USDT", "TRADING", "CURRENT_QUARTER"],
+  ["1000SHIBUSDT", "1000SHIB", "USDT", "TRADING", "PERPETUAL"],
+  ["BNBUSDT", "BNB", "USDT", "TRADING", "PERPETUAL"],
+  ["ETHBUSD", "ETH", "BUSD", "TRADING", "PERPETUAL"],
+  ["LUNAUSDT", "LUNA", "USDT", "SETTLING", "PERPETUAL"],
+  ["BTCUSDT_220624", "BTC", "USDT", "TRADING", "NEXT_QUARTER"],
+];
+
+const EXCHANGE_INFO: Record<Api, { symbols: unknown[] }> = {
+  spot: withSymbols(spotFixture, SPOT_EXTRA_SYMBOLS),
+  futures: withSymbols(futuresFixture, FUTURES_EXTRA_SYMBOLS),
+};
+
+/** Weights as Binance counts them (docs of each endpoint); futures klines by limit. */
+const EXCHANGE_INFO_WEIGHT: Record<Api, number> = { spot: 20, futures: 1 };
+const KLINES_MAX_LIMIT: Record<Api, number> = { spot: 1000, futures: 1500 };
+const KLINES_DEFAULT_LIMIT = 500;
+
+const MINUTE_MS = 60_000;
+const DAY_MS = 86_400_000;
+const INTERVAL_MS: Record<string, number> = {
+  "1s": 1000,
+  "1m": MINUTE_MS,
+  "3m": 3 * MINUTE_MS,
+  "5m": 5 * MINUTE_MS,
+  "15m": 15 * MINUTE_MS,
+  "30m": 30 * MINUTE_MS,
+  "1h": 60 * MINUTE_MS,
+  "2h": 120 * MINUTE_MS,
+  "4h": 240 * MINUTE_MS,
+  "6h": 360 * MINUTE_MS,
+  "8h": 480 * MINUTE_MS,
+  "12h": 720 * MINUTE_MS,
+  "1d": DAY_MS,
+  "3d": 3 * DAY_MS,
+  "1w": 7 * DAY_MS,
+};
+/** Weekly candles open on Mondays; the epoch was a Thursday. */
+const WEEK_OFFSET_MS = 4 * DAY_MS;
+const MONTH = "1M";
+
+export async function startBinanceStandIn(options: StandInOptions = {}): Promise<BinanceStandIn> {
+  const now = options.now ?? Date.now;
+  const requests: Record<string, number> = {};
+  const usedWeight: Record<Api, number> = { spot: 0, futures: 0 };
+  let switches: StandInSwitches = {};
+
+  /** True when switch `name` is on; uses up one of its answers. */
+  function take<K extends keyof StandInSwitches>(name: K): NonNullable<StandInSwitches[K]> | null {
+    const value = switches[name];
+    if (!value || value.count <= 0) return null;
+    value.count -= 1;
+    return value as NonNullable<StandInSwitches[K]>;
+  }
+
+  const app = new Hono();
+
+  app.use("*", async (c, next) => {
+    const path = c.req.path;
+    requests[path] = (requests[path] ?? 0) + 1;
+    const api: Api = path.startsWith("/fapi/") ? "futures" : "spot";
+    usedWeight[api] += weightOf(api, path, c.req.query("limit"));
+    c.header("X-MBX-USED-WEIGHT-1M", String(usedWeight[api]));
+
+    const slow = take("slow");
+    if (slow) await delay(slow.delayMs, undefined, { ref: false });
+    const banned = take("banned");
+    if (banned) {
+      c.header("Retry-After", String(banned.retryAfterSeconds));
+      return c.json({ code: -1003, msg: `Way too many requests; IP banned until ${now() + banned.retryAfterSeconds * 1000}.` }, 418);
+    }
+    const rateLimited = take("rateLimited");
+    if (rateLimited) {
+      c.header("Retry-After", String(rateLimited.retryAfterSeconds));
+      return c.json({ code: -1003, msg: "Too many requests; current limit of IP is 6000 requests per minute." }, 429);
+    }
+    if (take("serverError")) return c.json({ code: -1000, msg: "An unknown error occurred while processing the request." }, 500);
+    const garbage = take("garbage");
+    if (garbage) return c.body(garbage.body ?? "<html><body><h1>502 Bad Gateway</h1></body></html>", 200, { "content-type": "text/html" });
+    await next();
+  });
+
+  const exchangeInfo = (api: Api) => (c: Context) =>
+    c.json(take("emptySymbols") ? { ...EXCHANGE_INFO[api], symbols: [] } : EXCHANGE_INFO[api]);
+  const klines = (api: Api) => (c: Context) => {
+    const answer = klinesAnswer(api, new URL(c.req.url).searchParams, now());
+    return "error" in answer ? c.json(answer.error, 400) : c.json(answer.rows);
+  };
+  app.get("/api/v3/exchangeInfo", exchangeInfo("spot"));
+  app.get("/fapi/v1/exchangeInfo", exchangeInfo("futures"));
+  app.get("/api/v3/klines", klines("spot"));
+  app.get("/fapi/v1/klines", klines("futures"));
+  app.notFound((c) => c.json({ code: -1000, msg: `The stand-in does not serve ${c.req.path}` }, 404));
+
+  const { server, port } = await new Promise<{ server: Server; port: number }>((resolve) => {
+    const server = serve({ fetch: app.fetch, hostname: "127.0.0.1", port: 0 }, (info: AddressInfo) =>
+      resolve({ server, port: info.port }),
+    ) as Server;
+  });
+
+  return {
+    url: `http://127.0.0.1:${port}`,
+    requests,
+    set(more) {
+      switches = { ...switches, ...structuredClone(more) };
+    },
+    reset() {
+      switches = {};
+      for (const path of Object.keys(requests)) delete requests[path];
+      usedWeight.spot = 0;
+      usedWeight.futures = 0;
+    },
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.close((error) => (error ? reject(error) : resolve()));
+        server.closeAllConnections();
+      }),
+  };
+}
+
+function withSymbols(fixture: { symbols: unknown[] }, rows: SymbolRow[]): { symbols: unknown[] } {
+  const template = fixture.symbols[0] as Record<string, unknown>;
+  const extra = rows.map(([symbol, baseAsset, quoteAsset, status, contractType]) => ({
+    ...structuredClone(template),
+    symbol,
+    baseAsset,
+    quoteAsset,
+    status,
+    ...(contractType ? { pair: baseAsset + quoteAsset, contractType } : {}),
+  }));
+  return { ...fixture, symbols: [...fixture.symbols, ...extra] };
+}
+
+function weightOf(api: Api, path: string, limit: string | undefined): number {
+  if (path.endsWith("/exchangeInfo")) return EXCHANGE_INFO_WEIGHT[api];
+  if (!path.endsWith("/klines")) return 1;
+  if (api === "spot") return 2;
+  const rows = Number(limit ?? KLINES_DEFAULT_LIMIT);
+  return rows < 100 ? 1 : rows < 500 ? 2 : rows <= 1000 ? 5 : 10;
+}
+
+type KlineRow = [number, string, string, string, string, string, number, string, number, string, string, string];
+type BinanceError = { code: number; msg: string };
+
+/**
+ * Binance's paging rules: klines whose open time lies in [startTime, endTime] and not after now, oldest first, at
+ * most `limit`; with only endTime (or neither) the last `limit` of them.
+ */
+function klinesAnswer(api: Api, params: URLSearchParams, nowMs: number): { rows: KlineRow[] } | { error: BinanceError } {
+  const symbol = params.get("symbol");
+  const interval = params.get("interval") ?? "";
+  if (!symbol) return { error: { code: -1102, msg: "Mandatory parameter 'symbol' was not sent, was empty/null, or malformed." } };
+  if (interval !== MONTH && !(interval in INTERVAL_MS)) return { error: { code: -1120, msg: "Invalid interval." } };
+  const limit = Number(params.get("limit") ?? KLINES_DEFAULT_LIMIT);
+  if (!Number.isInteger(limit) || limit < 1 || limit > KLINES_MAX_LIMIT[api]) {
+    return { error: { code: -1130, msg: "Data sent for parameter 'limit' is not valid." } };
+  }
+  const startTime = params.has("startTime") ? Number(params.get("startTime")) : null;
+  const endTime = Math.min(params.has("endTime") ? Number(params.get("endTime")) : nowMs, nowMs);
+
+  const opens: number[] = [];
+  if (startTime !== null) {
+    let open = openAtOrBefore(interval, startTime);
+    if (open < startTime) open = nextOpen(interval, open);
+    for (; open <= endTime && opens.length < limit; open = nextOpen(interval, open)) opens.push(open);
+  } else {
+    for (let open = openAtOrBefore(interval, endTime); opens.length < limit; open = openAtOrBefore(interval, open - 1)) {
+      opens.unshift(open);
+    }
+  }
+  return { rows: opens.map((open) => klineAt(symbol, open, nextOpen(interval, open))) };
+}
+
+function openAtOrBefore(interval: string, time: number): number {
+  if (interval === MONTH) {
+    const date = new Date(time);
+    return Date.UTC(date.getUTCFullYear(), date.getUTCMonth(), 1);
+  }
+  const size = INTERVAL_MS[interval] as number;
+  const offset = interval === "1w" ? WEEK_OFFSET_MS : 0;
+  return Math.floor((time - offset) / size) * size + offset;
+}
+
+function nextOpen(interval: string, open: number): number {
+  if (interval !== MONTH) return open + (INTERVAL_MS[interval] as number);
+  const date = new Date(open);
+  return Date.UTC(date.getUTCFullYear(), date.getUTCMonth() + 1, 1);
+}
+
+/** One candle, a pure function of (symbol, open, next open): a candle closes where the next one opens. */
+function klineAt(symbol: string, open: number, nextOpenTime: number): KlineRow {
+  const openPrice = priceAt(symbol, open);
+  const closePrice = priceAt(symbol, nextOpenTime);
+  const high = Math.max(openPrice, closePrice) * (1 + 0.002 * noise(symbol, open, 1));
+  const low = Math.min(openPrice, closePrice) * (1 - 0.002 * noise(symbol, open, 2));
+  const volume = 1 + 100 * noise(symbol, open, 3);
+  const takerShare = noise(symbol, open, 4);
+  const averagePrice = (openPrice + closePrice) / 2;
+  const decimals = (value: number) => value.toFixed(8);
+  return [
+    open,
+    decimals(openPrice),
+    decimals(high),
+    decimals(low),
+    decimals(closePrice),
+    decimals(volume),
+    nextOpenTime - 1,
+    decimals(volume * averagePrice),
+    1 + Math.floor(1000 * noise(symbol, open, 5)),
+    decimals(volume * takerShare),
+    decimals(volume * takerShare * averagePrice),
+    "0",
+  ];
+}
+
+/** A smooth price around a per-symbol base (10 to 50,010), swinging a few percent over days. */
+function priceAt(symbol: string, time: number): number {
+  const base = 10 + 50_000 * noise(symbol, 0, 0);
+  const hours = time / 3_600_000;
+  return base * (1 + 0.1 * Math.sin(hours / 24) + 0.02 * Math.sin(hours * 1.7));
+}
+
+/** A deterministic number in [0, 1) for (symbol, time, salt). */
+function noise(symbol: string, time: number, salt: number): number {
+  return createHash("md5").update(`${symbol}:${time}:${salt}`).digest().readUInt32BE(0) / 2 ** 32;
+}

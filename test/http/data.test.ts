@@ -166,7 +166,7 @@ describe("write token", () => {
   ])("guards %s %s", async (method, url) => {
     const { app, store } = testApp({ withPythonCache: true, cacheApiToken: token });
     const before = await store.list();
-    const init = method === "PUT" ? csvPut(klinesCsv(1)) : { method };
+    const init: { method: string; body?: string; headers?: Record<string, string> } = method === "PUT" ? csvPut(klinesCsv(1)) : { method };
     for (const authorization of [undefined, "Bearer wrong", `Basic ${token}`, `Bearer ${token}x`]) {
       const res = await app.request(url, { ...init, headers: { ...init.headers, ...(authorization ? { Authorization: authorization } : {}) } });
       expect(res.status).toBe(401);

@@ -15,7 +15,10 @@ function main(): void {
     console.log(`candle-cache listening on http://${address.address}:${address.port}`);
     console.log(`cache directory: ${where}`);
   });
-  const stop = () => server.close(() => process.exit(0));
+  const stop = () => {
+    server.close(() => process.exit(0));
+    if ("closeAllConnections" in server) server.closeAllConnections();
+  };
   process.once("SIGINT", stop);
   process.once("SIGTERM", stop);
 }

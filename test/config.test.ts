@@ -1,0 +1,70 @@
+import { describe, expect, it } from "vitest";
+import { loadConfig } from "../src/config.js";
+import { ConfigError } from "../src/errors.js";
+
+describe("loadConfig", () => {
+  it("has defaults that run the local server on a folder", () => {
+    expect(loadConfig({})).toMatchObject({
+      port: 3000,
+      storageDriver: "fs",
+      cacheDir: "./cache/data",
+      s3Prefix: "cache/data",
+      recentWindowDays: 1,
+      recentTtlSeconds: 86_400,
+      inlineMaxBytes: 5 * 2 ** 20,
+      maxBodyBytes: 128 * 2 ** 20,
+      cacheApiToken: undefined,
+      logLevel: "info",
+    });
+  });
+
+  it("reads every variable", () => {
+    const config = loadConfig({
+      PORT: "8080",
+      STORAGE_DRIVER: "s3",
+      S3_BUCKET: "candles",
+      S3_PREFIX: "/team/cache/",
+      AWS_ENDPOINT_URL: "http://127.0.0.1:4566",
+      AWS_REGION: "eu-west-1",
+      CACHE_API_TOKEN: "t",
+      MAX_BODY_MB: "0.5",
+      RECENT_WINDOW_DAYS: "2",
+      RECENT_TTL_SECONDS: "60",
+      INLINE_MAX_MB: "4",
+      LOG_LEVEL: "debug",
+    });
+    expect(config).toMatchObject({
+      port: 8080,
+      storageDriver: "s3",
+      s3Bucket: "candles",
+      s3Prefix: "team/cache",
+      s3Endpoint: "http://127.0.0.1:4566",
+      awsRegion: "eu-west-1",
+      cacheApiToken: "t",
+      maxBodyBytes: 524_288,
+      recentWindowDays: 2,
+      recentTtlSeconds: 60,
+      inlineMaxBytes: 4 * 2 ** 20,
+      logLevel: "debug",
+    });
+  });
+
+  it("prefers S3_ENDPOINT over AWS_ENDPOINT_URL and treats empty values as unset", () => {
+    expect(loadConfig({ S3_ENDPOINT: "http://a:1", AWS_ENDPOINT_URL: "http://b:2" }).s3Endpoint).toBe("http://a:1");
+    expect(loadConfig({ PORT: "", CACHE_API_TOKEN: "" })).toMatchObject({ port: 3000, cacheApiToken: undefined });
+  });
+
+  it.each([
+    [{ PORT: "abc" }, "PORT"],
+    [{ PORT: "70000" }, "PORT"],
+    [{ STORAGE_DRIVER: "gcs" }, "STORAGE_DRIVER"],
+    [{ MAX_BODY_MB: "-1" }, "MAX_BODY_MB"],
+    [{ RECENT_TTL_SECONDS: "soon" }, "RECENT_TTL_SECONDS"],
+    [{ S3_ENDPOINT: "not a url" }, "S3_ENDPOINT"],
+    [{ LOG_LEVEL: "loud" }, "LOG_LEVEL"],
+    [{ STORAGE_DRIVER: "s3" }, "S3_BUCKET"],
+  ])("names the variable of a bad value: %j", (env, name) => {
+    expect(() => loadConfig(env)).toThrow(ConfigError);
+    expect(() => loadConfig(env)).toThrow(name);
+  });
+});

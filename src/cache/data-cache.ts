@@ -5,6 +5,7 @@ import { mapLimit } from "../util/map-limit.js";
 import { createCsvInspector, csvToRows, inspectCsv, type CsvShape, type Row } from "./csv.js";
 import { datasetKey, type DatasetId } from "./dataset.js";
 import { buildMeta, describes, parseMeta, serializeMeta, type CacheMeta } from "./meta.js";
+import { ABANDONED_AFTER_MS, groupEntries, planSweep, type EntryObjects, type SweepReason } from "./sweep.js";
 import { expiresAt, formatCachedAt, isFresh, type ValidityRule } from "./validity.js";
 
 export interface DataCacheOptions {
@@ -25,6 +26,13 @@ export type Lookup<T> = ({ hit: true; meta: CacheMeta } & T) | { hit: false; rea
 export interface CacheEntryInfo extends CacheMeta {
   /** ISO-8601 UTC instant the entry stops being served, or null when it never expires. */
   expires_at: string | null;
+}
+
+export interface SweepResult {
+  /** How many objects went, in all. */
+  deleted: number;
+  /** How many went for each reason, temporaries included. */
+  by_reason: Record<SweepReason | "temporary", number>;
 }
 
 export interface CacheInfo {
@@ -179,6 +187,23 @@ export function createDataCache(options: DataCacheOptions) {
         total_size_mb: Math.round((totalBytes / 2 ** 20) * 100) / 100,
         cache_entries: entries,
       };
+    },
+
+    /** Removes what can never be served (see planSweep) and stale temporaries of unfinished writes. */
+    async sweep(): Promise<SweepResult> {
+      const now = clock.now();
+      const listed = groupEntries(await store.list());
+      const entries = await mapLimit([...listed.values()], infoConcurrency, async (entry): Promise<EntryObjects> => {
+        if (!entry.meta || !entry.csv) return { csv: entry.csv, meta: entry.meta && { ...entry.meta, parsed: null } };
+        const bytes = await store.get(entry.meta.key);
+        return { csv: entry.csv, meta: { ...entry.meta, parsed: bytes && parseMeta(bytes) } };
+      });
+      const plan = planSweep(entries, now, rule);
+      await store.deleteMany(plan.remove.map((item) => item.key));
+      const temporary = (await store.removeStaleTemporaries?.(new Date(now.getTime() - ABANDONED_AFTER_MS))) ?? 0;
+      const byReason = { expired: 0, csv_without_meta: 0, meta_without_csv: 0, unreadable_meta: 0, temporary };
+      for (const item of plan.remove) byReason[item.reason]++;
+      return { deleted: plan.remove.length + temporary, by_reason: byReason };
     },
 
     /** Removes every .csv and .json object in the store, and nothing else. Returns how many. */

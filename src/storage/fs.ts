@@ -91,6 +91,18 @@ export function createFsStore(options: FsStoreOptions): ObjectStore {
       return listed.filter((item): item is ListedObject => item !== null);
     },
 
+    async removeStaleTemporaries(olderThan) {
+      const names = (await orNull(TMP_DIR, () => readdir(tmpDir))) ?? [];
+      const removed = await mapLimit(names, FS_CONCURRENCY, async (name) => {
+        const path = join(tmpDir, name);
+        const info = await orNull(name, () => stat(path));
+        if (!info || info.mtime >= olderThan) return false;
+        await rm(path, { force: true });
+        return true;
+      });
+      return removed.filter(Boolean).length;
+    },
+
     async deleteMany(keys) {
       const paths = keys.map(pathOf);
       await mapLimit(paths, FS_CONCURRENCY, (path, i) => orNull(keys[i] as string, () => unlink(path)));

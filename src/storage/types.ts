@@ -39,6 +39,8 @@ export interface ObjectStore {
   list(prefix?: string): Promise<ListedObject[]>;
   /** Deletes the keys that exist; missing ones are ignored. */
   deleteMany(keys: readonly string[]): Promise<void>;
+  /** Removes temporary objects of writes that never finished, last touched before `olderThan`; how many. */
+  removeStaleTemporaries?(olderThan: Date): Promise<number>;
   /** Present when the store can hand out direct URLs (s3). */
   readonly presigner?: Presigner;
 }

@@ -1,0 +1,115 @@
+import { utimesSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { createDataCache, csvKeyOf, metaKeyOf } from "../../src/cache/data-cache.js";
+import { planSweep } from "../../src/cache/sweep.js";
+import { fixedClock } from "../../src/clock.js";
+import { createFsStore } from "../../src/storage/fs.js";
+import type { ObjectStore } from "../../src/storage/types.js";
+import { BTC_SPOT, ETH_FUTURES, klinesCsv, tempDir } from "../support/fixtures.js";
+import { s3TestStore } from "../support/s3.js";
+
+const rule = { recentWindowDays: 1, recentTtlSeconds: 86_400 };
+const now = new Date("2026-11-25T12:00:00Z");
+const at = (iso: string) => new Date(iso);
+const object = (key: string, modified = "2026-11-25T11:30:00Z") => ({ key, sizeBytes: 1, modifiedAt: at(modified) });
+const meta = (end_date: string, cached_at: string) => ({ ...BTC_SPOT, end_date, cached_at, rows: 1, cache_key: "k" });
+
+describe("planSweep", () => {
+  it("keeps valid entries, permanent and recent", () => {
+    const plan = planSweep(
+      [
+        { csv: object("a.csv"), meta: { ...object("a_meta.json"), parsed: meta("2021-10-23", "2021-10-24T00:00:00") } },
+        { csv: object("b.csv"), meta: { ...object("b_meta.json"), parsed: meta("2026-11-25", "2026-11-25T00:00:00") } },
+      ],
+      now,
+      rule,
+    );
+    expect(plan.remove).toEqual([]);
+  });
+
+  it("removes both objects of an expired entry", () => {
+    const plan = planSweep([{ csv: object("a.csv"), meta: { ...object("a_meta.json"), parsed: meta("2026-11-25", "2026-11-24T12:00:00") } }], now, rule);
+    expect(plan.remove).toEqual([
+      { key: "a_meta.json", reason: "expired" },
+      { key: "a.csv", reason: "expired" },
+    ]);
+  });
+
+  it("removes a CSV without meta only once it is an hour old", () => {
+    expect(planSweep([{ csv: object("a.csv", "2026-11-25T11:00:01Z") }], now, rule).remove).toEqual([]);
+    expect(planSweep([{ csv: object("a.csv", "2026-11-25T11:00:00Z") }], now, rule).remove).toEqual([{ key: "a.csv", reason: "csv_without_meta" }]);
+  });
+
+  it("removes a meta without its CSV at once", () => {
+    expect(planSweep([{ meta: { ...object("a_meta.json"), parsed: null } }], now, rule).remove).toEqual([{ key: "a_meta.json", reason: "meta_without_csv" }]);
+  });
+
+  it("removes an unreadable meta and its CSV once an hour old", () => {
+    const young = { csv: object("a.csv"), meta: { ...object("a_meta.json"), parsed: null } };
+    expect(planSweep([young], now, rule).remove).toEqual([]);
+    const old = { csv: object("a.csv", "2026-11-25T10:00:00Z"), meta: { ...object("a_meta.json", "2026-11-25T10:00:00Z"), parsed: null } };
+    expect(planSweep([old], now, rule).remove.map((item) => item.reason)).toEqual(["unreadable_meta", "unreadable_meta"]);
+  });
+});
+
+const HOUR = 3600_000;
+const dayOf = (ms: number) => new Date(ms).toISOString().slice(0, 10);
+/** A recent dataset: it ends tomorrow, so it is served for 24 hours after it was cached. */
+const RECENT = { ...ETH_FUTURES, start_date: dayOf(Date.now()), end_date: dayOf(Date.now() + 24 * HOUR) };
+const ORPHAN_CSV = csvKeyOf({ ...BTC_SPOT, symbol: "XRPUSDT" });
+const ORPHAN_META = metaKeyOf({ ...BTC_SPOT, symbol: "ADAUSDT" });
+const FOREIGN = ["notes.csv.txt", "0b0670744f42d25b998f5b2e646d6467.json"];
+
+/** A permanent entry, a recent one cached at `cachedAt`, an orphan CSV, an orphan meta, and objects not ours. */
+async function seed(store: ObjectStore, cachedAt: Date) {
+  const cache = createDataCache({ store, clock: fixedClock(cachedAt), rule });
+  await cache.write(BTC_SPOT, new TextEncoder().encode(klinesCsv(2)));
+  await cache.write(RECENT, new TextEncoder().encode(klinesCsv(2)));
+  await store.put(ORPHAN_CSV, klinesCsv(1));
+  await store.put(ORPHAN_META, "{}");
+  for (const key of FOREIGN) await store.put(key, "not the cache's");
+}
+
+const keysOf = async (store: ObjectStore) => (await store.list()).map((item) => item.key).sort();
+const survivors = [csvKeyOf(BTC_SPOT), metaKeyOf(BTC_SPOT), ...FOREIGN].sort();
+
+describe("DataCache.sweep", () => {
+  it("on fs: removes what can never be served and stale temporaries, and nothing else", async () => {
+    const dir = tempDir();
+    const store = createFsStore({ baseDir: dir });
+    const now = Date.now();
+    await seed(store, new Date(now - 25 * HOUR));
+    const longAgo = new Date(now - 2 * HOUR);
+    utimesSync(join(dir, ORPHAN_CSV), longAgo, longAgo);
+    writeFileSync(join(dir, ".tmp", "stale-write"), "partial");
+    utimesSync(join(dir, ".tmp", "stale-write"), longAgo, longAgo);
+    writeFileSync(join(dir, ".tmp", "write-in-progress"), "partial");
+
+    const result = await createDataCache({ store, clock: fixedClock(new Date(now)), rule }).sweep();
+    expect(result).toEqual({
+      deleted: 5,
+      by_reason: { expired: 2, csv_without_meta: 1, meta_without_csv: 1, unreadable_meta: 0, temporary: 1 },
+    });
+    expect(await keysOf(store)).toEqual(survivors);
+  });
+
+  it("on fs: keeps a young CSV without meta (a write in progress)", async () => {
+    const store = createFsStore({ baseDir: tempDir() });
+    await store.put(ORPHAN_CSV, klinesCsv(1));
+    expect((await createDataCache({ store, clock: fixedClock(new Date()), rule }).sweep()).deleted).toBe(0);
+    expect(await keysOf(store)).toEqual([ORPHAN_CSV]);
+  });
+
+  it("on s3: removes the expired entry and the orphans, and nothing else", async () => {
+    const { store } = await s3TestStore({ prefix: "cache/data" });
+    const written = Date.now();
+    await seed(store, new Date(written - 23 * HOUR));
+    const result = await createDataCache({ store, clock: fixedClock(new Date(written + 2 * HOUR)), rule }).sweep();
+    expect(result).toEqual({
+      deleted: 4,
+      by_reason: { expired: 2, csv_without_meta: 1, meta_without_csv: 1, unreadable_meta: 0, temporary: 0 },
+    });
+    expect(await keysOf(store)).toEqual(survivors);
+  });
+});

@@ -1,0 +1,37 @@
+import { MARKET_TYPES, type MarketType } from "../cache/dataset.js";
+
+/** The Redis keys of the original service, kept as they are so its dashboards keep working. */
+
+/** Counter: a hit of the candle data cache. */
+export const dataCacheHitKey = (market: MarketType) => `metrics:cache_hit:data_${market}`;
+/** Counter: a miss of the candle data cache. */
+export const dataCacheMissKey = (market: MarketType) => `metrics:cache_miss:data_${market}`;
+/** Counter: a symbol list served from `symbolsListKey`. */
+export const symbolsCacheHitKey = (market: MarketType) => `metrics:cache_hit:symbols_${market}`;
+/** Counter: a symbol list that had to be fetched from Binance. */
+export const symbolsCacheMissKey = (market: MarketType) => `metrics:cache_miss:symbols_${market}`;
+/** Counter: one warmup run of a market's symbol list, by outcome. */
+export const warmupOutcomeKey = (market: MarketType, outcome: "success" | "error") =>
+  `metrics:warmup_${market}_symbols_cache:${outcome}`;
+/** Counter: objects removed by the cache sweep. */
+export const SWEEP_DELETED_KEY = "metrics:cache_sweep:deleted";
+
+/** Value with a TTL: the served symbol list (JSON). */
+export const symbolsListKey = (market: MarketType) => `cache:symbols:${market}:v1`;
+/** Value without TTL: the last list fetched successfully, served when Binance is down. */
+export const symbolsLastGoodKey = (market: MarketType) => `cache:symbols:${market}:last_good`;
+/** Value: when the list was last refreshed from Binance, in epoch seconds. */
+export const symbolsLastRefreshKey = (market: MarketType) => `metrics:${market}_symbols_cache:last_refresh_ts`;
+
+/** Every counter key, for the metrics endpoint: all of them are known up front, no SCAN needed. */
+export const ALL_COUNTER_KEYS: readonly string[] = [
+  ...MARKET_TYPES.flatMap((market) => [
+    dataCacheHitKey(market),
+    dataCacheMissKey(market),
+    symbolsCacheHitKey(market),
+    symbolsCacheMissKey(market),
+    warmupOutcomeKey(market, "success"),
+    warmupOutcomeKey(market, "error"),
+  ]),
+  SWEEP_DELETED_KEY,
+];

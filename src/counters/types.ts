@@ -1,0 +1,34 @@
+import type { Log } from "../log.js";
+
+/**
+ * Hit, miss and job counters. Counting must never fail or slow a request, so `increment` never rejects: a
+ * driver logs and drops an error or a timeout. Reading is for the metrics endpoint and may fail.
+ */
+export interface Counters {
+  /** Adds `by` (a safe integer, default 1) to the counter `key`, atomically (INCRBY); resolves even on failure. */
+  increment(key: string, by?: number): Promise<void>;
+  /**
+   * The current value of each of `keys`, in one round trip (MGET); a missing key reads 0.
+   * Rejects with an AppError 503 COUNTERS_UNAVAILABLE when the store cannot be read in time.
+   */
+  read(keys: string[]): Promise<Record<string, number>>;
+}
+
+/**
+ * Small string values kept beside the counters, in the same store: the symbol lists and their refresh time.
+ * Unlike counting, these calls may reject (AppError 503 COUNTERS_UNAVAILABLE): callers decide how to degrade.
+ */
+export interface KeyValueStore {
+  /** The value at `key`; null when there is none or it expired. */
+  get(key: string): Promise<string | null>;
+  /** Stores `value` at `key`, expiring after `ttlSeconds` when given (without it, any earlier expiry is dropped). */
+  set(key: string, value: string, options?: { ttlSeconds?: number }): Promise<void>;
+}
+
+/** What a counters driver needs of the log: a warning when a count is dropped. */
+export type CountersLog = Pick<Log, "warn">;
+
+/** Default bound of one counter call: counting must not noticeably slow a request. */
+export const DEFAULT_COUNTERS_TIMEOUT_MS = 300;
+/** Default bound of one key-value call: a symbol list is tens of kB, and a miss costs a Binance call. */
+export const DEFAULT_KEY_VALUE_TIMEOUT_MS = 1000;

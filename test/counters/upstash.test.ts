@@ -1,0 +1,176 @@
+import { createServer, type Server, type Socket } from "node:net";
+import { Redis } from "@upstash/redis";
+import { Redis as IORedis } from "ioredis";
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it, vi } from "vitest";
+import { createUpstashCounters, createUpstashKeyValueStore } from "../../src/counters/upstash.js";
+import { startRedisStack, type RedisStack } from "../support/redis.js";
+import { testCounters, testKeyValueStore } from "./contract.js";
+
+const url = inject("upstashUrl");
+const token = inject("upstashToken");
+
+/** Generous for the contract (counting, not timing), so a busy machine cannot drop counts. */
+testCounters("upstash, through the bridge to redis-server", () =>
+  createUpstashCounters({ url, token, timeoutMs: 5000, log: { warn: vi.fn() } }),
+);
+
+testKeyValueStore("upstash, through the bridge to redis-server", () =>
+  createUpstashKeyValueStore({ url, token, timeoutMs: 5000 }),
+);
+
+describe("upstash key-value store", () => {
+  const direct = new IORedis(inject("redisUrl"), { protocol: 2 });
+  afterAll(() => direct.disconnect());
+
+  it("sets the TTL in Redis, and drops it when set again without one", async () => {
+    const kv = createUpstashKeyValueStore({ url, token });
+    const key = `test:${crypto.randomUUID()}`;
+
+    await kv.set(key, "[]", { ttlSeconds: 600 });
+    const ttl = await direct.ttl(key);
+    await kv.set(key, "[1]");
+
+    expect(ttl).toBeGreaterThan(590);
+    expect(ttl).toBeLessThanOrEqual(600);
+    expect(await direct.ttl(key)).toBe(-1);
+    expect(await direct.get(key)).toBe("[1]");
+  });
+});
+
+/** Time allowed beyond timeoutMs for the event loop and the test's own awaits. */
+const SLACK_MS = 400;
+
+async function timed<T>(work: () => Promise<T>): Promise<{ value: T; elapsedMs: number }> {
+  const started = performance.now();
+  const value = await work();
+  return { value, elapsedMs: performance.now() - started };
+}
+
+/** A loopback TCP server that does `onSocket` to each connection, and counts them. */
+async function rawServer(onSocket: (socket: Socket) => void): Promise<{ url: string; connections: () => number; close(): Promise<void> }> {
+  let connections = 0;
+  const sockets = new Set<Socket>();
+  const server: Server = createServer((socket) => {
+    connections += 1;
+    sockets.add(socket);
+    socket.on("error", () => {});
+    onSocket(socket);
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const address = server.address();
+  if (address === null || typeof address === "string") throw new Error("no address");
+  return {
+    url: `http://127.0.0.1:${address.port}`,
+    connections: () => connections,
+    close: async () => {
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+describe("upstash counters when Redis fails", () => {
+  const servers: { close(): Promise<void> }[] = [];
+  afterEach(async () => {
+    await Promise.all(servers.splice(0).map((server) => server.close()));
+  });
+
+  it("logs and drops a failed increment instead of rejecting", async () => {
+    const real = new Redis({ url, token });
+    const failing = { mget: real.mget, incrby: () => Promise.reject(new Error("boom")) };
+    const log = { warn: vi.fn() };
+    const counters = createUpstashCounters({ url, token, log, redis: failing });
+
+    await expect(counters.increment("metrics:cache_hit:data_spot")).resolves.toBeUndefined();
+
+    expect(log.warn).toHaveBeenCalledWith("counter_increment_dropped", {
+      key: "metrics:cache_hit:data_spot",
+      by: 1,
+      error: expect.objectContaining({ message: "boom" }),
+    });
+  });
+
+  it("gives up on a server that never answers after timeoutMs: increment resolves, read rejects", async () => {
+    const silent = await rawServer(() => {});
+    servers.push(silent);
+    const log = { warn: vi.fn() };
+    const counters = createUpstashCounters({ url: silent.url, token, timeoutMs: 150, log });
+
+    const increment = await timed(() => counters.increment("k"));
+    const read = await timed(() => counters.read(["k"]).catch((error: unknown) => error));
+
+    expect(increment.elapsedMs).toBeLessThan(150 + SLACK_MS);
+    expect(log.warn).toHaveBeenCalledTimes(1);
+    expect(read.elapsedMs).toBeLessThan(150 + SLACK_MS);
+    expect(read.value).toMatchObject({ status: 503, code: "COUNTERS_UNAVAILABLE" });
+  });
+
+  it("rejects a key-value call after timeoutMs on a server that never answers", async () => {
+    const silent = await rawServer(() => {});
+    servers.push(silent);
+    const kv = createUpstashKeyValueStore({ url: silent.url, token, timeoutMs: 150 });
+
+    const get = await timed(() => kv.get("k").catch((error: unknown) => error));
+    const set = await timed(() => kv.set("k", "v").catch((error: unknown) => error));
+
+    expect(get.elapsedMs).toBeLessThan(150 + SLACK_MS);
+    expect(get.value).toMatchObject({ status: 503, code: "COUNTERS_UNAVAILABLE" });
+    expect(set.elapsedMs).toBeLessThan(150 + SLACK_MS);
+    expect(set.value).toMatchObject({ status: 503, code: "COUNTERS_UNAVAILABLE" });
+  });
+
+  it("does not retry a request whose connection breaks", async () => {
+    const breaking = await rawServer((socket) => socket.destroy());
+    servers.push(breaking);
+    const counters = createUpstashCounters({ url: breaking.url, token, timeoutMs: 1000, log: { warn: vi.fn() } });
+
+    await counters.increment("k");
+
+    expect(breaking.connections()).toBe(1);
+  });
+});
+
+describe("upstash counters when Redis is killed in the middle of a test", () => {
+  let stack: RedisStack;
+  beforeAll(async () => {
+    stack = await startRedisStack();
+  });
+  afterAll(async () => {
+    await stack?.stop();
+  });
+
+  it("drops counts quickly while Redis is down and counts exactly again once it is back", async () => {
+    const timeoutMs = 300;
+    const log = { warn: vi.fn() };
+    const counters = createUpstashCounters({ url: stack.upstashUrl, token: stack.upstashToken, timeoutMs, log });
+    await counters.increment("hits", 5);
+    expect(await counters.read(["hits"])).toEqual({ hits: 5 });
+
+    await stack.redis.kill();
+    const whileDown = await timed(() => Promise.all(Array.from({ length: 20 }, () => counters.increment("hits"))));
+    const readWhileDown = await counters.read(["hits"]).catch((error: unknown) => error);
+
+    expect(whileDown.elapsedMs).toBeLessThan(timeoutMs + SLACK_MS);
+    expect(log.warn).toHaveBeenCalledTimes(20);
+    expect(readWhileDown).toMatchObject({ status: 503, code: "COUNTERS_UNAVAILABLE" });
+
+    await stack.redis.restart();
+    const baseline = await eventually(() => counters.read(["hits"]));
+    await Promise.all(Array.from({ length: 200 }, () => counters.increment("hits")));
+
+    expect(await counters.read(["hits"])).toEqual({ hits: (baseline.hits ?? 0) + 200 });
+  });
+});
+
+/** Retries `attempt` until it resolves, for up to 5 s. */
+async function eventually<T>(attempt: () => Promise<T>): Promise<T> {
+  const deadline = Date.now() + 5000;
+  for (;;) {
+    try {
+      return await attempt();
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+}

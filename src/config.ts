@@ -1,9 +1,17 @@
 import { z } from "zod";
 import { ConfigError } from "./errors.js";
+import {
+  BINANCE_FUTURES_TESTNET_URL,
+  BINANCE_FUTURES_URL,
+  BINANCE_SPOT_TESTNET_URL,
+  BINANCE_SPOT_URL,
+} from "./upstream/binance.js";
 
 /** Everything the service reads from its environment, typed. The only reader of process.env. */
 export interface Config {
   port: number;
+  /** Address the local server listens on. */
+  host: string;
   storageDriver: "fs" | "s3";
   /** fs driver: the cache folder. */
   cacheDir: string;
@@ -26,6 +34,19 @@ export interface Config {
   inlineMaxBytes: number;
   presignTtlSeconds: number;
   logLevel: "debug" | "info" | "warn" | "error" | "silent";
+  /** Upstash Redis for counters and symbol lists; without it, both live in process memory. */
+  upstash: { url: string; token: string } | undefined;
+  /** Bound of one counter call (a lost count is better than a slow request). */
+  countersTimeoutMs: number;
+  binanceSpotUrl: string;
+  binanceFuturesUrl: string;
+  binanceTimeoutMs: number;
+  /** Life of the cached symbol lists; always longer than the warmup interval. */
+  symbolsCacheTtlSeconds: number;
+  warmupIntervalSeconds: number;
+  sweepIntervalSeconds: number;
+  /** Clear the whole cache when the local server starts (the original's behaviour; off by default). */
+  clearOnStart: boolean;
 }
 
 type Env = Record<string, string | undefined>;
@@ -34,10 +55,12 @@ const MB = 1024 * 1024;
 
 const positiveInt = z.coerce.number().int().positive();
 const nonNegativeNumber = z.coerce.number().nonnegative();
+const flag = z.enum(["true", "false", "1", "0"]).transform((v) => v === "true" || v === "1");
 
 /** One entry per variable: its schema (with default). Empty strings count as unset. */
 const schema = z.object({
   PORT: positiveInt.max(65535).default(3000),
+  HOST: z.string().default("127.0.0.1"),
   STORAGE_DRIVER: z.enum(["fs", "s3"]).default("fs"),
   CACHE_DIR: z.string().default("./cache/data"),
   S3_BUCKET: z.string().optional(),
@@ -53,6 +76,17 @@ const schema = z.object({
   INLINE_MAX_MB: z.coerce.number().positive().default(5),
   PRESIGN_TTL_SECONDS: positiveInt.max(604_800).default(300),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
+  UPSTASH_REDIS_REST_URL: z.url().optional(),
+  UPSTASH_REDIS_REST_TOKEN: z.string().optional(),
+  COUNTERS_TIMEOUT_MS: positiveInt.default(300),
+  BINANCE_SPOT_URL: z.url().optional(),
+  BINANCE_FUTURES_URL: z.url().optional(),
+  BINANCE_TESTNET: flag.default(false),
+  BINANCE_TIMEOUT_MS: positiveInt.default(10_000),
+  SYMBOLS_CACHE_TTL_SECONDS: positiveInt.default(600),
+  WARMUP_INTERVAL_SECONDS: positiveInt.default(300),
+  SWEEP_INTERVAL_SECONDS: positiveInt.default(86_400),
+  CLEAR_ON_START: flag.default(false),
 });
 
 export function loadConfig(env: Env = process.env): Config {
@@ -71,8 +105,18 @@ export function loadConfig(env: Env = process.env): Config {
   if (v.STORAGE_DRIVER === "s3" && !v.S3_BUCKET) {
     throw new ConfigError("S3_BUCKET must be set when STORAGE_DRIVER=s3");
   }
+  if (v.UPSTASH_REDIS_REST_URL && !v.UPSTASH_REDIS_REST_TOKEN) {
+    throw new ConfigError("UPSTASH_REDIS_REST_TOKEN must be set when UPSTASH_REDIS_REST_URL is");
+  }
+  if (v.SYMBOLS_CACHE_TTL_SECONDS <= v.WARMUP_INTERVAL_SECONDS) {
+    throw new ConfigError(
+      `SYMBOLS_CACHE_TTL_SECONDS (${v.SYMBOLS_CACHE_TTL_SECONDS}) must be longer than WARMUP_INTERVAL_SECONDS ` +
+        `(${v.WARMUP_INTERVAL_SECONDS}), or the symbol lists lapse between warmups`,
+    );
+  }
   return {
     port: v.PORT,
+    host: v.HOST,
     storageDriver: v.STORAGE_DRIVER,
     cacheDir: v.CACHE_DIR,
     s3Bucket: v.S3_BUCKET,
@@ -87,5 +131,16 @@ export function loadConfig(env: Env = process.env): Config {
     inlineMaxBytes: Math.round(v.INLINE_MAX_MB * MB),
     presignTtlSeconds: v.PRESIGN_TTL_SECONDS,
     logLevel: v.LOG_LEVEL,
+    upstash: v.UPSTASH_REDIS_REST_URL
+      ? { url: v.UPSTASH_REDIS_REST_URL, token: v.UPSTASH_REDIS_REST_TOKEN as string }
+      : undefined,
+    countersTimeoutMs: v.COUNTERS_TIMEOUT_MS,
+    binanceSpotUrl: v.BINANCE_SPOT_URL ?? (v.BINANCE_TESTNET ? BINANCE_SPOT_TESTNET_URL : BINANCE_SPOT_URL),
+    binanceFuturesUrl: v.BINANCE_FUTURES_URL ?? (v.BINANCE_TESTNET ? BINANCE_FUTURES_TESTNET_URL : BINANCE_FUTURES_URL),
+    binanceTimeoutMs: v.BINANCE_TIMEOUT_MS,
+    symbolsCacheTtlSeconds: v.SYMBOLS_CACHE_TTL_SECONDS,
+    warmupIntervalSeconds: v.WARMUP_INTERVAL_SECONDS,
+    sweepIntervalSeconds: v.SWEEP_INTERVAL_SECONDS,
+    clearOnStart: v.CLEAR_ON_START,
   };
 }

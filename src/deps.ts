@@ -1,29 +1,48 @@
 import { createDataCache } from "./cache/data-cache.js";
 import { systemClock, type Clock } from "./clock.js";
 import type { Config } from "./config.js";
+import { createMemoryCounters, createMemoryKeyValueStore } from "./counters/memory.js";
+import type { Counters, KeyValueStore } from "./counters/types.js";
+import { createUpstashCounters, createUpstashKeyValueStore } from "./counters/upstash.js";
 import type { AppDeps } from "./http/env.js";
 import { createLog, type Log } from "./log.js";
 import { createFsStore } from "./storage/fs.js";
 import { createS3Store } from "./storage/s3.js";
 import type { ObjectStore } from "./storage/types.js";
+import { createSymbolService } from "./symbols/service.js";
+import { createBinanceClient } from "./upstream/binance.js";
 
 /** Where the service runs: Lambda answers at most 6 MB, so it redirects large hits; the local server streams. */
 export type Runtime = "lambda" | "local";
 
-/** The only place that chooses drivers: Config -> the store, the cache and everything the app needs. */
-export function createDeps(config: Config, options: { runtime: Runtime; clock?: Clock; log?: Log }): AppDeps & {
-  store: ObjectStore;
-} {
+export type Deps = AppDeps & { store: ObjectStore };
+
+/** The only place that chooses drivers: Config -> the store, counters, symbol lists and everything the app needs. */
+export function createDeps(config: Config, options: { runtime: Runtime; clock?: Clock; log?: Log }): Deps {
   const log = options.log ?? createLog({ level: config.logLevel });
+  const clock = options.clock ?? systemClock;
   const store = createStore(config);
+  const { counters, kv } = createRedisSide(config, log, clock);
   const cache = createDataCache({
     store,
-    clock: options.clock ?? systemClock,
+    clock,
     rule: { recentWindowDays: config.recentWindowDays, recentTtlSeconds: config.recentTtlSeconds },
   });
+  const binance = createBinanceClient({
+    spotUrl: config.binanceSpotUrl,
+    futuresUrl: config.binanceFuturesUrl,
+    timeoutMs: config.binanceTimeoutMs,
+    clock,
+    log,
+  });
+  const symbols = createSymbolService({ binance, kv, counters, clock, log, ttlSeconds: config.symbolsCacheTtlSeconds });
   return {
     store,
     cache,
+    counters,
+    kv,
+    symbols,
+    clock,
     log,
     cacheApiToken: config.cacheApiToken,
     maxBodyBytes: config.maxBodyBytes,
@@ -43,9 +62,21 @@ function createStore(config: Config): ObjectStore {
   });
 }
 
+/** Upstash when configured; otherwise process memory, so `npm start` needs nothing. */
+function createRedisSide(config: Config, log: Log, clock: Clock): { counters: Counters; kv: KeyValueStore } {
+  if (!config.upstash) return { counters: createMemoryCounters(), kv: createMemoryKeyValueStore({ clock }) };
+  const { url, token } = config.upstash;
+  return {
+    counters: createUpstashCounters({ url, token, timeoutMs: config.countersTimeoutMs, log }),
+    kv: createUpstashKeyValueStore({ url, token }),
+  };
+}
+
 /** Says once, at start-up, what is open to anyone. */
 export function warnIfOpen(config: Config, log: Log): void {
   if (!config.cacheApiToken) {
-    log.warn("auth_disabled", { message: "CACHE_API_TOKEN is not set: PUT, DELETE and clear are open to anyone who can reach the service" });
+    log.warn("auth_disabled", {
+      message: "CACHE_API_TOKEN is not set: PUT, DELETE, clear and sweep are open to anyone who can reach the service",
+    });
   }
 }

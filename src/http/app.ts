@@ -5,6 +5,8 @@ import { accessLog } from "./middleware/access-log.js";
 import { errorHandler, notFoundHandler } from "./middleware/errors.js";
 import { cacheRoutes } from "./routes/cache.js";
 import { dataRoutes } from "./routes/data.js";
+import { metricsRoutes } from "./routes/metrics.js";
+import { symbolRoutes } from "./routes/symbols.js";
 
 export const CACHE_API = "/api/v1/backtest/cache";
 
@@ -18,5 +20,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.get("/healthz", (c) => c.json({ status: "ok" }));
   app.route(CACHE_API, dataRoutes(deps));
   app.route(CACHE_API, cacheRoutes(deps));
+  app.route("/api/v1/symbols", symbolRoutes(deps));
+  app.route("/api/v1/metrics", metricsRoutes(deps));
   return app;
 }

@@ -1,9 +1,18 @@
 import type { DataCache, MissReason } from "../cache/data-cache.js";
+import type { Clock } from "../clock.js";
+import type { Counters, KeyValueStore } from "../counters/types.js";
 import type { Log } from "../log.js";
+import type { SymbolService } from "../symbols/service.js";
 
 /** What the HTTP layer needs, passed in by deps.ts (or a test). */
 export interface AppDeps {
   cache: DataCache;
+  /** Hit and miss counts; counting never fails a request. */
+  counters: Counters;
+  /** Where the symbol lists and their refresh times live (Redis, or memory). */
+  kv: KeyValueStore;
+  symbols: SymbolService;
+  clock: Clock;
   log: Log;
   /** When set, writes need `Authorization: Bearer <token>`. */
   cacheApiToken?: string;

@@ -3,7 +3,7 @@ import { Redis } from "@upstash/redis";
 import { Redis as IORedis } from "ioredis";
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it, vi } from "vitest";
 import { createUpstashCounters, createUpstashKeyValueStore } from "../../src/counters/upstash.js";
-import { startRedisStack, type RedisStack } from "../support/redis.js";
+import { startRedisStack, type RedisStack } from "../../src/local/redis-server.js";
 import { testCounters, testKeyValueStore } from "./contract.js";
 
 const url = inject("upstashUrl");

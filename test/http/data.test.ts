@@ -202,3 +202,19 @@ describe("access log", () => {
     expect(lines[1]).toMatchObject({ status: 404, cache: "absent" });
   });
 });
+
+describe("sweep", () => {
+  it("runs on demand behind the token and answers what it removed", async () => {
+    const { app, store, counters } = testApp({ withPythonCache: true, cacheApiToken: "t" });
+    await store.put("0123456789abcdef0123456789abcdef_meta.json", "{}");
+    expect((await app.request("/api/v1/backtest/cache/sweep", { method: "POST" })).status).toBe(401);
+    const res = await app.request("/api/v1/backtest/cache/sweep", { method: "POST", headers: { Authorization: "Bearer t" } });
+    expect(res.status).toBe(200);
+    expect((await res.json()).data).toEqual({
+      deleted: 1,
+      by_reason: { expired: 0, csv_without_meta: 0, meta_without_csv: 1, unreadable_meta: 0, temporary: 0 },
+    });
+    expect(await counters.read(["metrics:cache_sweep:deleted"])).toEqual({ "metrics:cache_sweep:deleted": 1 });
+    expect((await store.list()).length).toBe(4);
+  });
+});

@@ -3,7 +3,7 @@ import { Redis as UpstashRedis } from "@upstash/redis";
 import { Redis as IORedis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { createUpstashBridge, startUpstashBridge } from "../../src/local/upstash-bridge.js";
-import { freePort } from "../support/redis.js";
+import { freePort } from "../../src/local/ports.js";
 
 const url = inject("upstashUrl");
 const token = inject("upstashToken");

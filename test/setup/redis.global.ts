@@ -1,5 +1,5 @@
 import type { TestProject } from "vitest/node";
-import { startRedisStack } from "../support/redis.js";
+import { startRedisStack } from "../../src/local/redis-server.js";
 
 declare module "vitest" {
   export interface ProvidedContext {

@@ -1,36 +1,52 @@
 import { createDataCache } from "../../src/cache/data-cache.js";
 import { fixedClock } from "../../src/clock.js";
+import { createMemoryCounters, createMemoryKeyValueStore } from "../../src/counters/memory.js";
+import type { Counters, KeyValueStore } from "../../src/counters/types.js";
 import { createApp } from "../../src/http/app.js";
 import type { AppDeps } from "../../src/http/env.js";
 import { createLog } from "../../src/log.js";
 import { createFsStore } from "../../src/storage/fs.js";
 import type { ObjectStore } from "../../src/storage/types.js";
+import { createSymbolService } from "../../src/symbols/service.js";
+import { createBinanceClient } from "../../src/upstream/binance.js";
 import { tempDir } from "./fixtures.js";
 
-export interface TestAppOptions extends Partial<Omit<AppDeps, "cache" | "log">> {
+export interface TestAppOptions extends Partial<Omit<AppDeps, "cache" | "log" | "symbols" | "clock">> {
   /** Defaults to an fs store on a fresh temp folder. */
   store?: ObjectStore;
   withPythonCache?: boolean;
   now?: string;
+  /** Binance base URL for both markets (a stand-in); defaults to a closed port, so upstream is down. */
+  binanceUrl?: string;
+  symbolsTtlSeconds?: number;
 }
 
-/** The real app on a real store, with a pinned clock and the log lines captured. */
+/** The real app on a real store, with a pinned clock, memory counters by default, and the log lines captured. */
 export function testApp(options: TestAppOptions = {}) {
   const dir = tempDir({ withPythonCache: options.withPythonCache });
   const store = options.store ?? createFsStore({ baseDir: dir });
   const clock = fixedClock(options.now ?? "2026-11-25T12:00:00.000Z");
   const logs: Record<string, unknown>[] = [];
   const log = createLog({ level: "debug", write: (line) => logs.push(JSON.parse(line)) });
+  const counters: Counters = options.counters ?? createMemoryCounters();
+  const kv: KeyValueStore = options.kv ?? createMemoryKeyValueStore({ clock });
   const cache = createDataCache({ store, clock, rule: { recentWindowDays: 1, recentTtlSeconds: 86_400 } });
+  const binanceUrl = options.binanceUrl ?? "http://127.0.0.1:9";
+  const binance = createBinanceClient({ spotUrl: binanceUrl, futuresUrl: binanceUrl, timeoutMs: 2000, maxRetries: 1, sleep: async () => {}, clock });
+  const symbols = createSymbolService({ binance, kv, counters, clock, log, ttlSeconds: options.symbolsTtlSeconds ?? 600 });
   const app = createApp({
     cache,
+    counters,
+    kv,
+    symbols,
+    clock,
     log,
     maxBodyBytes: options.maxBodyBytes ?? 128 * 2 ** 20,
     presignTtlSeconds: options.presignTtlSeconds ?? 300,
     cacheApiToken: options.cacheApiToken,
     inlineMaxBytes: options.inlineMaxBytes,
   });
-  return { app, store, dir, clock, logs, cache };
+  return { app, store, dir, clock, logs, cache, counters, kv, symbols };
 }
 
 export const DATA = "/api/v1/backtest/cache/data";

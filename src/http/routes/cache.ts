@@ -1,9 +1,10 @@
 import { Hono } from "hono";
+import { runSweep } from "../../jobs.js";
 import { success } from "../envelope.js";
 import type { AppDeps, AppEnv } from "../env.js";
 import { requireToken } from "../middleware/auth.js";
 
-/** The whole cache: what is in it, and emptying it. */
+/** The whole cache: what is in it, emptying it, and sweeping out what can never be served. */
 export function cacheRoutes(deps: AppDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
 
@@ -14,6 +15,8 @@ export function cacheRoutes(deps: AppDeps): Hono<AppEnv> {
     deps.log.info("cache_cleared", { request_id: c.get("requestId"), deleted_files: deletedFiles });
     return c.json(success({ deleted_files: deletedFiles }, "Cache cleared successfully"));
   });
+
+  app.post("/sweep", requireToken(deps.cacheApiToken), async (c) => c.json(success(await runSweep(deps))));
 
   return app;
 }

@@ -2,6 +2,7 @@ import { Hono, type Context } from "hono";
 import { datasetKey, type DatasetId } from "../../cache/dataset.js";
 import { rowsToCsv } from "../../cache/csv.js";
 import type { Lookup } from "../../cache/data-cache.js";
+import { dataCacheHitKey, dataCacheMissKey } from "../../counters/keys.js";
 import { AppError, InvalidBodyError, UnsupportedMediaTypeError } from "../../errors.js";
 import { failure, success } from "../envelope.js";
 import type { AppDeps, AppEnv } from "../env.js";
@@ -12,6 +13,9 @@ import { datasetFromQuery, wantedFormat } from "../validation.js";
 /** One dataset: read it (JSON rows or the CSV bytes), store it, delete it; and direct transfers on S3. */
 export function dataRoutes(deps: AppDeps): Hono<AppEnv> {
   const { cache, inlineMaxBytes, presignTtlSeconds } = deps;
+  /** One INCRBY per read, bounded by the counters' short timeout; it never fails the request. */
+  const count = (id: DatasetId, isHit: boolean) =>
+    deps.counters.increment(isHit ? dataCacheHitKey(id.market_type) : dataCacheMissKey(id.market_type));
   const app = new Hono<AppEnv>();
   const guard = requireToken(deps.cacheApiToken);
 
@@ -21,11 +25,13 @@ export function dataRoutes(deps: AppDeps): Hono<AppEnv> {
     c.header("X-Cache-Key", datasetKey(id));
     if (format === "json") {
       const found = await cache.readRows(id, { maxCsvBytes: inlineMaxBytes });
+      await count(id, found.hit);
       if (!found.hit) return miss(c, found);
       hit(c);
       return c.json(success({ meta: found.meta, rows: found.rows }));
     }
     const found = await cache.openCsv(id);
+    await count(id, found.hit);
     if (!found.hit) return miss(c, found);
     hit(c);
     if (inlineMaxBytes !== undefined && found.csv.sizeBytes > inlineMaxBytes) {

@@ -1,8 +1,9 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { connect, createServer } from "node:net";
+import { connect } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
-import { startUpstashBridge } from "../../src/local/upstash-bridge.js";
+import { freePort } from "./ports.js";
+import { startUpstashBridge } from "./upstash-bridge.js";
 
 const HOST = "127.0.0.1";
 const READY_TIMEOUT_MS = 10_000;
@@ -71,19 +72,6 @@ export async function startRedisStack(options: { bridgeTimeoutMs?: number } = {}
   }
 }
 
-/** A port nobody listens on right now: bind port 0, read what the OS picked, release it. */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(0, HOST, resolve);
-  });
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === "string") throw new Error("Could not find a free loopback port");
-  return address.port;
-}
-
 async function spawnRedis(port: number): Promise<ChildProcess> {
   const child = spawn(
     "redis-server",
@@ -100,7 +88,7 @@ async function spawnRedis(port: number): Promise<ChildProcess> {
   child.once("error", (error: NodeJS.ErrnoException) => {
     failure =
       error.code === "ENOENT"
-        ? new Error(`redis-server was not found, so the Redis and Upstash tests cannot run. ${INSTALL_HINT}`)
+        ? new Error(`redis-server was not found, so Redis cannot be started. ${INSTALL_HINT}`)
         : new Error(`redis-server could not be started: ${error.message}. ${INSTALL_HINT}`);
   });
   child.once("exit", (code, signal) => {

@@ -1,0 +1,86 @@
+import type { MarketType } from "../cache/dataset.js";
+
+const CACHES = ["data_spot", "data_futures", "symbols_spot", "symbols_futures"] as const;
+
+export interface CacheRatio {
+  hits: number;
+  misses: number;
+  /** hits / (hits + misses), or null before the first request. */
+  hit_ratio: number | null;
+}
+
+export interface RefreshAge {
+  last_refresh_at: string | null;
+  age_seconds: number | null;
+}
+
+export interface Metrics {
+  counters: Record<string, number>;
+  caches: Record<(typeof CACHES)[number], CacheRatio>;
+  symbols_refresh: Record<MarketType, RefreshAge>;
+}
+
+/**
+ * Pure: the counters as read, plus each market's `last_refresh_ts` (epoch seconds, as the original stores it),
+ * into what the metrics endpoint answers.
+ */
+export function summarizeMetrics(
+  counters: Record<string, number>,
+  lastRefreshTs: Record<MarketType, string | null>,
+  now: Date,
+): Metrics {
+  const caches = Object.fromEntries(
+    CACHES.map((name) => {
+      const hits = counters[`metrics:cache_hit:${name}`] ?? 0;
+      const misses = counters[`metrics:cache_miss:${name}`] ?? 0;
+      const total = hits + misses;
+      return [name, { hits, misses, hit_ratio: total === 0 ? null : Math.round((hits / total) * 10_000) / 10_000 }];
+    }),
+  ) as Metrics["caches"];
+  const refresh = (raw: string | null): RefreshAge => {
+    const seconds = raw === null ? NaN : Number(raw);
+    if (!Number.isFinite(seconds)) return { last_refresh_at: null, age_seconds: null };
+    return {
+      last_refresh_at: new Date(seconds * 1000).toISOString(),
+      age_seconds: Math.max(0, Math.round(now.getTime() / 1000 - seconds)),
+    };
+  };
+  return {
+    counters,
+    caches,
+    symbols_refresh: { spot: refresh(lastRefreshTs.spot), futures: refresh(lastRefreshTs.futures) },
+  };
+}
+
+/** The same figures in the Prometheus text exposition format. */
+export function toPrometheusText(metrics: Metrics): string {
+  const lines: string[] = [];
+  const family = (name: string, type: "counter" | "gauge", help: string, samples: [string, number][]) => {
+    lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
+    for (const [labels, value] of samples) lines.push(`${name}${labels} ${value}`);
+  };
+  const entries = Object.entries(metrics.caches);
+  family("candle_cache_hits_total", "counter", "Cache hits.", entries.map(([cache, r]) => [`{cache="${cache}"}`, r.hits]));
+  family("candle_cache_misses_total", "counter", "Cache misses.", entries.map(([cache, r]) => [`{cache="${cache}"}`, r.misses]));
+  family(
+    "candle_cache_hit_ratio",
+    "gauge",
+    "Hits over hits and misses (absent before the first request).",
+    entries.filter(([, r]) => r.hit_ratio !== null).map(([cache, r]) => [`{cache="${cache}"}`, r.hit_ratio as number]),
+  );
+  family(
+    "candle_cache_counter",
+    "counter",
+    "Every raw counter, by its Redis key.",
+    Object.entries(metrics.counters).map(([key, value]) => [`{key="${key}"}`, value]),
+  );
+  family(
+    "candle_cache_symbols_refresh_age_seconds",
+    "gauge",
+    "Seconds since the symbol list was last refreshed from Binance.",
+    Object.entries(metrics.symbols_refresh)
+      .filter(([, r]) => r.age_seconds !== null)
+      .map(([market, r]) => [`{market="${market}"}`, r.age_seconds as number]),
+  );
+  return lines.join("\n") + "\n";
+}

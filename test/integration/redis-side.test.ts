@@ -1,0 +1,225 @@
+import type { ScheduledEvent } from "aws-lambda";
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
+import { Redis } from "@upstash/redis";
+import { loadConfig } from "../../src/config.js";
+import { createDeps, type Deps } from "../../src/deps.js";
+import { createApp } from "../../src/http/app.js";
+import { startRedisStack, type RedisStack } from "../../src/local/redis-server.js";
+import { silentLog } from "../../src/log.js";
+import { startBinanceStandIn, type BinanceStandIn } from "../support/binance-standin.js";
+import { BTC_SPOT, ETH_FUTURES, tempDir } from "../support/fixtures.js";
+import { dataUrl } from "../support/app.js";
+
+/**
+ * The Redis side as deployed: deps.ts picks the Upstash drivers from the environment, which talk to a real
+ * redis-server through the Upstash REST bridge; Binance is the loopback stand-in.
+ */
+let stack: RedisStack;
+let binance: BinanceStandIn;
+let redis: Redis;
+
+beforeAll(async () => {
+  stack = await startRedisStack();
+  binance = await startBinanceStandIn();
+  redis = new Redis({ url: stack.upstashUrl, token: stack.upstashToken, automaticDeserialization: false });
+});
+afterAll(async () => {
+  await binance.close();
+  await stack.stop();
+});
+beforeEach(async () => {
+  binance.reset();
+  await redis.flushdb();
+});
+
+function build(env: Record<string, string> = {}): Deps & { app: ReturnType<typeof createApp> } {
+  const config = loadConfig({
+    CACHE_DIR: tempDir({ withPythonCache: true }),
+    UPSTASH_REDIS_REST_URL: stack.upstashUrl,
+    UPSTASH_REDIS_REST_TOKEN: stack.upstashToken,
+    BINANCE_SPOT_URL: binance.url,
+    BINANCE_FUTURES_URL: binance.url,
+    BINANCE_TIMEOUT_MS: "2000",
+    COUNTERS_TIMEOUT_MS: "500",
+    ...env,
+  });
+  const deps = createDeps(config, { runtime: "local", log: silentLog });
+  return { ...deps, app: createApp(deps) };
+}
+
+const get = async (key: string) => redis.get<string>(key);
+
+describe("data cache counters", () => {
+  it("counts 200 concurrent hits and misses exactly, per market", async () => {
+    const { app } = build();
+    const requests = Array.from({ length: 200 }, (_, i) => {
+      if (i % 4 === 0) return dataUrl(ETH_FUTURES);
+      if (i % 4 === 1) return dataUrl({ ...ETH_FUTURES, symbol: "XRPUSDT" });
+      return dataUrl(i % 2 === 0 ? BTC_SPOT : { ...BTC_SPOT, symbol: "XRPUSDT" });
+    });
+    const statuses = await Promise.all(requests.map(async (url) => (await app.request(url)).status));
+    expect(statuses.filter((s) => s === 200)).toHaveLength(100);
+    expect(await get("metrics:cache_hit:data_futures")).toBe("50");
+    expect(await get("metrics:cache_miss:data_futures")).toBe("50");
+    expect(await get("metrics:cache_hit:data_spot")).toBe("50");
+    expect(await get("metrics:cache_miss:data_spot")).toBe("50");
+  });
+});
+
+describe("symbol lists", () => {
+  it("misses once, then hits from cache:symbols:<market>:v1 with its TTL, last_good and last_refresh_ts", async () => {
+    const { app } = build();
+    const first = await app.request("/api/v1/symbols/spot");
+    expect(first.status).toBe(200);
+    expect(first.headers.get("X-Cache")).toBe("MISS");
+    const body = await first.json();
+    expect(body.data.symbols[0]).toEqual({ symbol: "BTCUSDT", baseAsset: "BTC", quoteAsset: "USDT", status: "TRADING" });
+    const second = await app.request("/api/v1/symbols/spot");
+    expect(second.headers.get("X-Cache")).toBe("HIT");
+    expect((await second.json()).data).toEqual(body.data);
+
+    expect(binance.requests["/api/v3/exchangeInfo"]).toBe(1);
+    expect(await get("metrics:cache_miss:symbols_spot")).toBe("1");
+    expect(await get("metrics:cache_hit:symbols_spot")).toBe("1");
+    const ttl = await redis.ttl("cache:symbols:spot:v1");
+    expect(ttl).toBeGreaterThan(590);
+    expect(ttl).toBeLessThanOrEqual(600);
+    expect(await redis.ttl("cache:symbols:spot:last_good")).toBe(-1);
+    expect(JSON.parse((await get("cache:symbols:spot:last_good")) as string)).toEqual(body.data.symbols);
+    expect(Number(await get("metrics:spot_symbols_cache:last_refresh_ts"))).toBeCloseTo(Date.now() / 1000, -1);
+  });
+
+  it("serves futures perpetuals by default and other contract types when asked, uncached", async () => {
+    const { app } = build();
+    const perpetual = (await (await app.request("/api/v1/symbols/futures")).json()).data.symbols;
+    expect(perpetual.every((s: { contractType: string }) => s.contractType === "PERPETUAL")).toBe(true);
+    const res = await app.request("/api/v1/symbols/futures?contract_types=PERPETUAL,CURRENT_QUARTER");
+    expect(res.headers.get("X-Cache")).toBe("BYPASS");
+    const all = (await res.json()).data.symbols;
+    expect(all.some((s: { contractType: string }) => s.contractType === "CURRENT_QUARTER")).toBe(true);
+  });
+
+  it("treats an empty list as a value, not a miss", async () => {
+    const { app } = build();
+    binance.set({ emptySymbols: { count: 1 } });
+    expect((await (await app.request("/api/v1/symbols/spot")).json()).data.count).toBe(0);
+    const again = await app.request("/api/v1/symbols/spot");
+    expect(again.headers.get("X-Cache")).toBe("HIT");
+    expect(binance.requests["/api/v3/exchangeInfo"]).toBe(1);
+  });
+
+  it("serves last_good as STALE while Binance is down, and 503 when there is nothing", async () => {
+    const { app } = build();
+    binance.set({ serverError: { count: Infinity } });
+    const none = await app.request("/api/v1/symbols/spot");
+    expect(none.status).toBe(503);
+    expect((await none.json()).error.code).toBe("UPSTREAM_UNAVAILABLE");
+
+    binance.reset();
+    await app.request("/api/v1/symbols/spot");
+    await redis.del("cache:symbols:spot:v1");
+    binance.set({ serverError: { count: Infinity } });
+    const stale = await app.request("/api/v1/symbols/spot");
+    expect(stale.status).toBe(200);
+    expect(stale.headers.get("X-Cache")).toBe("STALE");
+    expect((await stale.json()).data.count).toBeGreaterThan(0);
+  });
+});
+
+const scheduledEvent = (id: string): ScheduledEvent => ({
+  version: "0",
+  id,
+  "detail-type": "Scheduled Event",
+  source: "aws.events",
+  account: "123456789012",
+  time: "2026-11-25T12:00:00Z",
+  region: "us-east-1",
+  resources: ["arn:aws:events:us-east-1:123456789012:rule/candle-cache-dev-WarmupEventsRuleSchedule1"],
+  detail: {},
+});
+
+describe("scheduled functions", () => {
+  async function importHandler(name: "warmup" | "sweep", env: Record<string, string> = {}) {
+    vi.resetModules();
+    vi.stubEnv("CACHE_DIR", tempDir());
+    vi.stubEnv("UPSTASH_REDIS_REST_URL", stack.upstashUrl);
+    vi.stubEnv("UPSTASH_REDIS_REST_TOKEN", stack.upstashToken);
+    vi.stubEnv("BINANCE_SPOT_URL", binance.url);
+    vi.stubEnv("BINANCE_FUTURES_URL", binance.url);
+    vi.stubEnv("LOG_LEVEL", "silent");
+    for (const [key, value] of Object.entries(env)) vi.stubEnv(key, value);
+    return (await import(`../../functions/${name}.ts`)).handler as (event: ScheduledEvent) => Promise<unknown>;
+  }
+
+  it("warmup fills both markets' keys and counts success", async () => {
+    const handler = await importHandler("warmup");
+    expect(await handler(scheduledEvent("warmup-1"))).toEqual({ spot: "success", futures: "success" });
+    for (const market of ["spot", "futures"]) {
+      expect(await get(`cache:symbols:${market}:v1`)).not.toBeNull();
+      expect(await get(`cache:symbols:${market}:last_good`)).not.toBeNull();
+      expect(await get(`metrics:${market}_symbols_cache:last_refresh_ts`)).not.toBeNull();
+      expect(await get(`metrics:warmup_${market}_symbols_cache:success`)).toBe("1");
+    }
+  });
+
+  it("warmup counts a failing market as error, keeps its last_good, and still refreshes the other", async () => {
+    const handler = await importHandler("warmup");
+    await handler(scheduledEvent("warmup-1"));
+    const lastGood = await get("cache:symbols:futures:last_good");
+    const gone = await startBinanceStandIn();
+    await gone.close();
+    const again = await importHandler("warmup", { BINANCE_FUTURES_URL: gone.url });
+    expect(await again(scheduledEvent("warmup-2"))).toEqual({ spot: "success", futures: "error" });
+    expect(await get("metrics:warmup_futures_symbols_cache:error")).toBe("1");
+    expect(await get("metrics:warmup_spot_symbols_cache:success")).toBe("2");
+    expect(await get("cache:symbols:futures:last_good")).toBe(lastGood);
+  });
+
+  it("sweep runs on a scheduled event and counts what it removed", async () => {
+    const handler = await importHandler("sweep");
+    const result = (await handler(scheduledEvent("sweep-1"))) as { deleted: number };
+    expect(result.deleted).toBe(0);
+  });
+});
+
+describe("metrics endpoint", () => {
+  it("reports every counter, hit ratios and refresh ages, as JSON and as Prometheus text", async () => {
+    const { app, symbols } = build();
+    await app.request(dataUrl(BTC_SPOT));
+    await app.request(dataUrl(BTC_SPOT));
+    await app.request(dataUrl({ ...BTC_SPOT, symbol: "XRPUSDT" }));
+    await symbols.warmup();
+    const body = await (await app.request("/api/v1/metrics")).json();
+    expect(body.data.caches.data_spot).toEqual({ hits: 2, misses: 1, hit_ratio: 0.6667 });
+    expect(body.data.caches.data_futures).toEqual({ hits: 0, misses: 0, hit_ratio: null });
+    expect(body.data.counters["metrics:warmup_spot_symbols_cache:success"]).toBe(1);
+    expect(body.data.symbols_refresh.spot.age_seconds).toBeLessThan(5);
+    const text = await (await app.request("/api/v1/metrics", { headers: { Accept: "text/plain" } })).text();
+    expect(text).toContain('candle_cache_hits_total{cache="data_spot"} 2');
+    expect(text).toContain('candle_cache_hit_ratio{cache="data_spot"} 0.6667');
+    expect(text).toMatch(/candle_cache_symbols_refresh_age_seconds\{market="futures"\} \d+/);
+  });
+});
+
+describe("Redis killed mid-test", () => {
+  it("keeps answering data and symbol requests, and counting resumes when Redis is back", async () => {
+    const { app } = build();
+    expect((await app.request(dataUrl(BTC_SPOT))).status).toBe(200);
+    await stack.redis.kill();
+
+    const started = Date.now();
+    expect((await app.request(dataUrl(BTC_SPOT))).status).toBe(200);
+    expect((await app.request(dataUrl({ ...BTC_SPOT, format: "csv" }))).status).toBe(200);
+    const symbols = await app.request("/api/v1/symbols/spot");
+    expect(symbols.status).toBe(200);
+    expect(symbols.headers.get("X-Cache")).toBe("MISS");
+    expect(Date.now() - started).toBeLessThan(5000);
+    expect((await app.request("/api/v1/metrics")).status).toBe(503);
+
+    await stack.redis.restart();
+    await vi.waitFor(async () => {
+      await app.request(dataUrl(BTC_SPOT));
+      expect(Number(await get("metrics:cache_hit:data_spot"))).toBeGreaterThan(0);
+    }, { timeout: 5000, interval: 200 });
+  });
+});

@@ -63,8 +63,36 @@ describe("loadConfig", () => {
     [{ S3_ENDPOINT: "not a url" }, "S3_ENDPOINT"],
     [{ LOG_LEVEL: "loud" }, "LOG_LEVEL"],
     [{ STORAGE_DRIVER: "s3" }, "S3_BUCKET"],
+    [{ UPSTASH_REDIS_REST_URL: "http://127.0.0.1:8079" }, "UPSTASH_REDIS_REST_TOKEN"],
+    [{ CLEAR_ON_START: "yes" }, "CLEAR_ON_START"],
+    [{ BINANCE_SPOT_URL: "api.binance.com" }, "BINANCE_SPOT_URL"],
   ])("names the variable of a bad value: %j", (env, name) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(name);
+  });
+
+  it("picks Upstash only when its URL is set, and memory otherwise", () => {
+    expect(loadConfig({}).upstash).toBeUndefined();
+    expect(loadConfig({ UPSTASH_REDIS_REST_URL: "https://x.upstash.io", UPSTASH_REDIS_REST_TOKEN: "t" }).upstash).toEqual({
+      url: "https://x.upstash.io",
+      token: "t",
+    });
+  });
+
+  it("uses Binance's production URLs, the testnet ones with BINANCE_TESTNET, or explicit ones", () => {
+    expect(loadConfig({})).toMatchObject({ binanceSpotUrl: "https://api.binance.com", binanceFuturesUrl: "https://fapi.binance.com" });
+    expect(loadConfig({ BINANCE_TESTNET: "true" })).toMatchObject({
+      binanceSpotUrl: "https://testnet.binance.vision",
+      binanceFuturesUrl: "https://testnet.binancefuture.com",
+    });
+    expect(loadConfig({ BINANCE_TESTNET: "true", BINANCE_SPOT_URL: "http://127.0.0.1:1" }).binanceSpotUrl).toBe("http://127.0.0.1:1");
+  });
+
+  it("refuses a symbol-list TTL that would lapse between warmups", () => {
+    expect(loadConfig({}).symbolsCacheTtlSeconds).toBe(600);
+    expect(loadConfig({}).warmupIntervalSeconds).toBe(300);
+    expect(() => loadConfig({ SYMBOLS_CACHE_TTL_SECONDS: "300" })).toThrow(/SYMBOLS_CACHE_TTL_SECONDS \(300\) must be longer than WARMUP_INTERVAL_SECONDS \(300\)/);
+    expect(() => loadConfig({ WARMUP_INTERVAL_SECONDS: "900" })).toThrow(ConfigError);
+    expect(loadConfig({ WARMUP_INTERVAL_SECONDS: "60", SYMBOLS_CACHE_TTL_SECONDS: "120" }).warmupIntervalSeconds).toBe(60);
   });
 });

@@ -3,6 +3,7 @@ import { requestId } from "hono/request-id";
 import type { AppDeps, AppEnv } from "./env.js";
 import { accessLog } from "./middleware/access-log.js";
 import { errorHandler, notFoundHandler } from "./middleware/errors.js";
+import { adminPage } from "./routes/admin-page.js";
 import { cacheRoutes } from "./routes/cache.js";
 import { dataRoutes } from "./routes/data.js";
 import { metricsRoutes } from "./routes/metrics.js";
@@ -18,6 +19,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.notFound(notFoundHandler);
 
   app.get("/healthz", (c) => c.json({ status: "ok" }));
+  app.route("/", adminPage(deps));
   app.route(CACHE_API, dataRoutes(deps));
   app.route(CACHE_API, cacheRoutes(deps));
   app.route("/api/v1/symbols", symbolRoutes(deps));

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { ConfigError } from "./errors.js";
 import {
   BINANCE_FUTURES_TESTNET_URL,

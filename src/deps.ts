@@ -5,6 +5,7 @@ import { createMemoryCounters, createMemoryKeyValueStore } from "./counters/memo
 import type { Counters, KeyValueStore } from "./counters/types.js";
 import { createUpstashCounters, createUpstashKeyValueStore } from "./counters/upstash.js";
 import type { AppDeps } from "./http/env.js";
+import { createKlinesService } from "./klines/service.js";
 import { createLog, type Log } from "./log.js";
 import { createFsStore } from "./storage/fs.js";
 import { createS3Store } from "./storage/s3.js";
@@ -36,12 +37,14 @@ export function createDeps(config: Config, options: { runtime: Runtime; clock?: 
     log,
   });
   const symbols = createSymbolService({ binance, kv, counters, clock, log, ttlSeconds: config.symbolsCacheTtlSeconds });
+  const klines = createKlinesService({ store, cache, binance, clock, log });
   return {
     store,
     cache,
     counters,
     kv,
     symbols,
+    klines,
     clock,
     log,
     cacheApiToken: config.cacheApiToken,

@@ -1,6 +1,6 @@
 import Papa from "papaparse";
 import { InvalidBodyError } from "../errors.js";
-import { formatTimestamp, parseTimestamp } from "./timestamp.js";
+import { formatTimestamp, OriginalFormDay, parseTimestamp } from "./timestamp.js";
 
 /** What a valid dataset CSV looks like: its header and how many data rows follow it. */
 export interface CsvShape {
@@ -13,6 +13,8 @@ const QUOTE = 0x22;
 const LF = 0x0a;
 const CR = 0x0d;
 const MAX_HEADER_BYTES = 64 * 1024;
+/** Longer than any timestamp parseTimestamp reads (`2021-10-22T23:03:00.123456789+02:00` is 35 bytes). */
+const MAX_TIMESTAMP_BYTES = 64;
 
 /**
  * Checks a dataset CSV in one pass over its bytes, chunk by chunk, without building rows: a header row that
@@ -29,7 +31,10 @@ export function createCsvInspector(): { push(chunk: Uint8Array): void; end(): Cs
   let field = 0;
   let inQuotes = false;
   let lineHasContent = false;
-  let timestamp = "";
+  // The timestamp field's bytes (quotes and unquoted CRs left out), the first MAX_TIMESTAMP_BYTES of them kept.
+  const timestamp = new Uint8Array(MAX_TIMESTAMP_BYTES);
+  let timestampBytes = 0;
+  const day = new OriginalFormDay();
 
   function readHeader(bytes: Uint8Array): void {
     const text = new TextDecoder("utf-8", { fatal: false }).decode(bytes).replace(/^\uFEFF/, "").replace(/\r$/, "");
@@ -52,14 +57,28 @@ export function createCsvInspector(): { push(chunk: Uint8Array): void; end(): Cs
     if (field + 1 !== width) {
       throw new InvalidBodyError(`CSV line ${line} has ${field + 1} fields, the header has ${width}`);
     }
-    if (parseTimestamp(timestamp) === null) {
-      throw new InvalidBodyError(`CSV line ${line}: timestamp ${JSON.stringify(timestamp.slice(0, 40))} is not a date`);
-    }
+    checkTimestamp();
     rows++;
     line++;
     field = 0;
     lineHasContent = false;
-    timestamp = "";
+    timestampBytes = 0;
+  }
+
+  /** The row's timestamp must be readable; one on a day already seen in the original's form needs no parsing. */
+  function checkTimestamp(): void {
+    const kept = Math.min(timestampBytes, MAX_TIMESTAMP_BYTES);
+    if (kept === timestampBytes && day.matches(timestamp, 0, kept)) return;
+    const text = (length: number) => Buffer.from(timestamp.buffer, 0, length).toString("latin1");
+    if (kept < timestampBytes || parseTimestamp(text(kept)) === null) {
+      throw new InvalidBodyError(`CSV line ${line}: timestamp ${JSON.stringify(text(Math.min(kept, 40)))} is not a date`);
+    }
+    day.remember(timestamp, 0, kept);
+  }
+
+  function addTimestampByte(byte: number): void {
+    if (timestampBytes < MAX_TIMESTAMP_BYTES) timestamp[timestampBytes] = byte;
+    timestampBytes++;
   }
 
   function scan(chunk: Uint8Array, from: number): void {
@@ -67,7 +86,7 @@ export function createCsvInspector(): { push(chunk: Uint8Array): void; end(): Cs
       const byte = chunk[i] as number;
       if (inQuotes) {
         if (byte === QUOTE) inQuotes = false;
-        else if (field === timestampIndex) timestamp += String.fromCharCode(byte);
+        else if (field === timestampIndex) addTimestampByte(byte);
         continue;
       }
       if (byte === COMMA) {
@@ -80,7 +99,7 @@ export function createCsvInspector(): { push(chunk: Uint8Array): void; end(): Cs
         lineHasContent = true;
       } else if (byte !== CR) {
         lineHasContent = true;
-        if (field === timestampIndex) timestamp += String.fromCharCode(byte);
+        if (field === timestampIndex) addTimestampByte(byte);
       }
     }
   }

@@ -4,6 +4,7 @@ import type { ObjectStore, ObjectStream } from "../storage/types.js";
 import { mapLimit } from "../util/map-limit.js";
 import { createCsvInspector, csvToRows, inspectCsv, type CsvShape, type Row } from "./csv.js";
 import { datasetKey, type DatasetId } from "./dataset.js";
+import { csvToJsonRows, type RowsJson } from "./json-rows.js";
 import { buildMeta, describes, parseMeta, serializeMeta, type CacheMeta } from "./meta.js";
 import { ABANDONED_AFTER_MS, groupEntries, planSweep, type EntryObjects, type SweepReason } from "./sweep.js";
 import { expiresAt, formatCachedAt, isFresh, type ValidityRule } from "./validity.js";
@@ -56,6 +57,18 @@ export class TooLargeToInlineError extends PayloadTooLargeError {
   }
 }
 
+/** All of a stream's chunks, as read (not copied into one buffer); null when they are not the announced size. */
+async function readChunks(object: ObjectStream): Promise<Uint8Array[] | null> {
+  const chunks: Uint8Array[] = [];
+  let sizeBytes = 0;
+  for await (const chunk of object.stream as unknown as AsyncIterable<Uint8Array>) {
+    sizeBytes += chunk.length;
+    if (sizeBytes > object.sizeBytes) return null;
+    chunks.push(chunk);
+  }
+  return sizeBytes === object.sizeBytes ? chunks : null;
+}
+
 export const csvKeyOf = (id: DatasetId): string => `${datasetKey(id)}.csv`;
 export const metaKeyOf = (id: DatasetId): string => `${datasetKey(id)}_meta.json`;
 const isCacheObject = (key: string): boolean => key.endsWith(".csv") || key.endsWith(".json");
@@ -90,8 +103,20 @@ export function createDataCache(options: DataCacheOptions) {
     return { hit: true, meta: found.meta, csv };
   }
 
-  async function commit(id: DatasetId, shape: CsvShape, csvBytes: number): Promise<CacheMeta> {
-    const meta = buildMeta(id, { rows: shape.rows, csvBytes }, formatCachedAt(clock.now()));
+  /** The stored CSV's bytes, read whole unless it is larger than `maxCsvBytes` (TooLargeToInlineError). */
+  async function readCsv(id: DatasetId, maxCsvBytes = Infinity): Promise<Lookup<{ csv: Uint8Array[] }>> {
+    const found = await openCsv(id);
+    if (!found.hit) return found;
+    if (found.csv.sizeBytes > maxCsvBytes) {
+      await found.csv.stream.cancel();
+      throw new TooLargeToInlineError(found.csv.sizeBytes, maxCsvBytes);
+    }
+    const csv = await readChunks(found.csv);
+    return csv ? { hit: true, meta: found.meta, csv } : { hit: false, reason: "torn" };
+  }
+
+  async function commit(id: DatasetId, shape: CsvShape, csvBytes: number, extraMeta = {}): Promise<CacheMeta> {
+    const meta = { ...buildMeta(id, { rows: shape.rows, csvBytes }, formatCachedAt(clock.now())), ...extraMeta };
     await store.put(metaKeyOf(id), serializeMeta(meta), { contentType: "application/json" });
     return meta;
   }
@@ -104,16 +129,23 @@ export function createDataCache(options: DataCacheOptions) {
      * `maxCsvBytes` is not read: TooLargeToInlineError.
      */
     async readRows(id: DatasetId, options: { maxCsvBytes?: number } = {}): Promise<Lookup<{ rows: Row[] }>> {
-      const found = await openCsv(id);
+      const found = await readCsv(id, options.maxCsvBytes);
       if (!found.hit) return found;
-      const { maxCsvBytes = Infinity } = options;
-      if (found.csv.sizeBytes > maxCsvBytes) {
-        await found.csv.stream.cancel();
-        throw new TooLargeToInlineError(found.csv.sizeBytes, maxCsvBytes);
-      }
-      const rows = csvToRows(await new Response(found.csv.stream).text());
+      const rows = csvToRows(new TextDecoder().decode(Buffer.concat(found.csv)));
       if (rows.length !== found.meta.rows) return { hit: false, reason: "torn" };
       return { hit: true, meta: found.meta, rows };
+    },
+
+    /**
+     * The entry's rows as JSON text, the very bytes of `JSON.stringify(rows)` for readRows' rows, written without
+     * building them (see csvToJsonRows). A CSV larger than `maxCsvBytes` is not read: TooLargeToInlineError.
+     */
+    async readRowsJson(id: DatasetId, options: { maxCsvBytes?: number } = {}): Promise<Lookup<{ json: RowsJson }>> {
+      const found = await readCsv(id, options.maxCsvBytes);
+      if (!found.hit) return found;
+      const json = csvToJsonRows(found.csv);
+      if (json.rows !== found.meta.rows) return { hit: false, reason: "torn" };
+      return { hit: true, meta: found.meta, json };
     },
 
     /** A short-lived URL to GET the entry's CSV from the store itself; null when the store cannot make one. */
@@ -134,12 +166,13 @@ export function createDataCache(options: DataCacheOptions) {
     /**
      * Stores a dataset CSV (checked first; see createCsvInspector), replacing any entry of the same id. The old
      * meta goes first and the new one last, so a reader never pairs a meta with a CSV it does not describe.
+     * `extraMeta` adds fields of the writer's own to the meta, after the usual ones (which it must not name).
      */
-    async write(id: DatasetId, csv: Uint8Array): Promise<CacheMeta> {
+    async write(id: DatasetId, csv: Uint8Array, extraMeta?: Record<string, unknown>): Promise<CacheMeta> {
       const shape = inspectCsv(csv);
       await store.deleteMany([metaKeyOf(id)]);
       await store.put(csvKeyOf(id), csv, { contentType: "text/csv" });
-      return commit(id, shape, csv.length);
+      return commit(id, shape, csv.length, extraMeta);
     },
 
     /**

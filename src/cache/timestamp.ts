@@ -20,3 +20,48 @@ export function formatTimestamp(ms: number): string {
   const seconds = iso.slice(0, 19).replace("T", " ");
   return ms % 1000 === 0 ? seconds : `${seconds}.${iso.slice(20, 23)}`;
 }
+
+const ORIGINAL_FORM_BYTES = 19; // 2021-10-22 23:03:00
+const DAY_BYTES = 10;
+
+/**
+ * The original's timestamps (`2021-10-22 23:03:00`) come a day's worth at a time, and every time of day of a
+ * valid day is valid: once one of a day has been parsed, the others of that day need no date parsing. Works on
+ * the CSV's bytes, for the scanners that must not build a string per cell.
+ */
+export class OriginalFormDay {
+  private readonly day = new Uint8Array(DAY_BYTES);
+  private known = false;
+
+  /** True when bytes[from, to) is a timestamp in the original's form on the remembered day. */
+  matches(bytes: Uint8Array, from: number, to: number): boolean {
+    if (!this.known || !isOriginalForm(bytes, from, to)) return false;
+    for (let i = 0; i < DAY_BYTES; i++) if (bytes[from + i] !== this.day[i]) return false;
+    return true;
+  }
+
+  /** Remembers the day of bytes[from, to) when it is in the original's form; call it only for a valid one. */
+  remember(bytes: Uint8Array, from: number, to: number): void {
+    if (!isOriginalForm(bytes, from, to)) return;
+    this.day.set(bytes.subarray(from, from + DAY_BYTES));
+    this.known = true;
+  }
+}
+
+/** `YYYY-MM-DD HH:MM:SS` as far as the time goes: 19 bytes, a space, then a time of day (the day is not checked). */
+function isOriginalForm(bytes: Uint8Array, from: number, to: number): boolean {
+  const at = from + DAY_BYTES;
+  if (to - from !== ORIGINAL_FORM_BYTES || bytes[at] !== 0x20 || bytes[at + 3] !== 0x3a || bytes[at + 6] !== 0x3a) {
+    return false;
+  }
+  const hours = twoDigits(bytes, at + 1);
+  const minutes = twoDigits(bytes, at + 4);
+  const seconds = twoDigits(bytes, at + 7);
+  return hours >= 0 && hours <= 23 && minutes >= 0 && minutes <= 59 && seconds >= 0 && seconds <= 59;
+}
+
+function twoDigits(bytes: Uint8Array, at: number): number {
+  const tens = (bytes[at] as number) - 0x30;
+  const ones = (bytes[at + 1] as number) - 0x30;
+  return tens >= 0 && tens <= 9 && ones >= 0 && ones <= 9 ? tens * 10 + ones : -1;
+}

@@ -6,6 +6,7 @@ import { errorHandler, notFoundHandler } from "./middleware/errors.js";
 import { adminPage } from "./routes/admin-page.js";
 import { cacheRoutes } from "./routes/cache.js";
 import { dataRoutes } from "./routes/data.js";
+import { klinesRoutes } from "./routes/klines.js";
 import { metricsRoutes } from "./routes/metrics.js";
 import { symbolRoutes } from "./routes/symbols.js";
 
@@ -23,6 +24,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.route(CACHE_API, dataRoutes(deps));
   app.route(CACHE_API, cacheRoutes(deps));
   app.route("/api/v1/symbols", symbolRoutes(deps));
+  app.route("/api/v1/klines", klinesRoutes(deps));
   app.route("/api/v1/metrics", metricsRoutes(deps));
   return app;
 }

@@ -1,6 +1,7 @@
 import type { DataCache, MissReason } from "../cache/data-cache.js";
 import type { Clock } from "../clock.js";
 import type { Counters, KeyValueStore } from "../counters/types.js";
+import type { KlinesService } from "../klines/service.js";
 import type { Log } from "../log.js";
 import type { SymbolService } from "../symbols/service.js";
 
@@ -12,6 +13,8 @@ export interface AppDeps {
   /** Where the symbol lists and their refresh times live (Redis, or memory). */
   kv: KeyValueStore;
   symbols: SymbolService;
+  /** Candles for any range, read through the month partitions. */
+  klines: KlinesService;
   clock: Clock;
   log: Log;
   /** When set, writes need `Authorization: Bearer <token>`. */

@@ -1,8 +1,8 @@
-import { mkdirSync } from "node:fs";
-import { mkdir, open, readFile, readdir, rename, rm, stat, unlink, writeFile } from "node:fs/promises";
+import { closeSync, fstatSync, mkdirSync, openSync, readSync, statSync } from "node:fs";
+import { mkdir, open, readFile, readdir, rename, rm, stat, unlink, writeFile, type FileHandle } from "node:fs/promises";
 import { randomUUID } from "node:crypto";
 import { dirname, join, relative, resolve, sep } from "node:path";
-import { Readable } from "node:stream";
+import { setImmediate } from "node:timers/promises";
 import { InvalidKeyError, StorageUnavailableError } from "../errors.js";
 import { mapLimit } from "../util/map-limit.js";
 import { assertValidKey, assertValidPrefix } from "./keys.js";
@@ -16,6 +16,11 @@ export interface FsStoreOptions {
 /** Temporary files live here during a write; `list` never shows them (keys cannot start with '.'). */
 const TMP_DIR = ".tmp";
 const FS_CONCURRENCY = 64;
+const READ_CHUNK_BYTES = 1 << 20;
+/** Objects up to this size are read at once, synchronously (see readSmallFile); larger ones stream. */
+const SYNC_READ_MAX_BYTES = READ_CHUNK_BYTES;
+/** How many synchronous stats `list` makes between turns of the event loop. */
+const STAT_BATCH = 1000;
 
 export function createFsStore(options: FsStoreOptions): ObjectStore {
   const base = resolve(options.baseDir);
@@ -34,11 +39,14 @@ export function createFsStore(options: FsStoreOptions): ObjectStore {
 
     async get(key) {
       const path = pathOf(key);
-      return orNull(key, async () => new Uint8Array(await readFile(path)));
+      return orNull(key, async () => readSmallFile(path).bytes ?? new Uint8Array(await readFile(path)));
     },
 
     async getStream(key): Promise<ObjectStream | null> {
       const path = pathOf(key);
+      const small = await orNull(key, async () => readSmallFile(path));
+      if (!small) return null;
+      if (small.bytes) return { stream: streamOf(small.bytes), sizeBytes: small.bytes.length, modifiedAt: small.modifiedAt };
       const handle = await orNull(key, () => open(path, "r"));
       if (!handle) return null;
       try {
@@ -47,8 +55,7 @@ export function createFsStore(options: FsStoreOptions): ObjectStore {
           await handle.close();
           return null;
         }
-        const stream = Readable.toWeb(handle.createReadStream()) as ReadableStream<Uint8Array>;
-        return { stream, sizeBytes: info.size, modifiedAt: info.mtime };
+        return { stream: fileStream(handle, info.size), sizeBytes: info.size, modifiedAt: info.mtime };
       } catch (error) {
         await handle.close();
         throw unavailable(key, error);
@@ -84,11 +91,14 @@ export function createFsStore(options: FsStoreOptions): ObjectStore {
         .map((path) => relative(base, path).split(sep).join("/"))
         .filter((key) => key.startsWith(prefix))
         .sort();
-      const listed = await mapLimit(keys, FS_CONCURRENCY, async (key) => {
-        const info = await orNull(key, () => stat(join(base, key)));
-        return info ? { key, sizeBytes: info.size, modifiedAt: info.mtime } : null;
-      });
-      return listed.filter((item): item is ListedObject => item !== null);
+      const listed: ListedObject[] = [];
+      for (const [i, key] of keys.entries()) {
+        // Synchronous stats, as small reads are (see readSmallFile), with a turn of the event loop now and then.
+        if (i > 0 && i % STAT_BATCH === 0) await setImmediate();
+        const info = await orNull(key, async () => statSync(join(base, key)));
+        if (info) listed.push({ key, sizeBytes: info.size, modifiedAt: info.mtime });
+      }
+      return listed;
     },
 
     async removeStaleTemporaries(olderThan) {
@@ -108,6 +118,68 @@ export function createFsStore(options: FsStoreOptions): ObjectStore {
       await mapLimit(paths, FS_CONCURRENCY, (path, i) => orNull(keys[i] as string, () => unlink(path)));
     },
   };
+}
+
+/**
+ * A file's bytes, read synchronously, when it is at most SYNC_READ_MAX_BYTES (bytes: null when it is larger), and
+ * when it was last modified. Reading a small file from a local disk takes microseconds, far less than the hops
+ * through libuv's thread pool that the async API makes for each of open, stat, read and close: on 2 cores those
+ * hops, not the disk, were the cost of a small hit and of info's 10,000 meta reads. Throws ENOENT, or EISDIR for
+ * a folder, as the async calls would.
+ */
+function readSmallFile(path: string): { bytes: Uint8Array | null; modifiedAt: Date } {
+  const fd = openSync(path, "r");
+  try {
+    const info = fstatSync(fd);
+    if (!info.isFile()) throw Object.assign(new Error(`EISDIR: not a file, read '${path}'`), { code: "EISDIR" });
+    if (info.size > SYNC_READ_MAX_BYTES) return { bytes: null, modifiedAt: info.mtime };
+    const bytes = new Uint8Array(info.size);
+    let filled = 0;
+    while (filled < bytes.length) {
+      const read = readSync(fd, bytes, filled, bytes.length - filled, filled);
+      if (read === 0) break;
+      filled += read;
+    }
+    return { bytes: bytes.subarray(0, filled), modifiedAt: info.mtime };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function streamOf(bytes: Uint8Array): ReadableStream<Uint8Array> {
+  return new ReadableStream({
+    start(controller) {
+      if (bytes.length > 0) controller.enqueue(bytes);
+      controller.close();
+    },
+  });
+}
+
+/**
+ * The first `sizeBytes` of an open file as a web stream, read in chunks of up to 1 MB straight into the buffers
+ * it hands out (Readable.toWeb over a read stream moved 64 KB at a time through two stream layers: a third of
+ * the time of a large hit). The handle closes at the end, on cancel, or on a read error.
+ */
+function fileStream(handle: FileHandle, sizeBytes: number): ReadableStream<Uint8Array> {
+  let position = 0;
+  return new ReadableStream({
+    async pull(controller) {
+      try {
+        const buffer = Buffer.allocUnsafe(Math.min(READ_CHUNK_BYTES, sizeBytes - position));
+        const { bytesRead } = await handle.read(buffer, 0, buffer.length, position);
+        position += bytesRead;
+        if (bytesRead > 0) controller.enqueue(buffer.subarray(0, bytesRead));
+        if (bytesRead === 0 || position >= sizeBytes) {
+          await handle.close();
+          controller.close();
+        }
+      } catch (error) {
+        await handle.close().catch(() => undefined);
+        controller.error(error);
+      }
+    },
+    cancel: () => handle.close(),
+  });
 }
 
 /** Every regular file under `dir`, skipping dot-entries (temporary files). A missing dir is empty. */

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import type { MarketType } from "../cache/dataset.js";
 import { UpstreamUnavailableError } from "../errors.js";
 

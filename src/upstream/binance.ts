@@ -1,7 +1,7 @@
 import { setTimeout as delay } from "node:timers/promises";
-import type { MarketType } from "../cache/dataset.js";
+import type { Interval, MarketType } from "../cache/dataset.js";
 import { systemClock, type Clock } from "../clock.js";
-import { UpstreamBannedError, UpstreamUnavailableError } from "../errors.js";
+import { UpstreamBannedError, UpstreamUnavailableError, ValidationError } from "../errors.js";
 import { silentLog, type Log } from "../log.js";
 
 export const BINANCE_SPOT_URL = "https://api.binance.com";
@@ -24,6 +24,11 @@ export interface BinanceClientOptions {
   backoffMaxMs?: number;
   /** Longest Retry-After of a 429 that is waited out; a longer one fails at once. */
   maxRetryAfterMs?: number;
+  /**
+   * Used weight (X-MBX-USED-WEIGHT-1M) at which the next request waits for the next minute, when the weight
+   * window starts afresh. Defaults to 80% of Binance's limits: spot 6000, futures 2400.
+   */
+  weightSoftLimit1m?: Partial<Record<MarketType, number>>;
   /** The fetch to use; the global one by default. */
   fetch?: typeof fetch;
   /** How to wait (backoff, Retry-After); injected so tests are instant. */
@@ -49,7 +54,31 @@ export interface BinanceClient {
   usedWeight(market: MarketType): UsedWeight | null;
   /** When the 418 ban on this market's API ends; null when not banned. */
   bannedUntil(market: MarketType): Date | null;
+  /**
+   * GET /api/v3/klines or /fapi/v1/klines: the klines whose open time lies in [startTime, endTime], oldest first,
+   * at most `limit` (default: the market's largest page). `onAttempt` is told of every HTTP request sent.
+   */
+  klines(market: MarketType, query: KlinesQuery, options?: { onAttempt?: () => void }): Promise<Kline[]>;
 }
+
+export interface KlinesQuery {
+  symbol: string;
+  interval: Interval;
+  /** Epoch ms, inclusive. */
+  startTime?: number;
+  /** Epoch ms, inclusive. */
+  endTime?: number;
+  limit?: number;
+}
+
+/**
+ * One kline as Binance sends it: open time, open, high, low, close, volume, close time (the next open - 1 ms),
+ * quote volume, trades, taker buy base volume, taker buy quote volume, ignore. Decimals stay Binance's strings.
+ */
+export type Kline = [number, string, string, string, string, string, number, string, number, string, string, string];
+
+/** The largest klines page of each market: spot 1000 (weight 2), USD-M futures 1500 (weight 10). */
+export const KLINES_PAGE_LIMIT: Record<MarketType, number> = { spot: 1000, futures: 1500 };
 
 type Query = Record<string, string | number | undefined>;
 
@@ -64,6 +93,10 @@ interface Failure {
 /** Binance's ban lengths start at 2 minutes; used if a 418 comes without Retry-After. */
 const DEFAULT_BAN_MS = 120_000;
 const WEIGHT_HEADER = "x-mbx-used-weight-1m";
+const WEIGHT_LIMIT_1M: Record<MarketType, number> = { spot: 6000, futures: 2400 };
+/** Binance's error code for a symbol it does not list: https://developers.binance.com/docs/binance-spot-api-docs/errors */
+const INVALID_SYMBOL = -1121;
+const MINUTE_MS = 60_000;
 
 /**
  * Spot and futures are separate APIs with separate weight counters and bans, so each market keeps its own
@@ -79,6 +112,10 @@ export function createBinanceClient(options: BinanceClientOptions = {}): Binance
   const backoffBaseMs = options.backoffBaseMs ?? 250;
   const backoffMaxMs = options.backoffMaxMs ?? 4_000;
   const maxRetryAfterMs = options.maxRetryAfterMs ?? 30_000;
+  const weightSoftLimit1m: Record<MarketType, number> = {
+    spot: options.weightSoftLimit1m?.spot ?? WEIGHT_LIMIT_1M.spot * 0.8,
+    futures: options.weightSoftLimit1m?.futures ?? WEIGHT_LIMIT_1M.futures * 0.8,
+  };
   const fetchFn = options.fetch ?? fetch;
   const sleep = options.sleep ?? ((ms: number) => delay(ms));
   const random = options.random ?? Math.random;
@@ -91,10 +128,11 @@ export function createBinanceClient(options: BinanceClientOptions = {}): Binance
   };
 
   /** GET one endpoint with the house rules (timeout, ban, Retry-After, retries); resolves to the parsed JSON. */
-  async function request(market: MarketType, path: string, query: Query = {}): Promise<unknown> {
+  async function request(market: MarketType, path: string, query: Query = {}, onAttempt?: () => void): Promise<unknown> {
     const url = urlOf(baseUrls[market], path, query);
     for (let attempt = 1; ; attempt++) {
       await waitForGo(market);
+      onAttempt?.();
       const outcome = await attemptOnce(market, path, url);
       if (!("problem" in outcome)) return outcome.body;
       if (attempt > maxRetries) {
@@ -108,20 +146,37 @@ export function createBinanceClient(options: BinanceClientOptions = {}): Binance
     }
   }
 
-  /** Refuses while banned; waits out a 429 pause (once, so a fixed clock cannot loop), or refuses if too long. */
+  /**
+   * Refuses while banned; waits out a 429 pause (once, so a fixed clock cannot loop), or refuses if too long; with
+   * no pause, slows down near the weight limit.
+   */
   async function waitForGo(market: MarketType): Promise<void> {
     const now = clock.now().getTime();
     const { bannedUntil, pausedUntil } = state[market];
     if (bannedUntil && bannedUntil.getTime() > now) throw bannedError(market, bannedUntil);
     state[market].bannedUntil = null;
     const waitMs = (pausedUntil?.getTime() ?? now) - now;
-    if (waitMs <= 0) return;
+    if (waitMs <= 0) return slowDownNearWeightLimit(market, now);
     if (waitMs > maxRetryAfterMs) {
       throw new UpstreamUnavailableError(
         `Binance ${market} is rate-limiting this client until ${pausedUntil?.toISOString()} (HTTP 429); ` +
           `that is longer than the ${maxRetryAfterMs} ms this client waits`,
       );
     }
+    await sleep(waitMs);
+  }
+
+  /**
+   * When this minute's reported weight has reached the soft limit, waits for the next minute, when Binance's weight
+   * window starts afresh (once: the weight is then unknown until the next answer, so a fixed clock cannot loop).
+   */
+  async function slowDownNearWeightLimit(market: MarketType, now: number): Promise<void> {
+    const { weight } = state[market];
+    if (!weight || weight.weight1m < weightSoftLimit1m[market]) return;
+    if (Math.floor(weight.at.getTime() / MINUTE_MS) !== Math.floor(now / MINUTE_MS)) return;
+    const waitMs = MINUTE_MS - (now % MINUTE_MS);
+    log.warn("binance_weight_slowdown", { market, weight1m: weight.weight1m, wait_ms: waitMs });
+    state[market].weight = null;
     await sleep(waitMs);
   }
 
@@ -151,6 +206,10 @@ export function createBinanceClient(options: BinanceClientOptions = {}): Binance
     }
     if (status >= 500) return { problem: `HTTP ${status}: ${text.slice(0, 200)}`, backoff: true };
     if (!response.ok) {
+      if (status === 400 && binanceErrorCode(text) === INVALID_SYMBOL) {
+        const issue = { field: "symbol", message: `is not a symbol Binance ${market} lists` };
+        throw new ValidationError("Invalid query parameters", [issue]);
+      }
       throw new UpstreamUnavailableError(`Binance ${market} ${path} answered HTTP ${status}: ${text.slice(0, 200)}`);
     }
     try {
@@ -186,12 +245,49 @@ export function createBinanceClient(options: BinanceClientOptions = {}): Binance
 
   return {
     exchangeInfo: (market) => request(market, market === "spot" ? "/api/v3/exchangeInfo" : "/fapi/v1/exchangeInfo"),
+    async klines(market, query, options = {}) {
+      const path = market === "spot" ? "/api/v3/klines" : "/fapi/v1/klines";
+      const body = await request(market, path, { limit: KLINES_PAGE_LIMIT[market], ...query }, options.onAttempt);
+      return toKlines(body, `Binance ${market} ${path}`);
+    },
     usedWeight: (market) => state[market].weight,
     bannedUntil: (market) => {
       const until = state[market].bannedUntil;
       return until && until.getTime() > clock.now().getTime() ? until : null;
     },
   };
+}
+
+/** The `code` of a Binance error body (`{"code": -1121, "msg": "Invalid symbol."}`); null when it is not one. */
+function binanceErrorCode(text: string): number | null {
+  try {
+    const code = (JSON.parse(text) as { code?: unknown }).code;
+    return typeof code === "number" ? code : null;
+  } catch {
+    return null;
+  }
+}
+
+const DECIMAL = /^-?\d+(\.\d+)?$/;
+const DECIMAL_FIELDS = [1, 2, 3, 4, 5, 7, 9, 10];
+
+/** The klines in `body`, checked: 12 fields each, integers and decimal strings where Binance puts them. */
+function toKlines(body: unknown, source: string): Kline[] {
+  if (!Array.isArray(body)) throw new UpstreamUnavailableError(`${source} answered something other than a list of klines`);
+  body.forEach((row: unknown, index) => {
+    const ok =
+      Array.isArray(row) &&
+      row.length === 12 &&
+      [0, 6, 8].every((field) => Number.isSafeInteger(row[field])) &&
+      DECIMAL_FIELDS.every((field) => typeof row[field] === "string" && DECIMAL.test(row[field])) &&
+      typeof row[11] === "string" &&
+      !/[,"\r\n]/.test(row[11]);
+    if (!ok) {
+      const shown = JSON.stringify(row).slice(0, 200);
+      throw new UpstreamUnavailableError(`${source} answered a kline of an unknown shape at index ${index}: ${shown}`);
+    }
+  });
+  return body as Kline[];
 }
 
 function urlOf(baseUrl: string, path: string, query: Query): string {

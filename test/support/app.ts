@@ -4,6 +4,7 @@ import { createMemoryCounters, createMemoryKeyValueStore } from "../../src/count
 import type { Counters, KeyValueStore } from "../../src/counters/types.js";
 import { createApp } from "../../src/http/app.js";
 import type { AppDeps } from "../../src/http/env.js";
+import { createKlinesService } from "../../src/klines/service.js";
 import { createLog } from "../../src/log.js";
 import { createFsStore } from "../../src/storage/fs.js";
 import type { ObjectStore } from "../../src/storage/types.js";
@@ -11,7 +12,7 @@ import { createSymbolService } from "../../src/symbols/service.js";
 import { createBinanceClient } from "../../src/upstream/binance.js";
 import { tempDir } from "./fixtures.js";
 
-export interface TestAppOptions extends Partial<Omit<AppDeps, "cache" | "log" | "symbols" | "clock">> {
+export interface TestAppOptions extends Partial<Omit<AppDeps, "cache" | "log" | "symbols" | "clock" | "klines">> {
   /** Defaults to an fs store on a fresh temp folder. */
   store?: ObjectStore;
   withPythonCache?: boolean;
@@ -19,6 +20,8 @@ export interface TestAppOptions extends Partial<Omit<AppDeps, "cache" | "log" | 
   /** Binance base URL for both markets (a stand-in); defaults to a closed port, so upstream is down. */
   binanceUrl?: string;
   symbolsTtlSeconds?: number;
+  /** How the Binance client waits (Retry-After, backoff, weight); instant by default. */
+  sleep?: (ms: number) => Promise<void>;
 }
 
 /** The real app on a real store, with a pinned clock, memory counters by default, and the log lines captured. */
@@ -32,13 +35,15 @@ export function testApp(options: TestAppOptions = {}) {
   const kv: KeyValueStore = options.kv ?? createMemoryKeyValueStore({ clock });
   const cache = createDataCache({ store, clock, rule: { recentWindowDays: 1, recentTtlSeconds: 86_400 } });
   const binanceUrl = options.binanceUrl ?? "http://127.0.0.1:9";
-  const binance = createBinanceClient({ spotUrl: binanceUrl, futuresUrl: binanceUrl, timeoutMs: 2000, maxRetries: 1, sleep: async () => {}, clock });
+  const binance = createBinanceClient({ spotUrl: binanceUrl, futuresUrl: binanceUrl, timeoutMs: 2000, maxRetries: 1, sleep: options.sleep ?? (async () => {}), clock });
   const symbols = createSymbolService({ binance, kv, counters, clock, log, ttlSeconds: options.symbolsTtlSeconds ?? 600 });
+  const klines = createKlinesService({ store, cache, binance, clock, log });
   const app = createApp({
     cache,
     counters,
     kv,
     symbols,
+    klines,
     clock,
     log,
     maxBodyBytes: options.maxBodyBytes ?? 128 * 2 ** 20,
@@ -46,7 +51,7 @@ export function testApp(options: TestAppOptions = {}) {
     cacheApiToken: options.cacheApiToken,
     inlineMaxBytes: options.inlineMaxBytes,
   });
-  return { app, store, dir, clock, logs, cache, counters, kv, symbols };
+  return { app, store, dir, clock, logs, cache, counters, kv, symbols, binance, klines };
 }
 
 export const DATA = "/api/v1/backtest/cache/data";

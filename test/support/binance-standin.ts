@@ -10,17 +10,18 @@ import spotFixture from "../fixtures/binance/spot_exchange_info.json" with { typ
 /**
  * A loopback stand-in for Binance's public REST API: exchangeInfo and klines, spot (/api/v3) and USD-M futures
  * (/fapi/v1), on one URL. Failure modes are switched on at run time; each applies to the next `count` requests
- * (any path; Infinity for "from now on") and counts down as it is used.
+ * (any path; Infinity for "from now on") and counts down as it is used. With `after`, the first `after` requests
+ * that reach the switch pass, so a failure can strike in the middle of a paging run.
  */
 export interface StandInSwitches {
   /** Answer 429 with Retry-After: `retryAfterSeconds`. */
-  rateLimited?: { count: number; retryAfterSeconds: number };
+  rateLimited?: { count: number; retryAfterSeconds: number; after?: number };
   /** Answer 418 (IP banned) with Retry-After: `retryAfterSeconds`. */
-  banned?: { count: number; retryAfterSeconds: number };
+  banned?: { count: number; retryAfterSeconds: number; after?: number };
   /** Answer 500. */
-  serverError?: { count: number };
+  serverError?: { count: number; after?: number };
   /** Wait `delayMs` before answering (whatever the answer). */
-  slow?: { count: number; delayMs: number };
+  slow?: { count: number; delayMs: number; after?: number };
   /** exchangeInfo lists no symbols. */
   emptySymbols?: { count: number };
   /** Answer 200 with `body` (default: an HTML error page) instead of JSON. */
@@ -28,8 +29,20 @@ export interface StandInSwitches {
 }
 
 export interface StandInOptions {
-  /** "Now" in epoch ms: no kline opens after it. */
+  /** "Now" in epoch ms: no kline opens after it; the one open at it is still forming (its close_time is ahead). */
   now?: () => number;
+  /** Listing dates: per symbol, the open time of its first kline (epoch ms); none before it. */
+  listedAt?: Record<string, number>;
+  /** Exchange maintenance: no kline of any symbol opens in these [fromMs, toMs) windows. */
+  maintenance?: { fromMs: number; toMs: number }[];
+  /** Symbols Binance does not list: their klines answer 400, code -1121. */
+  unknownSymbols?: string[];
+}
+
+/** One request as served: its path and query parameters. */
+export interface ServedRequest {
+  path: string;
+  query: Record<string, string>;
 }
 
 export interface BinanceStandIn {
@@ -37,6 +50,8 @@ export interface BinanceStandIn {
   url: string;
   /** Requests served per path since start or reset(), failures included. Live: read it after the act. */
   requests: Record<string, number>;
+  /** Every request served since start or reset(), in order, failures included. Live, like `requests`. */
+  served: ServedRequest[];
   /** Turns switches on (merged into the ones already on). */
   set(switches: StandInSwitches): void;
   /** Switches off, request counts and used weights back to zero. */
@@ -115,6 +130,8 @@ const MONTH = "1M";
 export async function startBinanceStandIn(options: StandInOptions = {}): Promise<BinanceStandIn> {
   const now = options.now ?? Date.now;
   const requests: Record<string, number> = {};
+  const served: ServedRequest[] = [];
+  const history: KlineHistory = { listedAt: options.listedAt ?? {}, maintenance: options.maintenance ?? [], unknownSymbols: options.unknownSymbols ?? [] };
   const usedWeight: Record<Api, number> = { spot: 0, futures: 0 };
   let switches: StandInSwitches = {};
 
@@ -122,6 +139,10 @@ export async function startBinanceStandIn(options: StandInOptions = {}): Promise
   function take<K extends keyof StandInSwitches>(name: K): NonNullable<StandInSwitches[K]> | null {
     const value = switches[name];
     if (!value || value.count <= 0) return null;
+    if ("after" in value && (value.after ?? 0) > 0) {
+      value.after = (value.after as number) - 1;
+      return null;
+    }
     value.count -= 1;
     return value as NonNullable<StandInSwitches[K]>;
   }
@@ -131,6 +152,7 @@ export async function startBinanceStandIn(options: StandInOptions = {}): Promise
   app.use("*", async (c, next) => {
     const path = c.req.path;
     requests[path] = (requests[path] ?? 0) + 1;
+    served.push({ path, query: c.req.query() });
     const api: Api = path.startsWith("/fapi/") ? "futures" : "spot";
     usedWeight[api] += weightOf(api, path, c.req.query("limit"));
     c.header("X-MBX-USED-WEIGHT-1M", String(usedWeight[api]));
@@ -156,7 +178,7 @@ export async function startBinanceStandIn(options: StandInOptions = {}): Promise
   const exchangeInfo = (api: Api) => (c: Context) =>
     c.json(take("emptySymbols") ? { ...EXCHANGE_INFO[api], symbols: [] } : EXCHANGE_INFO[api]);
   const klines = (api: Api) => (c: Context) => {
-    const answer = klinesAnswer(api, new URL(c.req.url).searchParams, now());
+    const answer = klinesAnswer(api, new URL(c.req.url).searchParams, now(), history);
     return "error" in answer ? c.json(answer.error, 400) : c.json(answer.rows);
   };
   app.get("/api/v3/exchangeInfo", exchangeInfo("spot"));
@@ -174,12 +196,14 @@ export async function startBinanceStandIn(options: StandInOptions = {}): Promise
   return {
     url: `http://127.0.0.1:${port}`,
     requests,
+    served,
     set(more) {
       switches = { ...switches, ...structuredClone(more) };
     },
     reset() {
       switches = {};
       for (const path of Object.keys(requests)) delete requests[path];
+      served.length = 0;
       usedWeight.spot = 0;
       usedWeight.futures = 0;
     },
@@ -214,16 +238,20 @@ function weightOf(api: Api, path: string, limit: string | undefined): number {
 
 type KlineRow = [number, string, string, string, string, string, number, string, number, string, string, string];
 type BinanceError = { code: number; msg: string };
+type KlineHistory = Required<Pick<StandInOptions, "listedAt" | "maintenance" | "unknownSymbols">>;
 
 /**
  * Binance's paging rules: klines whose open time lies in [startTime, endTime] and not after now, oldest first, at
- * most `limit`; with only endTime (or neither) the last `limit` of them.
+ * most `limit`; with only endTime (or neither) the last `limit` of them. Klines before a symbol's listing and in
+ * maintenance windows do not exist: a page holds the next ones that do.
  */
-function klinesAnswer(api: Api, params: URLSearchParams, nowMs: number): { rows: KlineRow[] } | { error: BinanceError } {
+function klinesAnswer(api: Api, params: URLSearchParams, nowMs: number, history: KlineHistory): { rows: KlineRow[] } | { error: BinanceError } {
   const symbol = params.get("symbol");
   const interval = params.get("interval") ?? "";
   if (!symbol) return { error: { code: -1102, msg: "Mandatory parameter 'symbol' was not sent, was empty/null, or malformed." } };
-  if (interval !== MONTH && !(interval in INTERVAL_MS)) return { error: { code: -1120, msg: "Invalid interval." } };
+  if (history.unknownSymbols.includes(symbol)) return { error: { code: -1121, msg: "Invalid symbol." } };
+  const known = interval === MONTH || (interval in INTERVAL_MS && !(api === "futures" && interval === "1s"));
+  if (!known) return { error: { code: -1120, msg: "Invalid interval." } };
   const limit = Number(params.get("limit") ?? KLINES_DEFAULT_LIMIT);
   if (!Number.isInteger(limit) || limit < 1 || limit > KLINES_MAX_LIMIT[api]) {
     return { error: { code: -1130, msg: "Data sent for parameter 'limit' is not valid." } };
@@ -231,14 +259,26 @@ function klinesAnswer(api: Api, params: URLSearchParams, nowMs: number): { rows:
   const startTime = params.has("startTime") ? Number(params.get("startTime")) : null;
   const endTime = Math.min(params.has("endTime") ? Number(params.get("endTime")) : nowMs, nowMs);
 
+  const listedAt = history.listedAt[symbol] ?? 0;
+  /** The first time at or after `time` when klines of the symbol exist. */
+  const existsFrom = (time: number): number => {
+    const window = history.maintenance.find((w) => time >= w.fromMs && time < w.toMs);
+    return time < listedAt ? existsFrom(listedAt) : window ? existsFrom(window.toMs) : time;
+  };
+  const openAtOrAfter = (time: number): number => {
+    const open = openAtOrBefore(interval, time);
+    return open < time ? nextOpen(interval, open) : open;
+  };
+
   const opens: number[] = [];
   if (startTime !== null) {
-    let open = openAtOrBefore(interval, startTime);
-    if (open < startTime) open = nextOpen(interval, open);
-    for (; open <= endTime && opens.length < limit; open = nextOpen(interval, open)) opens.push(open);
+    for (let open = openAtOrAfter(existsFrom(startTime)); open <= endTime && opens.length < limit; ) {
+      opens.push(open);
+      open = openAtOrAfter(existsFrom(nextOpen(interval, open)));
+    }
   } else {
-    for (let open = openAtOrBefore(interval, endTime); opens.length < limit; open = openAtOrBefore(interval, open - 1)) {
-      opens.unshift(open);
+    for (let open = openAtOrBefore(interval, endTime); opens.length < limit && open >= listedAt; open = openAtOrBefore(interval, open - 1)) {
+      if (existsFrom(open) === open) opens.unshift(open);
     }
   }
   return { rows: opens.map((open) => klineAt(symbol, open, nextOpen(interval, open))) };

@@ -2,6 +2,8 @@ import { Hono, type Context } from "hono";
 import { datasetKey, type DatasetId } from "../../cache/dataset.js";
 import { rowsToCsv } from "../../cache/csv.js";
 import type { Lookup } from "../../cache/data-cache.js";
+import type { RowsJson } from "../../cache/json-rows.js";
+import type { CacheMeta } from "../../cache/meta.js";
 import { dataCacheHitKey, dataCacheMissKey } from "../../counters/keys.js";
 import { AppError, InvalidBodyError, UnsupportedMediaTypeError } from "../../errors.js";
 import { failure, success } from "../envelope.js";
@@ -24,11 +26,11 @@ export function dataRoutes(deps: AppDeps): Hono<AppEnv> {
     const format = wantedFormat(c);
     c.header("X-Cache-Key", datasetKey(id));
     if (format === "json") {
-      const found = await cache.readRows(id, { maxCsvBytes: inlineMaxBytes });
+      const found = await cache.readRowsJson(id, { maxCsvBytes: inlineMaxBytes });
       await count(id, found.hit);
       if (!found.hit) return miss(c, found);
       hit(c);
-      return c.json(success({ meta: found.meta, rows: found.rows }));
+      return rowsAnswer(c, found.meta, found.json);
     }
     const found = await cache.openCsv(id);
     await count(id, found.hit);
@@ -94,6 +96,27 @@ export function dataRoutes(deps: AppDeps): Hono<AppEnv> {
   }
 
   return app;
+}
+
+/**
+ * What `c.json(success({ meta, rows }))` answers, byte for byte, with the rows' JSON already written: streamed from
+ * its chunks rather than built as one string.
+ */
+function rowsAnswer(c: Context<AppEnv>, meta: CacheMeta, rows: RowsJson): Response {
+  const encoder = new TextEncoder();
+  const chunks = [encoder.encode(`{"status":"success","data":{"meta":${JSON.stringify(meta)},"rows":`), ...rows.chunks, encoder.encode("}}")];
+  const sizeBytes = chunks.reduce((sum, chunk) => sum + chunk.length, 0);
+  return c.body(streamOf(chunks), 200, { "Content-Type": "application/json", "Content-Length": String(sizeBytes) });
+}
+
+function streamOf(chunks: Uint8Array[]): ReadableStream<Uint8Array> {
+  let next = 0;
+  return new ReadableStream({
+    pull(controller) {
+      if (next < chunks.length) controller.enqueue(chunks[next++] as Uint8Array);
+      else controller.close();
+    },
+  });
 }
 
 function hit(c: Context<AppEnv>): void {

@@ -1,0 +1,326 @@
+import { csvToRows } from "./csv.js";
+import { OriginalFormDay, parseTimestamp } from "./timestamp.js";
+
+/** A CSV's rows as JSON text, in chunks of UTF-8 bytes. */
+export interface RowsJson {
+  /** Concatenated, exactly the bytes of `JSON.stringify(csvToRows(text))`. */
+  chunks: Uint8Array[];
+  sizeBytes: number;
+  rows: number;
+}
+
+/**
+ * `JSON.stringify(csvToRows(text))` of the CSV whose bytes are `csv` (in chunks, as read from the store), byte for
+ * byte, written straight from those bytes in one pass: no row objects, no per-cell strings (building those, then
+ * stringifying them, made a large JSON hit ten times too slow, mostly in the garbage collector). A plain CSV
+ * takes this path: no quotes, no CR, commas only, unique ordinary header names with `timestamp` among them, every
+ * line as wide as the header. Anything else goes through csvToRows, so the answer is the same either way.
+ */
+export function csvToJsonRows(csv: readonly Uint8Array[]): RowsJson {
+  const fast = plainCsvToJson(csv);
+  if (fast) return fast;
+  const rows = csvToRows(decoder.decode(Buffer.concat(csv)));
+  const bytes = encoder.encode(JSON.stringify(rows));
+  return { chunks: [bytes], sizeBytes: bytes.length, rows: rows.length };
+}
+
+const LF = 0x0a;
+const CR = 0x0d;
+const QUOTE = 0x22;
+const COMMA = 0x2c;
+const MINUS = 0x2d;
+const DOT = 0x2e;
+const ZERO = 0x30;
+const NINE = 0x39;
+const BOM = [0xef, 0xbb, 0xbf];
+/** The other delimiters papaparse tries when it guesses one from the first 10 lines. */
+const OTHER_DELIMITERS = [0x09, 0x7c, 0x3b, 0x1e, 0x1f];
+const GUESSED_FROM_LINES = 10;
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+const decode = (bytes: Uint8Array, from: number, to: number) => decoder.decode(bytes.subarray(from, to));
+
+/** The fast path; null when the CSV is not plain (see csvToJsonRows). */
+function plainCsvToJson(csv: readonly Uint8Array[]): RowsJson | null {
+  // As Buffer views: memchr for indexOf and includes, and one kind of array for the hot loops to read.
+  const input = csv.map((chunk) => Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+  if (input.some((chunk) => chunk.includes(QUOTE) || chunk.includes(CR))) return null;
+  const line = new LineReader(input);
+  if (!line.next() || hasOtherDelimiter(line)) return null;
+  const start = BOM.every((byte, i) => line.bytes[line.from + i] === byte) ? line.from + BOM.length : line.from;
+  const names = decode(line.bytes, start, line.end).split(",");
+  const timestampAt = names.indexOf("timestamp");
+  if (timestampAt === -1 || new Set(names).size !== names.length || !names.every(isOrdinaryKey)) return null;
+  const keys = names.map((name, i) => encoder.encode(`${i === 0 ? "{" : ","}${JSON.stringify(name)}:`));
+  const keyWords = keys.map(toWords);
+  const keysBytes = keys.reduce((sum, key) => sum + key.length, 0);
+  const out = new ChunkedBytes();
+  const writeTimestamp = timestampWriter(out);
+  let lines = 1;
+  let rows = 0;
+
+  out.text("[");
+  while (line.next()) {
+    if (lines++ < GUESSED_FROM_LINES && hasOtherDelimiter(line)) return null;
+    const { bytes, from, end } = line;
+    if (end === from) continue;
+    // Room for the row: no cell's plain JSON is longer than the cell but the timestamp's, 7 bytes more; a comma
+    // and braces; and a key's last word may write 3 bytes past it. Cells typed as papaparse would make room anew.
+    const rowBytes = keysBytes + (end - from) + TIMESTAMP_GROWTH + 6;
+    out.reserve(rowBytes);
+    if (rows > 0) out.chunk[out.at++] = COMMA;
+    let cellStart = from;
+    for (let field = 0; field < names.length; field++) {
+      if (cellStart > end) return null;
+      out.words(keyWords[field] as Uint32Array, (keys[field] as Uint8Array).length);
+      const cellEnd = field === timestampAt ? writeTimestamp(bytes, cellStart, end) : writeCell(out, bytes, cellStart, end);
+      out.reserve(rowBytes);
+      cellStart = cellEnd + 1;
+    }
+    if (cellStart !== end + 1) return null;
+    out.chunk[out.at++] = 0x7d; // }
+    rows++;
+  }
+  out.text("]");
+  const chunks = out.end();
+  return { chunks, sizeBytes: chunks.reduce((sum, chunk) => sum + chunk.length, 0), rows };
+}
+
+/**
+ * Walks the lines of bytes given in chunks: after each `next()` that answers true, the line is
+ * `bytes[from, end)`, and `bytes[end]` is its newline or past the end. A line cut by a chunk boundary is
+ * joined into a buffer of its own; the others are read in place.
+ */
+class LineReader {
+  bytes: Uint8Array = new Uint8Array(0);
+  from = 0;
+  end = 0;
+  private chunk = 0;
+  private at = 0;
+
+  constructor(private readonly chunks: readonly Uint8Array[]) {}
+
+  next(): boolean {
+    const pieces: Uint8Array[] = [];
+    for (; this.chunk < this.chunks.length; this.chunk++, this.at = 0) {
+      const chunk = this.chunks[this.chunk] as Uint8Array;
+      const newline = chunk.indexOf(LF, this.at);
+      if (newline === -1) {
+        pieces.push(chunk.subarray(this.at));
+        continue;
+      }
+      this.take(pieces, chunk, newline);
+      this.at = newline + 1;
+      return true;
+    }
+    if (!pieces.some((piece) => piece.length > 0)) return false;
+    this.take(pieces, new Uint8Array(0), 0);
+    return true;
+  }
+
+  private take(pieces: Uint8Array[], chunk: Uint8Array, newline: number): void {
+    if (pieces.length === 0) {
+      this.bytes = chunk;
+      this.from = this.at;
+      this.end = newline;
+      return;
+    }
+    this.bytes = Buffer.concat([...pieces, chunk.subarray(this.at, newline)]);
+    this.from = 0;
+    this.end = this.bytes.length;
+  }
+}
+
+/** Papaparse guesses the delimiter from the first 10 lines; any of its other candidates there could win. */
+function hasOtherDelimiter(line: LineReader): boolean {
+  const bytes = line.bytes.subarray(line.from, line.end);
+  return OTHER_DELIMITERS.some((byte) => bytes.includes(byte));
+}
+
+function cellEnd(bytes: Uint8Array, from: number, lineEnd: number): number {
+  let i = from;
+  while (i < lineEnd && bytes[i] !== COMMA) i++;
+  return i;
+}
+
+/** A key an object keeps as an own property, in insertion order: not `__proto__`, not an array index. */
+function isOrdinaryKey(name: string): boolean {
+  return name !== "__proto__" && !/^(0|[1-9]\d{0,9})$/.test(name);
+}
+
+const CHUNK_BYTES = 1 << 20;
+
+function toWords(bytes: Uint8Array): Uint32Array {
+  const padded = new Uint8Array(Math.ceil(bytes.length / 4) * 4);
+  padded.set(bytes);
+  const view = new DataView(padded.buffer);
+  return Uint32Array.from({ length: padded.length / 4 }, (_, i) => view.getUint32(i * 4, true));
+}
+
+/** Bytes written into 1 MB chunks: reserve room, then write at `chunk[at++]` or with copy/text. */
+class ChunkedBytes {
+  chunk: Uint8Array = Buffer.allocUnsafe(CHUNK_BYTES);
+  view = new DataView(this.chunk.buffer, this.chunk.byteOffset, this.chunk.byteLength);
+  at = 0;
+  private readonly full: Uint8Array[] = [];
+
+  /** Makes room for `size` more bytes in `chunk`, moving on to a new chunk if need be. */
+  reserve(size: number): void {
+    if (this.at + size <= this.chunk.length) return;
+    this.full.push(this.chunk.subarray(0, this.at));
+    this.chunk = Buffer.allocUnsafe(Math.max(CHUNK_BYTES, size));
+    this.view = new DataView(this.chunk.buffer, this.chunk.byteOffset, this.chunk.byteLength);
+    this.at = 0;
+  }
+
+  /** Copies `source[from, to)` into room already reserved. */
+  copy(source: Uint8Array, from = 0, to = source.length): void {
+    const chunk = this.chunk;
+    let at = this.at;
+    for (let i = from; i < to; i++) chunk[at++] = source[i] as number;
+    this.at = at;
+  }
+
+  /** Writes `length` bytes given as little-endian 32-bit words, a word at a time (up to 3 bytes of slack after). */
+  words(words: Uint32Array, length: number): void {
+    const view = this.view;
+    let at = this.at;
+    for (let i = 0; i < words.length; i++, at += 4) view.setUint32(at, words[i] as number, true);
+    this.at += length;
+  }
+
+  text(text: string): void {
+    const bytes = encoder.encode(text);
+    this.reserve(bytes.length);
+    this.copy(bytes);
+  }
+
+  end(): Uint8Array[] {
+    this.full.push(this.chunk.subarray(0, this.at));
+    return this.full;
+  }
+}
+
+/** Up to this many significant digits, a decimal goes through a double and prints back the same (DBL_DIG). */
+const EXACT_DIGITS = 15;
+/** Below 1e-6, JS prints numbers with an exponent. */
+const MAX_LEADING_FRACTION_ZEROS = 5;
+
+/**
+ * Writes the cell that starts at `from` (and ends at the next comma or `lineEnd`) as JSON; returns where it ends.
+ * Its bytes are copied as they are read. When they spell a plain decimal, the copy less trailing fraction zeros
+ * is the JSON: no exponent, no '+', no superfluous leading zero, at most 15 significant digits, not -0 and not
+ * below 1e-6, so the double it parses to prints back as these very digits. Otherwise the copy is dropped and the
+ * cell typed as papaparse types it.
+ */
+function writeCell(out: ChunkedBytes, csv: Uint8Array, from: number, lineEnd: number): number {
+  const chunk = out.chunk;
+  const outStart = out.at;
+  let at = outStart;
+  let i = from;
+  const negative = csv[i] === MINUS;
+  if (negative) chunk[at++] = csv[i++] as number;
+  const intStart = i;
+  let byte = csv[i] as number;
+  while (byte >= ZERO && byte <= NINE) {
+    chunk[at++] = byte;
+    byte = csv[++i] as number;
+  }
+  const intDigits = i - intStart;
+  const intIsZero = csv[intStart] === ZERO;
+  let keep = at;
+  let significant = intIsZero ? 0 : intDigits;
+  let leadingZeros = 0;
+  if (byte === DOT) {
+    chunk[at++] = byte;
+    byte = csv[++i] as number;
+    const fractionStart = i;
+    while (byte >= ZERO && byte <= NINE) {
+      chunk[at++] = byte;
+      byte = csv[++i] as number;
+    }
+    let digitsEnd = i;
+    while (digitsEnd > fractionStart && csv[digitsEnd - 1] === ZERO) digitsEnd--;
+    if (digitsEnd > fractionStart) {
+      keep = outStart + (digitsEnd - from);
+      significant += digitsEnd - fractionStart;
+      if (intIsZero) {
+        while (csv[fractionStart + leadingZeros] === ZERO) leadingZeros++;
+        significant -= leadingZeros;
+      }
+    }
+  }
+  const ended = i === lineEnd || byte === COMMA;
+  const plain =
+    ended &&
+    intDigits >= 1 &&
+    intDigits <= EXACT_DIGITS &&
+    !(intIsZero && intDigits > 1) &&
+    !(negative && intIsZero && significant === 0) &&
+    significant <= EXACT_DIGITS &&
+    leadingZeros <= MAX_LEADING_FRACTION_ZEROS;
+  if (plain) {
+    out.at = keep;
+    return i;
+  }
+  out.at = outStart;
+  const end = ended ? i : cellEnd(csv, i, lineEnd);
+  out.text(JSON.stringify(typedCell(decode(csv, from, end))) as string);
+  return end;
+}
+
+const FLOAT = /^\s*-?(\d+\.?|\.\d+|\d+\.\d+)([eE][-+]?\d+)?\s*$/;
+const ISO_DATE =
+  /^((\d{4}-[01]\d-[0-3]\dT[0-2]\d:[0-5]\d:[0-5]\d\.\d+([+-][0-2]\d:[0-5]\d|Z))|(\d{4}-[01]\d-[0-3]\dT[0-2]\d:[0-5]\d:[0-5]\d([+-][0-2]\d:[0-5]\d|Z))|(\d{4}-[01]\d-[0-3]\dT[0-2]\d:[0-5]\d([+-][0-2]\d:[0-5]\d|Z)))$/;
+const MAX_FLOAT = 2 ** 53;
+
+/** A cell as csvToRows's papaparse types it (papaparse 5, `dynamicTyping: true`: parseDynamic and testFloat). */
+function typedCell(text: string): boolean | number | Date | string | null {
+  if (text === "true" || text === "TRUE") return true;
+  if (text === "false" || text === "FALSE") return false;
+  if (FLOAT.test(text)) {
+    const value = parseFloat(text);
+    if (value > -MAX_FLOAT && value < MAX_FLOAT) return value;
+  }
+  if (ISO_DATE.test(text)) return new Date(text);
+  return text === "" ? null : text;
+}
+
+const DAY_BYTES = 10;
+/** `"2021-10-22T23:03:00.000Z"` is 7 bytes longer than `2021-10-22 23:03:00`. */
+const TIMESTAMP_GROWTH = 7;
+const T = 0x54;
+const MS_AND_ZONE = encoder.encode('.000Z"');
+
+/**
+ * Writes timestamp cells as csvToRows renders them (ISO-8601 UTC when readable, else the typed cell); each call
+ * returns where its cell ends. A cell in the original's form on a day already rendered (OriginalFormDay) is
+ * rewritten without parsing: `2021-10-22 23:03:00` becomes `"2021-10-22T23:03:00.000Z"`.
+ */
+function timestampWriter(out: ChunkedBytes): (csv: Uint8Array, from: number, lineEnd: number) => number {
+  const day = new OriginalFormDay();
+  return (csv, from, lineEnd) => {
+    const end = cellEnd(csv, from, lineEnd);
+    if (day.matches(csv, from, end)) {
+      out.chunk[out.at++] = QUOTE;
+      out.copy(csv, from, from + DAY_BYTES);
+      out.chunk[out.at++] = T;
+      out.copy(csv, from + DAY_BYTES + 1, end);
+      out.copy(MS_AND_ZONE);
+      return end;
+    }
+    const text = decode(csv, from, end);
+    const json = timestampJson(text);
+    out.text(json);
+    if (json === `"${text.slice(0, DAY_BYTES)}T${text.slice(DAY_BYTES + 1)}.000Z"`) day.remember(csv, from, end);
+    return end;
+  };
+}
+
+/** What csvToRows makes of a timestamp cell, as JSON. */
+function timestampJson(text: string): string {
+  const typed = typedCell(text);
+  const ms = parseTimestamp(String(typed));
+  return ms === null ? (JSON.stringify(typed) as string) : `"${new Date(ms).toISOString()}"`;
+}

@@ -1,0 +1,117 @@
+import { Hono, type Context } from "hono";
+import type { DatasetId } from "../../cache/dataset.js";
+import { csvToJsonRows } from "../../cache/json-rows.js";
+import { formatTimestamp } from "../../cache/timestamp.js";
+import { PayloadTooLargeError, UpstreamBannedError } from "../../errors.js";
+import type { KlinesResult, PartitionSource } from "../../klines/service.js";
+import type { AppDeps, AppEnv } from "../env.js";
+import { datasetFromQuery, wantedFormat } from "../validation.js";
+
+/** GET /api/v1/klines: the closed candles of any range, read through the month partitions. */
+export function klinesRoutes(deps: AppDeps): Hono<AppEnv> {
+  const { klines, inlineMaxBytes, presignTtlSeconds } = deps;
+  const app = new Hono<AppEnv>();
+  const overInline = (sizeBytes: number) => inlineMaxBytes !== undefined && sizeBytes > inlineMaxBytes;
+
+  app.get("/", async (c) => {
+    const id = datasetFromQuery(c);
+    const format = wantedFormat(c);
+    const result = await klines.get(id).catch((error: unknown) => {
+      if (error instanceof UpstreamBannedError) c.header("Retry-After", String(secondsUntil(error.until, deps.clock.now())));
+      throw error;
+    });
+    describeOutcome(c, result);
+    if (overInline(estimatedCsvBytes(result))) return partsAnswer(c, id, result);
+
+    const csv = await klines.csvChunksOf(result);
+    const body = format === "csv" ? csv : jsonAnswer(id, result, csv);
+    const sizeBytes = body.reduce((sum, chunk) => sum + chunk.length, 0);
+    if (overInline(sizeBytes)) return partsAnswer(c, id, result);
+    const name = `${id.symbol}_${id.interval}_${id.start_date}_${id.end_date}_${id.market_type}.csv`;
+    const headers: Record<string, string> =
+      format === "csv"
+        ? { "Content-Type": "text/csv; charset=utf-8", "Content-Disposition": `inline; filename="${name}"` }
+        : { "Content-Type": "application/json" };
+    return c.body(streamOf(body), 200, { ...headers, "Content-Length": String(sizeBytes) });
+  });
+
+  /**
+   * Too big to answer inline (Lambda answers at most 6 MB): short-lived URLs of the partitions' CSVs, in order, for
+   * the client to read and trim to [from, to). Partitions without rows are left out.
+   */
+  async function partsAnswer(c: Context<AppEnv>, id: DatasetId, result: KlinesResult): Promise<Response> {
+    const stored = result.partitions.filter((part) => part.meta && part.meta.rows > 0);
+    const parts = await Promise.all(
+      stored.map(async ({ partition, meta }) => {
+        const url = await deps.cache.downloadUrl(partition.id, presignTtlSeconds);
+        if (!url) {
+          throw new PayloadTooLargeError(
+            `The answer is over the ${inlineMaxBytes} bytes answered inline here and this store cannot hand out ` +
+              "download URLs; ask for a shorter range",
+          );
+        }
+        return { start_date: partition.id.start_date, end_date: partition.id.end_date, rows: meta?.rows ?? 0, url };
+      }),
+    );
+    c.header("Cache-Control", "no-store");
+    const fields = answerFields(id, result, formatTimestamp);
+    return c.json({ status: "success", data: { ...fields, expires_in_seconds: presignTtlSeconds, parts } });
+  }
+
+  return app;
+}
+
+/** `{"status":"success","data":{"meta":…,"rows":[…]}}`, the rows' JSON written from the CSV without building rows. */
+function jsonAnswer(id: DatasetId, result: KlinesResult, csv: Uint8Array[]): Uint8Array[] {
+  const rows = csvToJsonRows(csv);
+  const meta = { ...answerFields(id, result, (ms) => new Date(ms).toISOString()), rows: rows.rows };
+  const encoder = new TextEncoder();
+  const head = encoder.encode(`{"status":"success","data":{"meta":${JSON.stringify(meta)},"rows":`);
+  return [head, ...rows.chunks, encoder.encode("}}")];
+}
+
+/** What every answer says of itself; timestamps in the form of its rows (ISO in JSON, the CSV's form in parts). */
+function answerFields(id: DatasetId, result: KlinesResult, time: (ms: number) => string) {
+  return {
+    ...id,
+    from: time(result.range.startMs),
+    to: time(result.range.endMs),
+    reaches_now: result.coverage.reachesNow,
+    gaps: result.coverage.gaps.map((gap) => ({ from: time(gap.fromMs), to: time(gap.toMs), missing: gap.missing })),
+  };
+}
+
+/** The answer's CSV size without reading it: each partition's size, in proportion to its time inside the range. */
+function estimatedCsvBytes({ partitions, range }: KlinesResult): number {
+  return partitions.reduce((sum, { partition, meta }) => {
+    const insideMs = Math.min(range.endMs, partition.endMs) - Math.max(range.startMs, partition.startMs);
+    return sum + ((meta?.csv_bytes ?? 0) * insideMs) / (partition.endMs - partition.startMs);
+  }, 0);
+}
+
+/** X-Cache and friends: where the partitions came from, what it cost upstream, whether the answer reaches now. */
+function describeOutcome(c: Context<AppEnv>, result: KlinesResult): void {
+  const count = (...sources: PartitionSource[]) => result.partitions.filter((part) => sources.includes(part.source)).length;
+  const cached = count("cached");
+  const fetched = count("fetched", "extended");
+  const outcome = fetched === 0 ? "HIT" : cached + count("extended") === 0 ? "MISS" : "PARTIAL";
+  c.set("cacheOutcome", outcome === "HIT" ? "hit" : "absent");
+  c.header("X-Cache", outcome);
+  c.header("X-Partitions-Cached", String(cached));
+  c.header("X-Partitions-Fetched", String(fetched));
+  c.header("X-Upstream-Requests", String(result.upstreamRequests));
+  c.header("X-Reaches-Now", String(result.coverage.reachesNow));
+  c.header("X-Gaps", String(result.coverage.gaps.length));
+}
+
+const secondsUntil = (until: Date, now: Date): number => Math.max(1, Math.ceil((until.getTime() - now.getTime()) / 1000));
+
+function streamOf(chunks: Uint8Array[]): ReadableStream<Uint8Array> {
+  let next = 0;
+  return new ReadableStream({
+    pull(controller) {
+      if (next < chunks.length) controller.enqueue(chunks[next++] as Uint8Array);
+      else controller.close();
+    },
+  });
+}

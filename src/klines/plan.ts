@@ -1,0 +1,131 @@
+import type { DatasetId, Interval } from "../cache/dataset.js";
+import type { FieldIssue } from "../errors.js";
+import { candlesBetween, crossesMonths, monthStart, nextOpen } from "./interval.js";
+
+/** [startMs, endMs): candles whose open time lies in it. */
+export interface Range {
+  startMs: number;
+  endMs: number;
+}
+
+/** One stored piece of a symbol's history: an ordinary cache entry for a calendar month (a day for 1s candles). */
+export interface Partition extends Range {
+  id: DatasetId;
+}
+
+/**
+ * The most candles one request may span (up to now): a leap year of 1m candles. It bounds what one cold request
+ * costs upstream (about 530 spot pages, weight about 1,060 of the 6,000 a minute) and what one answer holds in
+ * memory (about 70 MB of CSV). Ten years of 1h candles fit; ten years of 1s candles (315 million) do not.
+ */
+export const MAX_RANGE_CANDLES = 527_040;
+
+/** Binance opened in July 2017: nothing to fetch before. */
+export const FIRST_DATE = "2017-07-01";
+
+const DAY_MS = 86_400_000;
+const dateOf = (ms: number): string => new Date(ms).toISOString().slice(0, 10);
+
+/** The request's range: from start_date 00:00 UTC to the end of end_date (end_date + 1 day, 00:00 UTC). */
+export function rangeOf(id: DatasetId): Range {
+  return { startMs: Date.parse(`${id.start_date}T00:00:00Z`), endMs: Date.parse(`${id.end_date}T00:00:00Z`) + DAY_MS };
+}
+
+/** Calendar months, but days for 1s candles: a month of them (2.7 million rows, about 400 MB of CSV) is too big. */
+function partitionStart(interval: Interval, ms: number): number {
+  return interval === "1s" ? Math.floor(ms / DAY_MS) * DAY_MS : monthStart(ms);
+}
+
+function partitionEnd(interval: Interval, startMs: number): number {
+  return interval === "1s" ? startMs + DAY_MS : monthStart(startMs, 1);
+}
+
+/** The partitions that hold the range's candles that may exist by `nowMs`, oldest first. */
+export function partitionsOf(id: DatasetId, nowMs: number): Partition[] {
+  const { startMs, endMs } = rangeOf(id);
+  const partitions: Partition[] = [];
+  for (let start = partitionStart(id.interval, startMs); start < Math.min(endMs, nowMs); ) {
+    const end = partitionEnd(id.interval, start);
+    partitions.push({ id: { ...id, start_date: dateOf(start), end_date: dateOf(end - DAY_MS) }, startMs: start, endMs: end });
+    start = end;
+  }
+  return partitions;
+}
+
+/** When every candle that opens in the partition has closed. */
+export function closesAt(partition: Partition): number {
+  const { interval } = partition.id;
+  return crossesMonths(interval) ? nextOpen(interval, partition.endMs) : partition.endMs;
+}
+
+/** What is wrong with the range beyond the dataset schema's checks: none, or the fields to fix. */
+export function rangeIssues(id: DatasetId, nowMs: number): FieldIssue[] {
+  const issues: FieldIssue[] = [];
+  if (id.start_date < FIRST_DATE) {
+    issues.push({ field: "start_date", message: `must be ${FIRST_DATE} or later: Binance has no candles before July 2017` });
+  }
+  if (id.start_date > dateOf(nowMs)) issues.push({ field: "start_date", message: "must not be after today (UTC)" });
+  if (id.interval === "1s" && id.market_type === "futures") issues.push({ field: "interval", message: "1s candles are spot only" });
+  const { startMs, endMs } = rangeOf(id);
+  const candles = candlesBetween(id.interval, startMs, Math.min(endMs, nowMs));
+  if (candles > MAX_RANGE_CANDLES) {
+    issues.push({
+      field: "end_date",
+      message:
+        `the range spans ${candles.toLocaleString("en-US")} ${id.interval} candles; one request may span at most ` +
+        `${MAX_RANGE_CANDLES.toLocaleString("en-US")} (a leap year of 1m candles): split it`,
+    });
+  }
+  return issues;
+}
+
+/** What a stored partition says of itself (see partition.ts); null when nothing usable is stored. */
+export interface StoredCoverage {
+  complete: boolean;
+  /** Where the next fetch starts: the open time of the first candle not stored. Null once complete. */
+  resumeFromMs: number | null;
+}
+
+/**
+ * What the partition needs for this request: nothing (cached), a fetch from `fromMs` (the whole partition, or the
+ * tail after its last stored candle), or nothing because no candle of it can have closed yet (unclosed, not
+ * stored). A complete partition is never fetched again; an incomplete one only when the range wants candles past
+ * its last stored one and at least one of those can have closed by `cutoffMs`.
+ */
+export type Need = { kind: "cached" } | { kind: "unclosed" } | { kind: "fetch"; fromMs: number };
+
+export function needOf(partition: Partition, stored: StoredCoverage | null, range: Range, cutoffMs: number): Need {
+  if (stored?.complete) return { kind: "cached" };
+  const fromMs = stored?.resumeFromMs ?? partition.startMs;
+  const wantedUntilMs = Math.min(range.endMs, partition.endMs);
+  if (fromMs < wantedUntilMs && nextOpen(partition.id.interval, fromMs) <= cutoffMs) return { kind: "fetch", fromMs };
+  return stored ? { kind: "cached" } : { kind: "unclosed" };
+}
+
+/** Consecutive partitions fetched by one paging pass over [fromMs, toMs] (toMs inclusive, as Binance's endTime). */
+export interface FetchGroup {
+  partitions: Partition[];
+  fromMs: number;
+  toMs: number;
+}
+
+/**
+ * Groups the fetches so none costs more pages than it must: adjacent partitions share a paging pass while their
+ * candles fit one page (twelve months of 1d candles are one request, not twelve); a partition larger than a page,
+ * or one fetched from its tail, is a pass of its own.
+ */
+export function planFetches(fetches: { partition: Partition; fromMs: number }[], pageLimit: number): FetchGroup[] {
+  const groups: (FetchGroup & { candles: number })[] = [];
+  for (const { partition, fromMs } of fetches) {
+    const candles = candlesBetween(partition.id.interval, fromMs, partition.endMs);
+    const last = groups.at(-1);
+    if (last && fromMs === last.toMs + 1 && last.candles + candles <= pageLimit) {
+      last.partitions.push(partition);
+      last.toMs = partition.endMs - 1;
+      last.candles += candles;
+    } else {
+      groups.push({ partitions: [partition], fromMs, toMs: partition.endMs - 1, candles });
+    }
+  }
+  return groups.map(({ partitions, fromMs, toMs }) => ({ partitions, fromMs, toMs }));
+}

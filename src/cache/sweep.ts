@@ -21,6 +21,14 @@ export interface EntryObjects {
   meta?: ListedObject & { parsed: CacheMeta | null };
 }
 
+/**
+ * Month partitions of the read-through candles (meta `source: "binance"`) are kept fresh by their own service,
+ * which updates the current month by its tail; expiring them would throw that tail-only update away.
+ */
+function managesOwnFreshness(meta: CacheMeta): boolean {
+  return meta.source === "binance";
+}
+
 /** Groups the cache's own objects by entry key; every other object is left out. */
 export function groupEntries(objects: readonly ListedObject[]): Map<string, { csv?: ListedObject; meta?: ListedObject }> {
   const entries = new Map<string, { csv?: ListedObject; meta?: ListedObject }>();
@@ -39,7 +47,7 @@ export function groupEntries(objects: readonly ListedObject[]): Map<string, { cs
 /**
  * What can never be served, and so goes: expired entries (both objects), a meta without its CSV, a CSV without
  * its meta once it is older than an hour (an abandoned write), and an unreadable meta older than an hour (with
- * its CSV). A valid entry is never in the plan.
+ * its CSV). A valid entry, or a read-through candle partition, is never in the plan.
  */
 export function planSweep(entries: Iterable<EntryObjects>, now: Date, rule: ValidityRule): SweepPlan {
   const remove: SweepPlan["remove"] = [];
@@ -54,7 +62,7 @@ export function planSweep(entries: Iterable<EntryObjects>, now: Date, rule: Vali
       remove.push({ key: entry.meta.key, reason: "meta_without_csv" });
     } else if (!entry.meta.parsed) {
       if (isOld(entry.meta)) both(entry, "unreadable_meta");
-    } else if (!isFresh(entry.meta.parsed, now, rule)) {
+    } else if (!managesOwnFreshness(entry.meta.parsed) && !isFresh(entry.meta.parsed, now, rule)) {
       both(entry, "expired");
     }
   }

@@ -36,6 +36,11 @@ describe("planSweep", () => {
     ]);
   });
 
+  it("leaves read-through candle partitions to their own service", () => {
+    const partition = { ...meta("2026-11-30", "2026-11-01T00:00:00"), source: "binance", complete: false };
+    expect(planSweep([{ csv: object("a.csv"), meta: { ...object("a_meta.json"), parsed: partition } }], now, rule).remove).toEqual([]);
+  });
+
   it("removes a CSV without meta only once it is an hour old", () => {
     expect(planSweep([{ csv: object("a.csv", "2026-11-25T11:00:01Z") }], now, rule).remove).toEqual([]);
     expect(planSweep([{ csv: object("a.csv", "2026-11-25T11:00:00Z") }], now, rule).remove).toEqual([{ key: "a.csv", reason: "csv_without_meta" }]);

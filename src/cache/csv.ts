@@ -71,7 +71,8 @@ export function createCsvInspector(): { push(chunk: Uint8Array): void; end(): Cs
     if (kept === timestampBytes && day.matches(timestamp, 0, kept)) return;
     const text = (length: number) => Buffer.from(timestamp.buffer, 0, length).toString("latin1");
     if (kept < timestampBytes || parseTimestamp(text(kept)) === null) {
-      throw new InvalidBodyError(`CSV line ${line}: timestamp ${JSON.stringify(text(Math.min(kept, 40)))} is not a date`);
+      const start = JSON.stringify(text(Math.min(kept, 40)));
+      throw new InvalidBodyError(`CSV line ${line}: timestamp ${start} is not a date`);
     }
     day.remember(timestamp, 0, kept);
   }

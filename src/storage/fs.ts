@@ -46,7 +46,8 @@ export function createFsStore(options: FsStoreOptions): ObjectStore {
       const path = pathOf(key);
       const small = await orNull(key, async () => readSmallFile(path));
       if (!small) return null;
-      if (small.bytes) return { stream: streamOf(small.bytes), sizeBytes: small.bytes.length, modifiedAt: small.modifiedAt };
+      const { bytes, modifiedAt } = small;
+      if (bytes) return { stream: streamOf(bytes), sizeBytes: bytes.length, modifiedAt };
       const handle = await orNull(key, () => open(path, "r"));
       if (!handle) return null;
       try {
@@ -157,8 +158,8 @@ function streamOf(bytes: Uint8Array): ReadableStream<Uint8Array> {
 
 /**
  * The first `sizeBytes` of an open file as a web stream, read in chunks of up to 1 MB straight into the buffers
- * it hands out (Readable.toWeb over a read stream moved 64 KB at a time through two stream layers: a third of
- * the time of a large hit). The handle closes at the end, on cancel, or on a read error.
+ * it hands out. (Readable.toWeb over a read stream moves 64 KB at a time through two stream layers: draining a
+ * 65 MB CSV took 0.13 to 0.30 s that way, 0.05 s this way.) The handle closes at the end, on cancel, or on error.
  */
 function fileStream(handle: FileHandle, sizeBytes: number): ReadableStream<Uint8Array> {
   let position = 0;

@@ -25,18 +25,6 @@ function chunked(csv: Uint8Array, size: number): Uint8Array[] {
   return chunks;
 }
 
-/** A small seeded PRNG (mulberry32), so a failure names a seed that reproduces it. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Cells that sit on the edges of papaparse's typing and of how JS prints numbers. */
 const CELLS = [
   "0", "-0", "0.0", "-0.000", "00", "007", "5.", ".5", "-.5", "1e5", "1E-7", "+5", " 5", "5 ", "12.50", "60685.22000000",
@@ -53,8 +41,10 @@ const TIMESTAMPS = [
   "2021-10-22 23:3:00", "2021-1-22 23:03:00", "２０２１-10-22 23:03:00",
 ];
 
-function randomCsv(seed: number): string {
-  const next = random(seed);
+/** The `seed`-th of many CSVs mixing those cells: a small linear congruential walk picks shapes and cells. */
+function mixedCsv(seed: number): string {
+  let state = seed;
+  const next = () => (state = (Math.imul(state, 1103515245) + 12345) >>> 0) / 2 ** 32;
   const pick = <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)] as T;
   const columns = 1 + Math.floor(next() * 5);
   const names = ["timestamp", ...["open", "high", "low", "close", "volume"].slice(0, columns)];
@@ -82,9 +72,9 @@ describe("csvToJsonRows", () => {
     for (const size of [1, 2, 3, 7, 64, 1000, csv.length]) expect(written(chunked(csv, size))).toEqual(expected);
   });
 
-  it("writes the same for random CSVs of edge-case cells", () => {
+  it("writes the same for many CSVs of edge-case cells", () => {
     for (let seed = 1; seed <= 400; seed++) {
-      const csv = bytes(randomCsv(seed));
+      const csv = bytes(mixedCsv(seed));
       const expected = reference(csv);
       expect({ seed, ...written([csv]) }).toEqual({ seed, ...expected });
       expect({ seed, ...written(chunked(csv, 1 + (seed % 17))) }).toEqual({ seed, ...expected });

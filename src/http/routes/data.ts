@@ -104,7 +104,8 @@ export function dataRoutes(deps: AppDeps): Hono<AppEnv> {
  */
 function rowsAnswer(c: Context<AppEnv>, meta: CacheMeta, rows: RowsJson): Response {
   const encoder = new TextEncoder();
-  const chunks = [encoder.encode(`{"status":"success","data":{"meta":${JSON.stringify(meta)},"rows":`), ...rows.chunks, encoder.encode("}}")];
+  const head = encoder.encode(`{"status":"success","data":{"meta":${JSON.stringify(meta)},"rows":`);
+  const chunks = [head, ...rows.chunks, encoder.encode("}}")];
   const sizeBytes = chunks.reduce((sum, chunk) => sum + chunk.length, 0);
   return c.body(streamOf(chunks), 200, { "Content-Type": "application/json", "Content-Length": String(sizeBytes) });
 }

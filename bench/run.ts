@@ -1,0 +1,251 @@
+/**
+ * `npm run bench`: the hit path's figures on the fs and s3 (moto_server) drivers, through the real HTTP server on
+ * loopback, beside the floor (the same bytes read straight from the store); then the Lambda bundles.
+ * `npm run bench -- --quick`: small sizes, as a smoke that the benchmark still runs. Figures only, nothing asserted.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { cpus, tmpdir, totalmem } from "node:os";
+import { join } from "node:path";
+import type { DatasetId } from "../src/cache/dataset.js";
+import { startMotoServer } from "../src/local/moto.js";
+import { measureBundles, type BundleFigures } from "./bundles.js";
+import { startClient, type BenchClient, type LoadResult, type TimedRequest } from "./client.js";
+import { startDriver, type DriverName } from "./driver.js";
+import { send } from "./http-client.js";
+import { klinesCsv } from "./klines.js";
+import { measureReadThrough, type ReadThroughFigures } from "./read-through.js";
+import { medianMs, medianRun } from "./stats.js";
+
+const ROOT = join(import.meta.dirname, "..");
+const quick = process.argv.includes("--quick");
+
+/** `runs` timed runs after one warm-up (`infoRuns` for info, slow on moto); clear runs once, it empties the store. */
+const SIZES = {
+  smallRows: 1_000,
+  loadConnections: 32,
+  ...(quick
+    ? { bigRows: 20_000, entries: 300, loadMs: 2_000, runs: 3, infoRuns: 2, coldImports: 2, klinesEnd: "2025-01-31" }
+    : { bigRows: 525_600, entries: 10_000, loadMs: 10_000, runs: 5, infoRuns: 3, coldImports: 5, klinesEnd: "2025-12-31" }),
+};
+
+// The SDK warns once per process that its 2027 releases will need Node 22; noise here.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = "true";
+
+interface DriverFigures {
+  putMs: number;
+  /** The floor: the CSV's bytes read straight from the store (store.getStream drained), in this process. */
+  floorMs: number;
+  getCsvMs: number;
+  getJsonMs: number;
+  jsonBytes: number;
+  infoMs: number;
+  /** The info floor: the same listing and meta reads straight from the store, at the same concurrency. */
+  infoFloorMs: number;
+  /** Store calls of one info, by operation (and S3 requests by command, on s3). */
+  infoRequests: Record<string, number>;
+  clearMs: number;
+  clearRequests: Record<string, number>;
+  load: LoadResult;
+}
+
+const BIG: DatasetId = {
+  symbol: "BTCUSDT",
+  interval: "1m",
+  start_date: "2021-01-01",
+  end_date: "2021-12-31",
+  market_type: "spot",
+};
+const SMALL: DatasetId = { ...BIG, end_date: "2021-01-01" };
+
+async function main(): Promise<void> {
+  const files = mkdtempSync(join(tmpdir(), "candle-cache-bench-bodies-"));
+  const bigCsv = klinesCsv(SIZES.bigRows);
+  const smallCsv = klinesCsv(SIZES.smallRows);
+  const bodies = { big: join(files, "big.csv"), small: join(files, "small.csv") };
+  writeFileSync(bodies.big, bigCsv);
+  writeFileSync(bodies.small, smallCsv);
+  log(`CSV: ${SIZES.bigRows} rows = ${mb(bigCsv.length)} MB, ${SIZES.smallRows} rows = ${smallCsv.length} bytes`);
+
+  const client = startClient();
+  const moto = await startMotoServer();
+  const drivers: Partial<Record<DriverName, DriverFigures>> = {};
+  let transportFloorMs: number;
+  let readThrough: ReadThroughFigures;
+  try {
+    transportFloorMs = await rawTransferMs(client, bigCsv);
+    for (const name of ["fs", "s3"] as const) {
+      log(`${name}: measuring`);
+      drivers[name] = await measureDriver(name, { s3Endpoint: moto.endpoint, client, bodies });
+    }
+    log(`klines: 1m candles 2025-01-01 .. ${SIZES.klinesEnd}, cold then warm, against the Binance stand-in`);
+    readThrough = await measureReadThrough(client, { startDate: "2025-01-01", endDate: SIZES.klinesEnd, warmRuns: SIZES.runs });
+  } finally {
+    await Promise.all([moto.stop(), client.close()]);
+    rmSync(files, { recursive: true, force: true });
+  }
+  log("bundling the Lambda functions");
+  const bundles = await measureBundles(ROOT, SIZES.coldImports);
+
+  const results = {
+    mode: quick ? "quick" : "full",
+    date: new Date().toISOString(),
+    machine: {
+      cores: cpus().length,
+      memoryGb: Math.round(totalmem() / 2 ** 30),
+      cpu: cpus()[0]?.model ?? "unknown",
+      node: process.version,
+      platform: `${process.platform}-${process.arch}`,
+    },
+    sizes: { ...SIZES, bigCsvBytes: bigCsv.length, smallCsvBytes: smallCsv.length },
+    transportFloorMs,
+    drivers,
+    readThrough,
+    bundles,
+  };
+  writeFileSync(join(ROOT, "bench", "results.json"), JSON.stringify(results, null, 2) + "\n");
+  console.log(table(drivers as Record<DriverName, DriverFigures>, transportFloorMs, bundles));
+  console.log(readThroughTable(readThrough));
+  log("wrote bench/results.json");
+}
+
+async function measureDriver(
+  name: DriverName,
+  options: { s3Endpoint: string; client: BenchClient; bodies: { big: string; small: string } },
+): Promise<DriverFigures> {
+  const { client, bodies } = options;
+  const { runs, infoRuns } = SIZES;
+  const driver = await startDriver(name, { s3Endpoint: options.s3Endpoint });
+  const api = `${driver.url}/api/v1/backtest/cache`;
+  const dataUrl = (id: DatasetId, format?: string) =>
+    `${api}/data?${new URLSearchParams({ ...id, ...(format ? { format } : {}) })}`;
+  /** Times one request in the client process; anything but `status` stops the benchmark. */
+  const timed = (what: string, status: number, request: TimedRequest) => async () => {
+    const answer = await client.time(request);
+    if (answer.status !== status) throw new Error(`${name}: ${what} answered ${answer.status}, not ${status}`);
+    return answer.ms;
+  };
+  const putCsv = (id: DatasetId, bodyFile: string) =>
+    timed("PUT", 201, { url: dataUrl(id), method: "PUT", headers: { "Content-Type": "text/csv" }, bodyFile });
+  try {
+    const putMs = await medianRun(runs, putCsv(BIG, bodies.big));
+    const floorMs = await medianMs(runs, () => driver.drainCsv(BIG));
+    const getCsvMs = await medianRun(runs, timed("GET csv", 200, { url: dataUrl(BIG, "csv") }));
+    const getJsonMs = await medianRun(runs, timed("GET json", 200, { url: dataUrl(BIG, "json") }));
+    const jsonBytes = await checkJsonRows(dataUrl(BIG, "json"), SIZES.bigRows);
+
+    await driver.cache.clear();
+    log(`${name}: writing ${SIZES.entries} entries`);
+    await driver.seedEntries(SIZES.entries);
+    const infoFloorMs = await medianMs(infoRuns, () => driver.readAllMetas());
+    driver.counts.reset();
+    const infoMs = await medianRun(infoRuns, timed("info", 200, { url: `${api}/info` }));
+    const infoRequests = driver.counts.perCall(infoRuns + 1);
+    driver.counts.reset();
+    const clearMs = await timed("clear", 200, { url: `${api}/clear`, method: "POST" })();
+    const clearRequests = driver.counts.perCall(1);
+
+    await putCsv(SMALL, bodies.small)();
+    log(`${name}: ${SIZES.loadConnections} connections for ${SIZES.loadMs / 1000} s`);
+    const { loadConnections: connections, loadMs: durationMs } = SIZES;
+    const load = await client.load({ url: dataUrl(SMALL, "csv"), connections, durationMs });
+    return {
+      putMs, floorMs, getCsvMs, getJsonMs, jsonBytes,
+      infoMs, infoFloorMs, infoRequests, clearMs, clearRequests, load,
+    };
+  } finally {
+    await driver.close();
+  }
+}
+
+/** Once, outside the timings: the JSON hit parses and holds every row. Its size in bytes. */
+async function checkJsonRows(url: string, rows: number): Promise<number> {
+  const answer = await send(url, { keepBody: true });
+  const body = JSON.parse((answer.body as Buffer).toString("utf8"));
+  if (body.data.rows.length !== rows) throw new Error(`GET json held ${body.data.rows.length} rows, not ${rows}`);
+  return answer.sizeBytes;
+}
+
+/**
+ * What node:http itself takes to send `bytes` from memory to the same client: the floor under any HTTP answer of
+ * that size on this machine, whatever the store.
+ */
+async function rawTransferMs(client: BenchClient, bytes: Buffer): Promise<number> {
+  const server = createServer((_, res) => {
+    res.writeHead(200, { "Content-Type": "text/csv", "Content-Length": bytes.length });
+    res.end(bytes);
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  try {
+    const { port } = server.address() as AddressInfo;
+    return await medianRun(SIZES.runs, async () => (await client.time({ url: `http://127.0.0.1:${port}/` })).ms);
+  } finally {
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+}
+
+function table(drivers: Record<DriverName, DriverFigures>, transportFloorMs: number, bundles: BundleFigures[]): string {
+  const { fs, s3 } = drivers;
+  const rows = SIZES.bigRows.toLocaleString("en-US");
+  const entries = SIZES.entries.toLocaleString("en-US");
+  const both = (pick: (figures: DriverFigures) => string, target = "") => [pick(fs), pick(s3), target];
+  const seconds = (ms: number) => (ms / 1000).toFixed(3);
+  const calls = (counts: Record<string, number>) =>
+    Object.entries(counts)
+      .map(([operation, count]) => `${operation} ${count}`)
+      .join(", ");
+  const lines = [
+    ["measure", "fs", "s3 (moto_server)", quick ? "target (at full sizes)" : "target (2 cores)"],
+    [`PUT ${rows} rows (s)`, ...both((f) => seconds(f.putMs), "fs ≤ 1.0")],
+    ["floor: store.getStream drained (s)", ...both((f) => seconds(f.floorMs))],
+    ["floor: node:http sending those bytes (s)", ...both(() => seconds(transportFloorMs))],
+    ["GET hit as CSV (s)", ...both((f) => seconds(f.getCsvMs))],
+    ["GET hit as CSV / store floor", ...both((f) => (f.getCsvMs / f.floorMs).toFixed(2), "≤ 1.3")],
+    ["GET hit as CSV / node:http floor", ...both((f) => (f.getCsvMs / transportFloorMs).toFixed(2))],
+    [`GET hit as JSON, ${rows} rows (s)`, ...both((f) => `${seconds(f.getJsonMs)} (${mb(f.jsonBytes)} MB)`, "≤ 0.7")],
+    [`info over ${entries} entries (s)`, ...both((f) => seconds(f.infoMs), "fs ≤ 0.5, moto ≤ 3")],
+    ["  info floor: list + meta reads (s)", ...both((f) => seconds(f.infoFloorMs))],
+    ["  store calls of one info", ...both((f) => calls(f.infoRequests))],
+    [`clear of ${entries} entries (s)`, ...both((f) => seconds(f.clearMs))],
+    ["  its store calls", ...both((f) => calls(f.clearRequests))],
+    [
+      `${SIZES.smallRows}-row CSV hits, ${SIZES.loadConnections} conns (req/s)`,
+      ...both((f) => f.load.requestsPerSecond.toFixed(0), "fs ≥ 1,500"),
+    ],
+    ["  p50 / p99 (ms)", ...both((f) => `${f.load.p50Ms.toFixed(1)} / ${f.load.p99Ms.toFixed(1)}`)],
+    ["  errors", ...both((f) => String(f.load.errors), "0")],
+  ];
+  const bundleLines = [
+    ["Lambda function", "minified .js (KB)", "cold import (ms)"],
+    ...bundles.map((b) => [b.function, (b.minifiedBytes / 1024).toFixed(0), b.coldImportMs.toFixed(0)]),
+    ["target", "≤ 1,024", "≤ 150"],
+  ];
+  return `\n${markdown(lines)}\n\n${markdown(bundleLines)}\n`;
+}
+
+function readThroughTable(figures: ReadThroughFigures): string {
+  return `\n${markdown([
+    [`GET /api/v1/klines, BTCUSDT 1m, ${figures.range} (fs)`, "cold", "warm"],
+    ["time (s)", (figures.coldMs / 1000).toFixed(3), (figures.warmMs / 1000).toFixed(3)],
+    ["upstream requests", String(figures.coldUpstreamRequests), String(figures.warmUpstreamRequests)],
+    ["answer (MB of CSV)", mb(figures.csvBytes), mb(figures.csvBytes)],
+    ["upstream requests saved by each repeat", "", String(figures.savedPerRepeat)],
+  ])}\n`;
+}
+
+function markdown(rows: string[][]): string {
+  const widths = (rows[0] as string[]).map((_, column) => Math.max(...rows.map((row) => (row[column] ?? "").length)));
+  const line = (row: string[]) => `| ${row.map((cell, column) => cell.padEnd(widths[column] as number)).join(" | ")} |`;
+  const rule = `|${widths.map((width) => "-".repeat(width + 2)).join("|")}|`;
+  return [line(rows[0] as string[]), rule, ...rows.slice(1).map(line)].join("\n");
+}
+
+const mb = (bytes: number) => (bytes / 2 ** 20).toFixed(1);
+
+function log(message: string): void {
+  console.error(`[bench] ${message}`);
+}
+
+await main();

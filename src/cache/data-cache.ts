@@ -1,6 +1,6 @@
 import type { Clock } from "../clock.js";
 import { PayloadTooLargeError } from "../errors.js";
-import type { ObjectStore, ObjectStream } from "../storage/types.js";
+import type { ListedObject, ObjectStore, ObjectStream } from "../storage/types.js";
 import { mapLimit } from "../util/map-limit.js";
 import { createCsvInspector, csvToRows, inspectCsv, type CsvShape, type Row } from "./csv.js";
 import { datasetKey, type DatasetId } from "./dataset.js";
@@ -115,6 +115,21 @@ export function createDataCache(options: DataCacheOptions) {
     return csv ? { hit: true, meta: found.meta, csv } : { hit: false, reason: "torn" };
   }
 
+  /**
+   * Metas already read, by key, with the version the listing gave them: a warm `info` reads only what changed
+   * since (on S3, ~N/1000 LIST calls instead of N GETs as well). Stores without versions are read every time.
+   */
+  const metaMemo = new Map<string, { version: string; meta: CacheMeta | null }>();
+
+  async function readMetaOnce(object: ListedObject): Promise<CacheMeta | null> {
+    const known = metaMemo.get(object.key);
+    if (object.version !== undefined && known?.version === object.version) return known.meta;
+    const bytes = await store.get(object.key);
+    const meta = bytes ? parseMeta(bytes) : null;
+    if (object.version !== undefined) metaMemo.set(object.key, { version: object.version, meta });
+    return meta;
+  }
+
   async function commit(id: DatasetId, shape: CsvShape, csvBytes: number, extraMeta = {}): Promise<CacheMeta> {
     const meta = { ...buildMeta(id, { rows: shape.rows, csvBytes }, formatCachedAt(clock.now())), ...extraMeta };
     await store.put(metaKeyOf(id), serializeMeta(meta), { contentType: "application/json" });
@@ -204,18 +219,18 @@ export function createDataCache(options: DataCacheOptions) {
     /** What is cached: one listing pass, then the metas read with bounded concurrency. */
     async info(): Promise<CacheInfo> {
       const objects = (await store.list()).filter((object) => isCacheObject(object.key));
-      const metaKeys = objects.filter((object) => object.key.endsWith("_meta.json")).map((object) => object.key);
-      const metas = await mapLimit(metaKeys, infoConcurrency, async (key) => {
-        const bytes = await store.get(key);
-        return bytes ? parseMeta(bytes) : null;
-      });
+      const metaObjects = objects.filter((object) => object.key.endsWith("_meta.json"));
+      const metas = await mapLimit(metaObjects, infoConcurrency, readMetaOnce);
+      // Forget metas that are gone, so the memo never outgrows the cache.
+      const listed = new Set(metaObjects.map((object) => object.key));
+      for (const key of metaMemo.keys()) if (!listed.has(key)) metaMemo.delete(key);
       const now = clock.now();
       const entries = metas
         .filter((meta): meta is CacheMeta => meta !== null)
         .map((meta) => ({ ...meta, expires_at: expiresAt(meta, now, rule)?.toISOString() ?? null }));
       const totalBytes = objects.reduce((sum, object) => sum + object.sizeBytes, 0);
       return {
-        total_files: metaKeys.length,
+        total_files: metaObjects.length,
         cached_symbols: [...new Set(entries.map((entry) => entry.symbol))].sort(),
         total_size_mb: Math.round((totalBytes / 2 ** 20) * 100) / 100,
         cache_entries: entries,

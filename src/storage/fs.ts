@@ -97,7 +97,9 @@ export function createFsStore(options: FsStoreOptions): ObjectStore {
         // Synchronous stats, as small reads are (see readSmallFile), with a turn of the event loop now and then.
         if (i > 0 && i % STAT_BATCH === 0) await setImmediate();
         const info = await orNull(key, async () => statSync(join(base, key)));
-        if (info) listed.push({ key, sizeBytes: info.size, modifiedAt: info.mtime });
+        // Every write renames a new file into place, so inode + size + mtime changes with the bytes.
+        const version = info && `${info.ino}-${info.size}-${info.mtimeMs}`;
+        if (info) listed.push({ key, sizeBytes: info.size, modifiedAt: info.mtime, version: version as string });
       }
       return listed;
     },

@@ -137,7 +137,12 @@ export function createS3Store(options: S3StoreOptions): ObjectStore {
           const key = object.Key?.slice(base.length);
           // Zero-byte "folder" markers (made by the S3 console) are not objects of this store.
           if (!key || key.endsWith("/")) continue;
-          listed.push({ key, sizeBytes: object.Size ?? 0, modifiedAt: object.LastModified ?? new Date(0) });
+          listed.push({
+            key,
+            sizeBytes: object.Size ?? 0,
+            modifiedAt: object.LastModified ?? new Date(0),
+            version: object.ETag,
+          });
         }
         ContinuationToken = page.IsTruncated ? page.NextContinuationToken : undefined;
       } while (ContinuationToken);

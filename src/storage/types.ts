@@ -7,6 +7,8 @@ export interface ObjectMeta {
 /** One object found by `list`. */
 export interface ListedObject extends ObjectMeta {
   key: string;
+  /** Changes whenever the object's bytes do (S3: the ETag; fs: size and mtime in ns); lets callers reuse reads. */
+  version?: string;
 }
 
 /** An object's bytes as a stream, with its size known up front. */

@@ -8,6 +8,7 @@ import { InvalidBodyError } from "../../src/errors.js";
 import { createFsStore } from "../../src/storage/fs.js";
 import type { ObjectStore } from "../../src/storage/types.js";
 import { BTC_SPOT, ETH_FUTURES, klinesCsv, PYTHON_CACHE, readFixture, tempDir } from "../support/fixtures.js";
+import { s3TestStore } from "../support/s3.js";
 
 const rule = { recentWindowDays: 1, recentTtlSeconds: 86_400 };
 const encode = (text: string) => new TextEncoder().encode(text);
@@ -216,5 +217,38 @@ describe("DataCache info, remove and clear", () => {
     await seeded(store);
     expect(await cache.clear()).toBe(4);
     expect((await store.list()).map((object) => object.key)).toEqual(["nested/keep.bin", "notes.txt"]);
+  });
+});
+
+describe("DataCache info reads each meta once per version", () => {
+  function countingGets(store: ObjectStore) {
+    const gets: string[] = [];
+    return {
+      gets,
+      store: { ...store, get: (key: string) => (gets.push(key), store.get(key)) } as ObjectStore,
+    };
+  }
+
+  it.each([
+    ["fs", async () => createFsStore({ baseDir: tempDir() })],
+    ["s3", async () => (await s3TestStore()).store],
+  ])("on %s: a second info reads no meta, a rewritten meta is read again, a deleted one forgotten", async (_, make) => {
+    const counted = countingGets(await make());
+    const cache = createDataCache({ store: counted.store, clock: fixedClock("2026-11-25T12:00:00Z"), rule });
+    await cache.write(BTC_SPOT, encode(klinesCsv(3)));
+    await cache.write(ETH_FUTURES, encode(klinesCsv(3)));
+    expect((await cache.info()).total_files).toBe(2);
+    expect(counted.gets).toHaveLength(2);
+
+    counted.gets.length = 0;
+    expect((await cache.info()).cache_entries).toHaveLength(2);
+    expect(counted.gets).toEqual([]);
+
+    await cache.write(BTC_SPOT, encode(klinesCsv(7)));
+    await cache.remove(ETH_FUTURES);
+    counted.gets.length = 0;
+    const info = await cache.info();
+    expect(counted.gets).toEqual([metaKeyOf(BTC_SPOT)]);
+    expect(info.cache_entries.map((entry) => [entry.symbol, entry.rows])).toEqual([["BTCUSDT", 7]]);
   });
 });

@@ -11,6 +11,7 @@ import type { AppDeps, AppEnv } from "../env.js";
 import { requireToken } from "../middleware/auth.js";
 import { limitBody } from "../middleware/body.js";
 import { datasetFromQuery, wantedFormat } from "../validation.js";
+import { streamOf } from "../stream.js";
 
 /** One dataset: read it (JSON rows or the CSV bytes), store it, delete it; and direct transfers on S3. */
 export function dataRoutes(deps: AppDeps): Hono<AppEnv> {
@@ -108,16 +109,6 @@ function rowsAnswer(c: Context<AppEnv>, meta: CacheMeta, rows: RowsJson): Respon
   const chunks = [head, ...rows.chunks, encoder.encode("}}")];
   const sizeBytes = chunks.reduce((sum, chunk) => sum + chunk.length, 0);
   return c.body(streamOf(chunks), 200, { "Content-Type": "application/json", "Content-Length": String(sizeBytes) });
-}
-
-function streamOf(chunks: Uint8Array[]): ReadableStream<Uint8Array> {
-  let next = 0;
-  return new ReadableStream({
-    pull(controller) {
-      if (next < chunks.length) controller.enqueue(chunks[next++] as Uint8Array);
-      else controller.close();
-    },
-  });
 }
 
 function hit(c: Context<AppEnv>): void {

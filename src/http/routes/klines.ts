@@ -6,6 +6,7 @@ import { PayloadTooLargeError, UpstreamBannedError } from "../../errors.js";
 import type { KlinesResult, PartitionSource } from "../../klines/service.js";
 import type { AppDeps, AppEnv } from "../env.js";
 import { datasetFromQuery, wantedFormat } from "../validation.js";
+import { streamOf } from "../stream.js";
 
 /** GET /api/v1/klines: the closed candles of any range, read through the month partitions. */
 export function klinesRoutes(deps: AppDeps): Hono<AppEnv> {
@@ -105,13 +106,3 @@ function describeOutcome(c: Context<AppEnv>, result: KlinesResult): void {
 }
 
 const secondsUntil = (until: Date, now: Date): number => Math.max(1, Math.ceil((until.getTime() - now.getTime()) / 1000));
-
-function streamOf(chunks: Uint8Array[]): ReadableStream<Uint8Array> {
-  let next = 0;
-  return new ReadableStream({
-    pull(controller) {
-      if (next < chunks.length) controller.enqueue(chunks[next++] as Uint8Array);
-      else controller.close();
-    },
-  });
-}

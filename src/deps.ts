@@ -1,4 +1,5 @@
 import { createDataCache } from "./cache/data-cache.js";
+import type { ValidityRule } from "./cache/validity.js";
 import { systemClock, type Clock } from "./clock.js";
 import type { Config } from "./config.js";
 import { createMemoryCounters, createMemoryKeyValueStore } from "./counters/memory.js";
@@ -11,24 +12,33 @@ import { createFsStore } from "./storage/fs.js";
 import { createS3Store } from "./storage/s3.js";
 import type { ObjectStore } from "./storage/types.js";
 import { createSymbolService } from "./symbols/service.js";
-import { createBinanceClient } from "./upstream/binance.js";
+import { createBinanceClient, type BinanceClient } from "./upstream/binance.js";
 
 /** Where the service runs: Lambda answers at most 6 MB, so it redirects large hits; the local server streams. */
 export type Runtime = "lambda" | "local";
 
 export type Deps = AppDeps & { store: ObjectStore };
 
+/** What deps.ts chooses from the environment; a test passes its own. */
+export interface Drivers {
+  store: ObjectStore;
+  counters: Counters;
+  kv: KeyValueStore;
+  binance: BinanceClient;
+  clock: Clock;
+  log: Log;
+}
+
+/** The settings the services and the HTTP layer take, beside the drivers. */
+export type Settings = Pick<AppDeps, "cacheApiToken" | "maxBodyBytes" | "inlineMaxBytes" | "presignTtlSeconds"> & {
+  rule: ValidityRule;
+  symbolsCacheTtlSeconds: number;
+};
+
 /** The only place that chooses drivers: Config -> the store, counters, symbol lists and everything the app needs. */
 export function createDeps(config: Config, options: { runtime: Runtime; clock?: Clock; log?: Log }): Deps {
   const log = options.log ?? createLog({ level: config.logLevel });
   const clock = options.clock ?? systemClock;
-  const store = createStore(config);
-  const { counters, kv } = createRedisSide(config, log, clock);
-  const cache = createDataCache({
-    store,
-    clock,
-    rule: { recentWindowDays: config.recentWindowDays, recentTtlSeconds: config.recentTtlSeconds },
-  });
   const binance = createBinanceClient({
     spotUrl: config.binanceSpotUrl,
     futuresUrl: config.binanceFuturesUrl,
@@ -36,22 +46,27 @@ export function createDeps(config: Config, options: { runtime: Runtime; clock?: 
     clock,
     log,
   });
-  const symbols = createSymbolService({ binance, kv, counters, clock, log, ttlSeconds: config.symbolsCacheTtlSeconds });
+  return assembleDeps(
+    { store: createStore(config), ...createRedisSide(config, log, clock), binance, clock, log },
+    {
+      rule: { recentWindowDays: config.recentWindowDays, recentTtlSeconds: config.recentTtlSeconds },
+      symbolsCacheTtlSeconds: config.symbolsCacheTtlSeconds,
+      cacheApiToken: config.cacheApiToken,
+      maxBodyBytes: config.maxBodyBytes,
+      inlineMaxBytes: options.runtime === "lambda" ? config.inlineMaxBytes : undefined,
+      presignTtlSeconds: config.presignTtlSeconds,
+    },
+  );
+}
+
+/** Builds the services on top of the drivers, the same way for the service, the tests and the benchmark. */
+export function assembleDeps(drivers: Drivers, settings: Settings): Deps {
+  const { store, counters, kv, binance, clock, log } = drivers;
+  const { rule, symbolsCacheTtlSeconds, ...http } = settings;
+  const cache = createDataCache({ store, clock, rule });
+  const symbols = createSymbolService({ binance, kv, counters, clock, log, ttlSeconds: symbolsCacheTtlSeconds });
   const klines = createKlinesService({ store, cache, binance, clock, log });
-  return {
-    store,
-    cache,
-    counters,
-    kv,
-    symbols,
-    klines,
-    clock,
-    log,
-    cacheApiToken: config.cacheApiToken,
-    maxBodyBytes: config.maxBodyBytes,
-    inlineMaxBytes: options.runtime === "lambda" ? config.inlineMaxBytes : undefined,
-    presignTtlSeconds: config.presignTtlSeconds,
-  };
+  return { store, cache, counters, kv, symbols, klines, clock, log, ...http };
 }
 
 function createStore(config: Config): ObjectStore {

@@ -6,7 +6,7 @@ import { parseMeta } from "../../src/cache/meta.js";
 import type { Clock } from "../../src/clock.js";
 import { startBinanceStandIn, type BinanceStandIn } from "../support/binance-standin.js";
 import { testApp, type TestAppOptions } from "../support/app.js";
-import { httpApiEvent } from "../support/lambda.js";
+import { httpApiEvent, stubLambdaS3Env } from "../support/lambda.js";
 import { s3TestStore, S3_TEST_CREDENTIALS } from "../support/s3.js";
 
 const NOW = "2026-11-25T12:00:30.000Z";
@@ -413,12 +413,7 @@ describe("GET /api/v1/klines on Lambda, with S3", () => {
   beforeAll(async () => {
     clock = null;
     const s3 = await s3TestStore({ prefix: "cache/data" });
-    vi.stubEnv("STORAGE_DRIVER", "s3");
-    vi.stubEnv("S3_BUCKET", s3.bucket);
-    vi.stubEnv("S3_PREFIX", "cache/data");
-    vi.stubEnv("S3_ENDPOINT", inject("s3Endpoint"));
-    vi.stubEnv("AWS_ACCESS_KEY_ID", S3_TEST_CREDENTIALS.accessKeyId);
-    vi.stubEnv("AWS_SECRET_ACCESS_KEY", S3_TEST_CREDENTIALS.secretAccessKey);
+    stubLambdaS3Env(s3.bucket, inject("s3Endpoint"), S3_TEST_CREDENTIALS);
     vi.stubEnv("BINANCE_SPOT_URL", standIn.url);
     vi.stubEnv("BINANCE_FUTURES_URL", standIn.url);
     // A month of 1h candles is about 90 KB: one fits inline, three do not.

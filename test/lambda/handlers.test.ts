@@ -3,7 +3,7 @@ import { beforeAll, describe, expect, inject, it, vi } from "vitest";
 import { csvKeyOf, metaKeyOf } from "../../src/cache/data-cache.js";
 import type { ObjectStore } from "../../src/storage/types.js";
 import { BTC_SPOT, ETH_FUTURES, klinesCsv, readFixture } from "../support/fixtures.js";
-import { httpApiEvent } from "../support/lambda.js";
+import { httpApiEvent, stubLambdaS3Env } from "../support/lambda.js";
 import { s3TestStore, S3_TEST_CREDENTIALS } from "../support/s3.js";
 
 type Handler = (event: unknown, context?: unknown) => Promise<APIGatewayProxyResult>;
@@ -18,12 +18,7 @@ const handlers: Record<string, Handler> = {};
 beforeAll(async () => {
   const s3 = await s3TestStore({ prefix: "cache/data" });
   store = s3.store;
-  vi.stubEnv("STORAGE_DRIVER", "s3");
-  vi.stubEnv("S3_BUCKET", s3.bucket);
-  vi.stubEnv("S3_PREFIX", "cache/data");
-  vi.stubEnv("S3_ENDPOINT", inject("s3Endpoint"));
-  vi.stubEnv("AWS_ACCESS_KEY_ID", S3_TEST_CREDENTIALS.accessKeyId);
-  vi.stubEnv("AWS_SECRET_ACCESS_KEY", S3_TEST_CREDENTIALS.secretAccessKey);
+  stubLambdaS3Env(s3.bucket, inject("s3Endpoint"), S3_TEST_CREDENTIALS);
   vi.stubEnv("CACHE_API_TOKEN", TOKEN);
   // The Python fixtures' CSVs are 1.3 KB: over this cap they take the redirect path, a 3-row CSV does not.
   vi.stubEnv("INLINE_MAX_MB", String(1000 / 2 ** 20));

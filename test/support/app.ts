@@ -1,14 +1,11 @@
-import { createDataCache } from "../../src/cache/data-cache.js";
 import { fixedClock } from "../../src/clock.js";
 import { createMemoryCounters, createMemoryKeyValueStore } from "../../src/counters/memory.js";
-import type { Counters, KeyValueStore } from "../../src/counters/types.js";
+import { assembleDeps } from "../../src/deps.js";
 import { createApp } from "../../src/http/app.js";
 import type { AppDeps } from "../../src/http/env.js";
-import { createKlinesService } from "../../src/klines/service.js";
 import { createLog } from "../../src/log.js";
 import { createFsStore } from "../../src/storage/fs.js";
 import type { ObjectStore } from "../../src/storage/types.js";
-import { createSymbolService } from "../../src/symbols/service.js";
 import { createBinanceClient } from "../../src/upstream/binance.js";
 import { tempDir } from "./fixtures.js";
 
@@ -31,26 +28,21 @@ export function testApp(options: TestAppOptions = {}) {
   const clock = fixedClock(options.now ?? "2026-11-25T12:00:00.000Z");
   const logs: Record<string, unknown>[] = [];
   const log = createLog({ level: "debug", write: (line) => logs.push(JSON.parse(line)) });
-  const counters: Counters = options.counters ?? createMemoryCounters();
-  const kv: KeyValueStore = options.kv ?? createMemoryKeyValueStore({ clock });
-  const cache = createDataCache({ store, clock, rule: { recentWindowDays: 1, recentTtlSeconds: 86_400 } });
   const binanceUrl = options.binanceUrl ?? "http://127.0.0.1:9";
   const binance = createBinanceClient({ spotUrl: binanceUrl, futuresUrl: binanceUrl, timeoutMs: 2000, maxRetries: 1, sleep: options.sleep ?? (async () => {}), clock });
-  const symbols = createSymbolService({ binance, kv, counters, clock, log, ttlSeconds: options.symbolsTtlSeconds ?? 600 });
-  const klines = createKlinesService({ store, cache, binance, clock, log });
-  const app = createApp({
-    cache,
-    counters,
-    kv,
-    symbols,
-    klines,
-    clock,
-    log,
-    maxBodyBytes: options.maxBodyBytes ?? 128 * 2 ** 20,
-    presignTtlSeconds: options.presignTtlSeconds ?? 300,
-    cacheApiToken: options.cacheApiToken,
-    inlineMaxBytes: options.inlineMaxBytes,
-  });
+  const deps = assembleDeps(
+    { store, counters: options.counters ?? createMemoryCounters(), kv: options.kv ?? createMemoryKeyValueStore({ clock }), binance, clock, log },
+    {
+      rule: { recentWindowDays: 1, recentTtlSeconds: 86_400 },
+      symbolsCacheTtlSeconds: options.symbolsTtlSeconds ?? 600,
+      maxBodyBytes: options.maxBodyBytes ?? 128 * 2 ** 20,
+      presignTtlSeconds: options.presignTtlSeconds ?? 300,
+      cacheApiToken: options.cacheApiToken,
+      inlineMaxBytes: options.inlineMaxBytes,
+    },
+  );
+  const { cache, counters, kv, symbols, klines } = deps;
+  const app = createApp(deps);
   return { app, store, dir, clock, logs, cache, counters, kv, symbols, binance, klines };
 }
 

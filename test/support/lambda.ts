@@ -1,3 +1,4 @@
+import { vi } from "vitest";
 import type { APIGatewayProxyEventV2 } from "aws-lambda";
 
 /** An API Gateway HTTP API (payload 2.0) event, as Lambda receives it. */
@@ -34,4 +35,14 @@ export function httpApiEvent(
 
 function lowerCased(headers: Record<string, string>): Record<string, string> {
   return Object.fromEntries(Object.entries(headers).map(([name, value]) => [name.toLowerCase(), value]));
+}
+
+/** The environment serverless.yml gives a function, pointed at a bucket of the moto server (test/support/s3.ts). */
+export function stubLambdaS3Env(bucket: string, endpoint: string, credentials: { accessKeyId: string; secretAccessKey: string }): void {
+  vi.stubEnv("STORAGE_DRIVER", "s3");
+  vi.stubEnv("S3_BUCKET", bucket);
+  vi.stubEnv("S3_PREFIX", "cache/data");
+  vi.stubEnv("S3_ENDPOINT", endpoint);
+  vi.stubEnv("AWS_ACCESS_KEY_ID", credentials.accessKeyId);
+  vi.stubEnv("AWS_SECRET_ACCESS_KEY", credentials.secretAccessKey);
 }

@@ -27,6 +27,8 @@ export type Lookup<T> = ({ hit: true; meta: CacheMeta } & T) | { hit: false; rea
 export interface CacheEntryInfo extends CacheMeta {
   /** ISO-8601 UTC instant the entry stops being served, or null when it never expires. */
   expires_at: string | null;
+  /** Whether a GET serves it now, by the service's clock and the validity rule (a page never judges it itself). */
+  state: "valid" | "expired";
 }
 
 export interface SweepResult {
@@ -227,7 +229,11 @@ export function createDataCache(options: DataCacheOptions) {
       const now = clock.now();
       const entries = metas
         .filter((meta): meta is CacheMeta => meta !== null)
-        .map((meta) => ({ ...meta, expires_at: expiresAt(meta, now, rule)?.toISOString() ?? null }));
+        .map((meta) => ({
+          ...meta,
+          expires_at: expiresAt(meta, now, rule)?.toISOString() ?? null,
+          state: isFresh(meta, now, rule) ? ("valid" as const) : ("expired" as const),
+        }));
       const totalBytes = objects.reduce((sum, object) => sum + object.sizeBytes, 0);
       return {
         total_files: metaObjects.length,

@@ -66,8 +66,8 @@ describe("DataCache on the original Python service's cache folder", () => {
       "0b0670744f42d25b998f5b2e646d6467.csv",
       "0b0670744f42d25b998f5b2e646d6467_meta.json",
     ]);
-    const original = JSON.parse(readFixture("tradebot-cache", metaKeyOf(BTC_SPOT)).toString());
-    const written = JSON.parse(readFileSync(join(dir, metaKeyOf(BTC_SPOT)), "utf8"));
+    const original = JSON.parse(readFixture("tradebot-cache", metaKeyOf(BTC_SPOT)).toString()) as Record<string, unknown>;
+    const written = JSON.parse(readFileSync(join(dir, metaKeyOf(BTC_SPOT)), "utf8")) as Record<string, unknown>;
     expect(Object.keys(written)).toEqual([...Object.keys(original), "csv_bytes"]);
     expect({ ...written, cached_at: original.cached_at, csv_bytes: undefined }).toEqual({ ...original, csv_bytes: undefined });
     expect(written.cached_at).toBe("2026-11-25T12:00:00.000");
@@ -196,8 +196,17 @@ describe("DataCache info, remove and clear", () => {
       .reduce((sum, name) => sum + readFileSync(join(dir, name)).length, 0);
     expect(info.total_size_mb).toBe(Math.round((bytes / 2 ** 20) * 100) / 100);
     const recent = info.cache_entries.find((entry) => entry.end_date === "2026-11-25");
-    expect(recent?.expires_at).toBe("2026-11-26T12:00:00.000Z");
-    expect(info.cache_entries.find((entry) => entry.symbol === "ETHUSDT")?.expires_at).toBeNull();
+    expect(recent).toMatchObject({ expires_at: "2026-11-26T12:00:00.000Z", state: "valid" });
+    expect(info.cache_entries.find((entry) => entry.symbol === "ETHUSDT")).toMatchObject({ expires_at: null, state: "valid" });
+  });
+
+  it("says by its own clock whether each entry is served now", async () => {
+    const { cache, clock } = setup({ now: "2026-11-25T08:00:00.000Z" });
+    await cache.write({ ...BTC_SPOT, start_date: "2026-11-25", end_date: "2026-11-25" }, encode(klinesCsv(2)));
+    clock.set("2026-11-26T07:59:59.999Z");
+    expect((await cache.info()).cache_entries.map((entry) => entry.state)).toEqual(["valid"]);
+    clock.set("2026-11-26T08:00:00.000Z");
+    expect((await cache.info()).cache_entries.map((entry) => entry.state)).toEqual(["expired"]);
   });
 
   it("describes an empty cache", async () => {
@@ -225,7 +234,7 @@ describe("DataCache info reads each meta once per version", () => {
     const gets: string[] = [];
     return {
       gets,
-      store: { ...store, get: (key: string) => (gets.push(key), store.get(key)) } as ObjectStore,
+      store: { ...store, get: (key: string) => (gets.push(key), store.get(key)) },
     };
   }
 

@@ -183,7 +183,7 @@ export const ADMIN_SCRIPT = String.raw`
     setBusy(true);
     await Promise.all([loadInfo(), loadMetrics()]);
     setBusy(false);
-    byId("updated").textContent = "Updated " + new Date().toLocaleTimeString();
+    byId("updated").textContent = "Updated " + utcText(Date.now());
   }
 
   async function loadInfo() {
@@ -314,11 +314,9 @@ export const ADMIN_SCRIPT = String.raw`
   function entryRow(entry) {
     const tr = document.createElement("tr");
     const expires = expiresMs(entry);
-    let expiresText = "permanent";
-    if (expires !== Infinity) {
-      expiresText = utcText(expires) || String(entry.expires_at);
-      if (expires <= Date.now()) expiresText += " (expired)";
-    }
+    let expiresText = expires === Infinity ? "permanent" : utcText(expires) || String(entry.expires_at);
+    // The service judges validity by its own clock; the browser's may be wrong.
+    if (entry.state === "expired") expiresText += " (expired)";
     const button = document.createElement("button");
     button.type = "button";
     button.className = "row-delete";

@@ -60,38 +60,43 @@ describe("planSweep", () => {
 
 const HOUR = 3600_000;
 const dayOf = (ms: number) => new Date(ms).toISOString().slice(0, 10);
-/** A recent dataset: it ends tomorrow, so it is served for 24 hours after it was cached. */
-const RECENT = { ...ETH_FUTURES, start_date: dayOf(Date.now()), end_date: dayOf(Date.now() + 24 * HOUR) };
+/** A recent dataset at `nowMs`: it ends the next day, so it is served for 24 hours after it was cached. */
+const recentAt = (nowMs: number) => ({ ...ETH_FUTURES, start_date: dayOf(nowMs), end_date: dayOf(nowMs + 24 * HOUR) });
 const ORPHAN_CSV = csvKeyOf({ ...BTC_SPOT, symbol: "XRPUSDT" });
 const ORPHAN_META = metaKeyOf({ ...BTC_SPOT, symbol: "ADAUSDT" });
 const FOREIGN = ["notes.csv.txt", "0b0670744f42d25b998f5b2e646d6467.json"];
 
 /** A permanent entry, a recent one cached at `cachedAt`, an orphan CSV, an orphan meta, and objects not ours. */
-async function seed(store: ObjectStore, cachedAt: Date) {
+async function seed(store: ObjectStore, cachedAt: Date, nowMs: number) {
   const cache = createDataCache({ store, clock: fixedClock(cachedAt), rule });
   await cache.write(BTC_SPOT, new TextEncoder().encode(klinesCsv(2)));
-  await cache.write(RECENT, new TextEncoder().encode(klinesCsv(2)));
+  await cache.write(recentAt(nowMs), new TextEncoder().encode(klinesCsv(2)));
   await store.put(ORPHAN_CSV, klinesCsv(1));
   await store.put(ORPHAN_META, "{}");
   for (const key of FOREIGN) await store.put(key, "not the cache's");
 }
 
+/** Stamps a file's modification time, as the store would have when it was written at `at` (epoch ms). */
+const touch = (path: string, at: number) => utimesSync(path, new Date(at), new Date(at));
+
 const keysOf = async (store: ObjectStore) => (await store.list()).map((item) => item.key).sort();
 const survivors = [csvKeyOf(BTC_SPOT), metaKeyOf(BTC_SPOT), ...FOREIGN].sort();
+/** The clock of the fs tests; every file they look at is stamped relative to it. */
+const NOW = Date.parse("2026-11-25T12:00:00Z");
 
 describe("DataCache.sweep", () => {
   it("on fs: removes what can never be served and stale temporaries, and nothing else", async () => {
     const dir = tempDir();
     const store = createFsStore({ baseDir: dir });
-    const now = Date.now();
-    await seed(store, new Date(now - 25 * HOUR));
-    const longAgo = new Date(now - 2 * HOUR);
-    utimesSync(join(dir, ORPHAN_CSV), longAgo, longAgo);
+    await seed(store, new Date(NOW - 25 * HOUR), NOW);
+    for (const { key } of await store.list()) touch(join(dir, key), NOW - 25 * HOUR);
+    touch(join(dir, ORPHAN_CSV), NOW - 2 * HOUR);
     writeFileSync(join(dir, ".tmp", "stale-write"), "partial");
-    utimesSync(join(dir, ".tmp", "stale-write"), longAgo, longAgo);
+    touch(join(dir, ".tmp", "stale-write"), NOW - 2 * HOUR);
     writeFileSync(join(dir, ".tmp", "write-in-progress"), "partial");
+    touch(join(dir, ".tmp", "write-in-progress"), NOW - 60_000);
 
-    const result = await createDataCache({ store, clock: fixedClock(new Date(now)), rule }).sweep();
+    const result = await createDataCache({ store, clock: fixedClock(new Date(NOW)), rule }).sweep();
     expect(result).toEqual({
       deleted: 5,
       by_reason: { expired: 2, csv_without_meta: 1, meta_without_csv: 1, unreadable_meta: 0, temporary: 1 },
@@ -100,16 +105,19 @@ describe("DataCache.sweep", () => {
   });
 
   it("on fs: keeps a young CSV without meta (a write in progress)", async () => {
-    const store = createFsStore({ baseDir: tempDir() });
+    const dir = tempDir();
+    const store = createFsStore({ baseDir: dir });
     await store.put(ORPHAN_CSV, klinesCsv(1));
-    expect((await createDataCache({ store, clock: fixedClock(new Date()), rule }).sweep()).deleted).toBe(0);
+    touch(join(dir, ORPHAN_CSV), NOW - 59 * 60_000);
+    expect((await createDataCache({ store, clock: fixedClock(new Date(NOW)), rule }).sweep()).deleted).toBe(0);
     expect(await keysOf(store)).toEqual([ORPHAN_CSV]);
   });
 
+  // moto_server stamps LastModified with its own clock, so this one runs on real time, relative to the write.
   it("on s3: removes the expired entry and the orphans, and nothing else", async () => {
     const { store } = await s3TestStore({ prefix: "cache/data" });
     const written = Date.now();
-    await seed(store, new Date(written - 23 * HOUR));
+    await seed(store, new Date(written - 23 * HOUR), written);
     const result = await createDataCache({ store, clock: fixedClock(new Date(written + 2 * HOUR)), rule }).sweep();
     expect(result).toEqual({
       deleted: 4,

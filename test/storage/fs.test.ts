@@ -1,3 +1,4 @@
+import { statSync, writeFileSync } from "node:fs";
 import { mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -18,7 +19,14 @@ afterAll(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
-testObjectStore("fs", () => createFsStore({ baseDir: freshDir() }));
+/** The kernel's clock, which stamps file modification times: the mtime of a file written just now. */
+function fileSystemNow(): number {
+  const probe = join(root, "clock-probe");
+  writeFileSync(probe, "");
+  return statSync(probe).mtimeMs;
+}
+
+testObjectStore("fs", () => createFsStore({ baseDir: freshDir() }), { storeNow: fileSystemNow });
 
 describe("fs store", () => {
   it("creates its base folder if missing", async () => {

@@ -10,7 +10,7 @@ export const LAMBDA_BUILD_OPTIONS: BuildOptions = {
   bundle: true,
   minify: true,
   sourcemap: "external",
-  target: "node20",
+  target: "node24",
   platform: "node",
   mainFields: ["module", "main"],
   format: "cjs",

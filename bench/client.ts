@@ -119,12 +119,13 @@ async function load({ url, connections, durationMs }: LoadOptions): Promise<Load
 }
 
 if (process.send && process.argv.includes("--client")) {
-  process.on("message", async ({ id, command }: { id: number; command: Command }) => {
+  const answer = async ({ id, command }: { id: number; command: Command }) => {
     try {
       const result = command.kind === "time" ? await time(command.request) : await load(command.options);
       process.send?.({ id, result });
     } catch (error) {
       process.send?.({ id, error: String(error) });
     }
-  });
+  };
+  process.on("message", (message: { id: number; command: Command }) => void answer(message));
 }

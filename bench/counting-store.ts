@@ -8,11 +8,11 @@ export function countingStore(store: ObjectStore) {
   const counts: Record<string, number> = {};
   const counted = Object.create(store) as ObjectStore;
   for (const operation of OPERATIONS) {
-    const original = store[operation] as (...args: unknown[]) => Promise<unknown>;
+    const original = store[operation].bind(store) as (...args: unknown[]) => Promise<unknown>;
     Object.defineProperty(counted, operation, {
       value: (...args: unknown[]) => {
         counts[operation] = (counts[operation] ?? 0) + 1;
-        return original.apply(store, args);
+        return original(...args);
       },
     });
   }

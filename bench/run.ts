@@ -162,7 +162,7 @@ async function measureDriver(
 /** Once, outside the timings: the JSON hit parses and holds every row. Its size in bytes. */
 async function checkJsonRows(url: string, rows: number): Promise<number> {
   const answer = await send(url, { keepBody: true });
-  const body = JSON.parse((answer.body as Buffer).toString("utf8"));
+  const body = JSON.parse((answer.body as Buffer).toString("utf8")) as { data: { rows: unknown[] } };
   if (body.data.rows.length !== rows) throw new Error(`GET json held ${body.data.rows.length} rows, not ${rows}`);
   return answer.sizeBytes;
 }

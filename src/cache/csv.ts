@@ -155,12 +155,13 @@ export function csvToRows(text: string): Row[] {
  */
 export function rowsToCsv(body: unknown): string {
   if (!Array.isArray(body)) throw new InvalidBodyError("JSON body must be an array of row objects");
-  if (body.length === 0) throw new InvalidBodyError("JSON body has no rows");
-  const first = body[0];
+  const rows: unknown[] = body;
+  if (rows.length === 0) throw new InvalidBodyError("JSON body has no rows");
+  const first = rows[0];
   if (!isPlainRow(first)) throw new InvalidBodyError("JSON row 0 is not an object of scalar values");
   const columns = Object.keys(first);
   if (!columns.includes("timestamp")) throw new InvalidBodyError("JSON rows must have a 'timestamp' key");
-  const data = body.map((row: unknown, index) => {
+  const data = rows.map((row: unknown, index) => {
     if (!isPlainRow(row)) throw new InvalidBodyError(`JSON row ${index} is not an object of scalar values`);
     const keys = Object.keys(row);
     if (keys.length !== columns.length || !columns.every((c) => Object.hasOwn(row, c))) {

@@ -267,7 +267,7 @@ function writeCell(out: ChunkedBytes, csv: Uint8Array, from: number, lineEnd: nu
   }
   out.at = outStart;
   const end = ended ? i : cellEnd(csv, i, lineEnd);
-  out.text(JSON.stringify(typedCell(decode(csv, from, end))) as string);
+  out.text(JSON.stringify(typedCell(decode(csv, from, end))));
   return end;
 }
 
@@ -323,5 +323,5 @@ function timestampWriter(out: ChunkedBytes): (csv: Uint8Array, from: number, lin
 function timestampJson(text: string): string {
   const typed = typedCell(text);
   const ms = parseTimestamp(String(typed));
-  return ms === null ? (JSON.stringify(typed) as string) : `"${new Date(ms).toISOString()}"`;
+  return ms === null ? JSON.stringify(typed) : `"${new Date(ms).toISOString()}"`;
 }

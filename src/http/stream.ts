@@ -3,7 +3,7 @@ export function streamOf(chunks: Uint8Array[]): ReadableStream<Uint8Array> {
   let next = 0;
   return new ReadableStream({
     pull(controller) {
-      if (next < chunks.length) controller.enqueue(chunks[next++] as Uint8Array);
+      if (next < chunks.length) controller.enqueue(chunks[next++]);
       else controller.close();
     },
   });

@@ -8,8 +8,8 @@ async function main(): Promise<void> {
   console.log(`candle-cache listening on ${service.url}`);
   console.log(`cache directory: ${service.where}`);
   const stop = () => service.stop().then(() => process.exit(0));
-  process.once("SIGINT", stop);
-  process.once("SIGTERM", stop);
+  process.once("SIGINT", () => void stop());
+  process.once("SIGTERM", () => void stop());
 }
 
 main().catch((error: unknown) => {

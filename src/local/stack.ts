@@ -47,8 +47,8 @@ async function main(): Promise<void> {
       await stopBackends();
       process.exit(0);
     };
-    process.once("SIGINT", stop);
-    process.once("SIGTERM", stop);
+    process.once("SIGINT", () => void stop());
+    process.once("SIGTERM", () => void stop());
   } catch (error) {
     await stopBackends();
     throw error;

@@ -136,7 +136,7 @@ export function createUpstashBridge(options: UpstashBridgeOptions): UpstashBridg
 
   return {
     app,
-    close: async () => ownedRedis?.disconnect(),
+    close: () => Promise.resolve(ownedRedis?.disconnect()),
   };
 }
 
@@ -151,7 +151,7 @@ export async function startUpstashBridge(options: StartUpstashBridgeOptions): Pr
     const server = serve({ fetch: bridge.app.fetch, port: options.port ?? 0, hostname }, (info: AddressInfo) =>
       resolve({ server, port: info.port }),
     );
-    server.once("error", (error) => {
+    server.once("error", (error: Error) => {
       redis.disconnect();
       reject(error);
     });
@@ -257,7 +257,7 @@ function toReplyEntries(results: [Error | null, unknown][] | null, base64: boole
   if (results === null) throw new Error("the transaction was discarded");
   return results.map(([error, reply]) => {
     if (error === null) return { result: encodeReply(reply as RedisReply, base64) };
-    if (isReplyError(error)) return { error: error.message };
+    if (error.name === "ReplyError") return { error: error.message };
     // The connection failed under this pipeline: no partial answer, the whole request fails.
     throw error;
   });

@@ -44,7 +44,7 @@ export function createFsStore(options: FsStoreOptions): ObjectStore {
 
     async getStream(key): Promise<ObjectStream | null> {
       const path = pathOf(key);
-      const small = await orNull(key, async () => readSmallFile(path));
+      const small = await orNull(key, () => readSmallFile(path));
       if (!small) return null;
       const { bytes, modifiedAt } = small;
       if (bytes) return { stream: streamOf(bytes), sizeBytes: bytes.length, modifiedAt };
@@ -96,7 +96,7 @@ export function createFsStore(options: FsStoreOptions): ObjectStore {
       for (const [i, key] of keys.entries()) {
         // Synchronous stats, as small reads are (see readSmallFile), with a turn of the event loop now and then.
         if (i > 0 && i % STAT_BATCH === 0) await setImmediate();
-        const info = await orNull(key, async () => statSync(join(base, key)));
+        const info = await orNull(key, () => statSync(join(base, key)));
         // Every write renames a new file into place, so inode + size + mtime changes with the bytes.
         const version = info && `${info.ino}-${info.size}-${info.mtimeMs}`;
         if (info) listed.push({ key, sizeBytes: info.size, modifiedAt: info.mtime, version: version as string });
@@ -202,7 +202,7 @@ async function walk(dir: string): Promise<string[]> {
 }
 
 /** Runs `op`; a missing file (or a folder where a file was expected) is null, anything else is a storage failure. */
-async function orNull<T>(key: string, op: () => Promise<T>): Promise<T | null> {
+async function orNull<T>(key: string, op: () => T | Promise<T>): Promise<T | null> {
   try {
     return await op();
   } catch (error) {

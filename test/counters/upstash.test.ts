@@ -86,7 +86,7 @@ describe("upstash counters when Redis fails", () => {
     expect(log.warn).toHaveBeenCalledWith("counter_increment_dropped", {
       key: "metrics:cache_hit:data_spot",
       by: 1,
-      error: expect.objectContaining({ message: "boom" }),
+      error: expect.objectContaining({ message: "boom" }) as unknown,
     });
   });
 

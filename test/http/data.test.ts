@@ -1,9 +1,16 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { csvKeyOf } from "../../src/cache/data-cache.js";
+import type { Row } from "../../src/cache/csv.js";
+import { csvKeyOf, type CacheInfo, type SweepResult } from "../../src/cache/data-cache.js";
+import type { CacheMeta } from "../../src/cache/meta.js";
+import type { ErrorEnvelope, SuccessEnvelope } from "../../src/http/envelope.js";
 import { DATA, dataUrl, testApp } from "../support/app.js";
 import { BTC_SPOT, ETH_FUTURES, klinesCsv, PYTHON_CACHE } from "../support/fixtures.js";
+import { jsonOf } from "../support/json.js";
+
+/** What a GET of one dataset answers as JSON. */
+type RowsAnswer = SuccessEnvelope<{ meta: CacheMeta; rows: Row[] }>;
 
 const csvPut = (body: string, headers: Record<string, string> = {}) => ({
   method: "PUT",
@@ -18,11 +25,11 @@ describe("GET data", () => {
     expect(res.status).toBe(200);
     expect(res.headers.get("X-Cache")).toBe("HIT");
     expect(res.headers.get("X-Cache-Key")).toBe("0b0670744f42d25b998f5b2e646d6467");
-    const body = await res.json();
+    const body = await jsonOf<RowsAnswer>(res);
     expect(body.status).toBe("success");
     expect(body.data.meta.rows).toBe(10);
-    expect(body.data.rows[0].timestamp).toBe("2021-10-22T23:03:00.000Z");
-    expect(body.data.rows[9].close).toBeTypeOf("number");
+    expect(body.data.rows[0]?.timestamp).toBe("2021-10-22T23:03:00.000Z");
+    expect(body.data.rows[9]?.close).toBeTypeOf("number");
   });
 
   it.each([
@@ -52,7 +59,7 @@ describe("GET data", () => {
     clock.set("2026-11-26T08:00:00Z");
     const res = await app.request(dataUrl(recent));
     expect(res.status).toBe(404);
-    expect((await res.json()).error).toEqual({ code: "CACHE_MISS", message: "The cache entry has expired" });
+    expect((await jsonOf<ErrorEnvelope>(res)).error).toEqual({ code: "CACHE_MISS", message: "The cache entry has expired" });
   });
 });
 
@@ -62,7 +69,7 @@ describe("PUT data", () => {
     const csv = klinesCsv(50);
     const put = await app.request(dataUrl(BTC_SPOT), csvPut(csv));
     expect(put.status).toBe(201);
-    const { data } = await put.json();
+    const { data } = await jsonOf<SuccessEnvelope<{ meta: CacheMeta }>>(put);
     expect(data.meta).toMatchObject({ ...BTC_SPOT, rows: 50, cache_key: "0b0670744f42d25b998f5b2e646d6467" });
     const get = await app.request(dataUrl({ ...BTC_SPOT, format: "csv" }));
     expect(await get.text()).toBe(csv);
@@ -77,7 +84,7 @@ describe("PUT data", () => {
     const put = await app.request(dataUrl(BTC_SPOT), { method: "PUT", body: JSON.stringify(rows), headers: { "Content-Type": "application/json" } });
     expect(put.status).toBe(201);
     const get = await app.request(dataUrl(BTC_SPOT));
-    expect((await get.json()).data.rows).toEqual([
+    expect((await jsonOf<RowsAnswer>(get)).data.rows).toEqual([
       { timestamp: "2021-10-22T23:03:00.000Z", open: 1, close: 2 },
       { timestamp: "2021-10-22T23:04:00.000Z", open: 3, close: 4 },
     ]);
@@ -87,7 +94,7 @@ describe("PUT data", () => {
     const { app } = testApp({ withPythonCache: true });
     expect((await app.request(dataUrl(BTC_SPOT), csvPut(klinesCsv(3)))).status).toBe(201);
     const get = await app.request(dataUrl(BTC_SPOT));
-    expect((await get.json()).data.meta.rows).toBe(3);
+    expect((await jsonOf<RowsAnswer>(get)).data.meta.rows).toBe(3);
   });
 
   it.each([
@@ -102,7 +109,7 @@ describe("PUT data", () => {
     const { app, store } = testApp();
     const res = await app.request(dataUrl(BTC_SPOT), { method: "PUT", body, headers: type ? { "Content-Type": type } : {} });
     expect(res.status).toBe(status);
-    expect((await res.json()).error.code).toBe(code);
+    expect((await jsonOf<ErrorEnvelope>(res)).error.code).toBe(code);
     expect(await store.list()).toEqual([]);
   });
 
@@ -110,7 +117,7 @@ describe("PUT data", () => {
     const { app, store } = testApp({ maxBodyBytes: 1000 });
     const res = await app.request(dataUrl(BTC_SPOT), csvPut(klinesCsv(100)));
     expect(res.status).toBe(413);
-    expect((await res.json()).error.code).toBe("PAYLOAD_TOO_LARGE");
+    expect((await jsonOf<ErrorEnvelope>(res)).error.code).toBe("PAYLOAD_TOO_LARGE");
     expect(await store.list()).toEqual([]);
   });
 });
@@ -120,7 +127,7 @@ describe("DELETE data", () => {
     const { app } = testApp({ withPythonCache: true });
     const first = await app.request(dataUrl(BTC_SPOT), { method: "DELETE" });
     expect(first.status).toBe(200);
-    expect((await first.json()).data).toEqual({ cache_key: "0b0670744f42d25b998f5b2e646d6467", deleted: true });
+    expect((await jsonOf<SuccessEnvelope<{ cache_key: string; deleted: boolean }>>(first)).data).toEqual({ cache_key: "0b0670744f42d25b998f5b2e646d6467", deleted: true });
     expect((await app.request(dataUrl(BTC_SPOT), { method: "DELETE" })).status).toBe(404);
     expect((await app.request(dataUrl(ETH_FUTURES))).status).toBe(200);
   });
@@ -130,7 +137,7 @@ describe("info, clear and health", () => {
   it("tells what is cached", async () => {
     const { app } = testApp({ withPythonCache: true });
     const res = await app.request("/api/v1/backtest/cache/info");
-    const body = await res.json();
+    const body = await jsonOf<SuccessEnvelope<CacheInfo>>(res);
     expect(body.status).toBe("success");
     expect(body.data).toMatchObject({ total_files: 2, cached_symbols: ["BTCUSDT", "ETHUSDT"], total_size_mb: 0 });
     expect(body.data.cache_entries).toHaveLength(2);
@@ -152,7 +159,7 @@ describe("info, clear and health", () => {
     const { app } = testApp();
     const res = await app.request("/nope");
     expect(res.status).toBe(404);
-    expect((await res.json()).error.code).toBe("NOT_FOUND");
+    expect((await jsonOf<ErrorEnvelope>(res)).error.code).toBe("NOT_FOUND");
   });
 });
 
@@ -170,7 +177,7 @@ describe("write token", () => {
     for (const authorization of [undefined, "Bearer wrong", `Basic ${token}`, `Bearer ${token}x`]) {
       const res = await app.request(url, { ...init, headers: { ...init.headers, ...(authorization ? { Authorization: authorization } : {}) } });
       expect(res.status).toBe(401);
-      expect((await res.json()).error.code).toBe("UNAUTHORIZED");
+      expect((await jsonOf<ErrorEnvelope>(res)).error.code).toBe("UNAUTHORIZED");
     }
     expect(await store.list()).toEqual(before);
     const ok = await app.request(url, { ...init, headers: { ...init.headers, Authorization: `Bearer ${token}` } });
@@ -210,7 +217,7 @@ describe("sweep", () => {
     expect((await app.request("/api/v1/backtest/cache/sweep", { method: "POST" })).status).toBe(401);
     const res = await app.request("/api/v1/backtest/cache/sweep", { method: "POST", headers: { Authorization: "Bearer t" } });
     expect(res.status).toBe(200);
-    expect((await res.json()).data).toEqual({
+    expect((await jsonOf<SuccessEnvelope<SweepResult>>(res)).data).toEqual({
       deleted: 1,
       by_reason: { expired: 0, csv_without_meta: 0, meta_without_csv: 1, unreadable_meta: 0, temporary: 0 },
     });

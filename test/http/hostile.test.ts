@@ -1,9 +1,11 @@
 import { readdirSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { describe, expect, it } from "vitest";
+import type { ErrorEnvelope } from "../../src/http/envelope.js";
 import { createFsStore } from "../../src/storage/fs.js";
 import { DATA, testApp } from "../support/app.js";
 import { BTC_SPOT, klinesCsv, tempDir } from "../support/fixtures.js";
+import { jsonOf } from "../support/json.js";
 
 /** Values an attacker or a buggy client might send for any one parameter. */
 const HOSTILE_VALUES = [
@@ -71,13 +73,14 @@ describe("hostile input", () => {
     for (const request of hostileRequests()) {
       const init = request.method === "PUT" ? { method: "PUT", body: klinesCsv(2), headers: { "Content-Type": "text/csv" } } : { method: request.method };
       const res = await app.request(request.url, init);
-      const body = await res.json();
+      // Every answer is JSON; only the 400s are looked into, and those are the error envelope.
+      const body = await jsonOf<ErrorEnvelope>(res);
       // A few hostile-looking values are valid for some field ("1H" is a fine symbol): those get ordinary answers.
       expect([200, 201, 400, 404], request.label).toContain(res.status);
       if (res.status !== 400 || body.error.code === "DIRECT_TRANSFER_UNAVAILABLE") continue;
       expect(body.status, request.label).toBe("error");
       expect(body.error.code, request.label).toBe("VALIDATION_ERROR");
-      expect(body.error.issues.map((issue: { field: string }) => issue.field), request.label).toContain(request.field);
+      expect(body.error.issues?.map((issue) => issue.field), request.label).toContain(request.field);
       refused++;
     }
     expect(refused).toBeGreaterThan(500);
@@ -95,7 +98,7 @@ describe("hostile input", () => {
     const { app } = testApp({ withPythonCache: true });
     const res = await app.request(url);
     expect(res.status).toBe(400);
-    expect((await res.json()).error.issues[0].field).toBe("format");
+    expect((await jsonOf<ErrorEnvelope>(res)).error.issues?.[0]?.field).toBe("format");
   });
 
   it("refuses hostile bodies without a 5xx or a partial entry", async () => {
@@ -115,7 +118,7 @@ describe("hostile input", () => {
     for (const [type, body] of bodies) {
       const res = await app.request(url, { method: "PUT", body, headers: { "Content-Type": type } });
       expect(res.status, body.slice(0, 30)).toBe(400);
-      expect((await res.json()).status).toBe("error");
+      expect((await jsonOf<ErrorEnvelope>(res)).status).toBe("error");
     }
     expect(await store.list()).toEqual([]);
   });

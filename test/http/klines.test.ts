@@ -1,13 +1,27 @@
 import type { APIGatewayProxyResult } from "aws-lambda";
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it, vi } from "vitest";
-import { csvToRows } from "../../src/cache/csv.js";
-import { csvKeyOf, metaKeyOf } from "../../src/cache/data-cache.js";
+import { csvToRows, type Row } from "../../src/cache/csv.js";
+import { csvKeyOf, metaKeyOf, type CacheInfo } from "../../src/cache/data-cache.js";
 import { parseMeta } from "../../src/cache/meta.js";
 import type { Clock } from "../../src/clock.js";
+import type { ErrorEnvelope, SuccessEnvelope } from "../../src/http/envelope.js";
 import { startBinanceStandIn, type BinanceStandIn } from "../support/binance-standin.js";
 import { testApp, type TestAppOptions } from "../support/app.js";
+import { jsonOf } from "../support/json.js";
 import { httpApiEvent, stubLambdaS3Env } from "../support/lambda.js";
 import { s3TestStore, S3_TEST_CREDENTIALS } from "../support/s3.js";
+
+/** What every klines answer says of itself. */
+interface KlinesFields {
+  from: string;
+  to: string;
+  reaches_now: boolean;
+  gaps: { from: string; to: string; missing: number }[];
+}
+/** A klines answer inline as JSON. */
+type KlinesJson = SuccessEnvelope<{ meta: KlinesFields & { rows: number }; rows: Row[] }>;
+/** A klines answer too big to answer inline: URLs of its partitions' CSVs. */
+type KlinesParts = SuccessEnvelope<KlinesFields & { expires_in_seconds: number; parts: { start_date: string; end_date: string; rows: number; url: string }[] }>;
 
 const NOW = "2026-11-25T12:00:30.000Z";
 const SPOT = "/api/v3/klines";
@@ -165,7 +179,7 @@ describe("GET /api/v1/klines, read through month partitions", () => {
     const res = await app.request(klinesUrl({ symbol: "ETHUSDT", interval: "1h", start_date: "2026-11-25", end_date: "2026-11-25" }));
 
     // The 12:00 candle closed 1 ms under 2 s ago.
-    expect((await res.json()).data.rows.at(-1).timestamp).toBe("2026-11-25T11:00:00.000Z");
+    expect((await jsonOf<KlinesJson>(res)).data.rows.at(-1)?.timestamp).toBe("2026-11-25T11:00:00.000Z");
     const november = { symbol: "ETHUSDT", interval: "1h", start_date: "2026-11-01", end_date: "2026-11-30", market_type: "spot" } as const;
     expect(parseMeta((await store.get(metaKeyOf(november)))!)).toMatchObject({ last_open: "2026-11-25 11:00:00", resume_from: "2026-11-25 12:00:00" });
   });
@@ -174,7 +188,7 @@ describe("GET /api/v1/klines, read through month partitions", () => {
     const { app } = build();
     const query = { symbol: "SOLUSDT", interval: "5m", start_date: "2025-06-01", end_date: "2025-06-30", format: "csv" };
 
-    const answers = await Promise.all(Array.from({ length: 50 }, () => app.request(klinesUrl(query))));
+    const answers = await Promise.all(Array.from({ length: 50 }, () => Promise.resolve(app.request(klinesUrl(query)))));
 
     const bodies = await Promise.all(answers.map((res) => res.text()));
     expect(new Set(bodies).size).toBe(1);
@@ -206,7 +220,7 @@ describe("GET /api/v1/klines, read through month partitions", () => {
 
     expect(res.status).toBe(503);
     expect(res.headers.get("Retry-After")).toBe("120");
-    const body = await res.json();
+    const body = await jsonOf<ErrorEnvelope>(res);
     expect(body.error.code).toBe("UPSTREAM_UNAVAILABLE");
     expect(body.error.message).toMatch(/banned this IP \(HTTP 418\) until 2026-11-25T12:02:30.000Z/);
     // Six months of 744 or fewer: six one-page passes, three at a time; the third answer is the 418.
@@ -229,7 +243,7 @@ describe("GET /api/v1/klines, read through month partitions", () => {
     const after = await app.request(klinesUrl(query));
     expect(after.status).toBe(200);
     expect(headersOf(after)).toMatchObject({ cache: "PARTIAL", cached: "2", fetched: "4", upstream: "4" });
-    expect((await after.json()).data.rows).toHaveLength(181 * 24);
+    expect((await jsonOf<KlinesJson>(after)).data.rows).toHaveLength(181 * 24);
   });
 
   it("answers 503 on a failure in the middle and stores no half month", async () => {
@@ -240,7 +254,7 @@ describe("GET /api/v1/klines, read through month partitions", () => {
     const res = await app.request(klinesUrl(query));
 
     expect(res.status).toBe(503);
-    expect((await res.json()).error.code).toBe("UPSTREAM_UNAVAILABLE");
+    expect((await jsonOf<ErrorEnvelope>(res)).error.code).toBe("UPSTREAM_UNAVAILABLE");
     expect(await store.list()).toEqual([]);
     standIn.reset();
     const retry = await app.request(klinesUrl(query));
@@ -264,7 +278,7 @@ describe("GET /api/v1/klines, read through month partitions", () => {
     for (const meta of metas) expect(meta).toMatchObject({ complete: true, rows: (Date.parse(`${meta.end_date}T00:00:00Z`) - Date.parse(`${meta.start_date}T00:00:00Z`)) / 3_600_000 + 24 });
     standIn.reset();
     const retry = await app.request(klinesUrl(query));
-    expect((await retry.json()).data.rows).toHaveLength(181 * 24);
+    expect((await jsonOf<KlinesJson>(retry)).data.rows).toHaveLength(181 * 24);
     expect(headersOf(retry)).toMatchObject({ cache: "PARTIAL", cached: "4", fetched: "2", upstream: "2" });
   });
 
@@ -275,10 +289,10 @@ describe("GET /api/v1/klines, read through month partitions", () => {
 
     expect(res.status).toBe(200);
     expect(res.headers.get("X-Gaps")).toBe("1");
-    const { data } = await res.json();
+    const { data } = await jsonOf<KlinesJson>(res);
     expect(data.meta).toMatchObject({ rows: 69, reaches_now: false });
     expect(data.meta.gaps).toEqual([{ from: "2026-02-14T10:00:00.000Z", to: "2026-02-14T13:00:00.000Z", missing: 3 }]);
-    const stamps = data.rows.map((row: { timestamp: string }) => row.timestamp);
+    const stamps = data.rows.map((row) => row.timestamp);
     expect(stamps).not.toContain("2026-02-14T11:00:00.000Z");
     expect(stamps[stamps.indexOf("2026-02-14T09:00:00.000Z") + 1]).toBe("2026-02-14T13:00:00.000Z");
   });
@@ -289,8 +303,8 @@ describe("GET /api/v1/klines, read through month partitions", () => {
 
     const res = await app.request(klinesUrl(query));
 
-    const { data } = await res.json();
-    expect(data.rows[0].timestamp).toBe("2026-03-10T08:00:00.000Z");
+    const { data } = await jsonOf<KlinesJson>(res);
+    expect(data.rows[0]?.timestamp).toBe("2026-03-10T08:00:00.000Z");
     expect(data.rows).toHaveLength(22 * 24 - 8);
     expect(data.meta.gaps).toEqual([]);
     const february = { symbol: "NEWUSDT", interval: "1h", start_date: "2026-02-01", end_date: "2026-02-28", market_type: "spot" } as const;
@@ -305,20 +319,20 @@ describe("GET /api/v1/klines, read through month partitions", () => {
     const { app } = build();
     const query = { symbol: "LINKUSDT", interval: "4h", start_date: "2025-09-20", end_date: "2025-10-10" };
 
-    const json = await (await app.request(klinesUrl(query))).json();
+    const json = await jsonOf<KlinesJson>(await app.request(klinesUrl(query)));
     const csv = await (await app.request(klinesUrl({ ...query, format: "csv" }))).text();
 
     expect(json.data.rows).toHaveLength(21 * 6);
     expect(json.data.rows).toEqual(csvToRows(csv));
     expect(json.data.meta).toMatchObject({ symbol: "LINKUSDT", from: "2025-09-20T00:00:00.000Z", to: "2025-10-11T00:00:00.000Z", rows: 126 });
-    expect(Object.keys(json.data.rows[0])).toEqual(["timestamp", "open", "high", "low", "close", "volume", "close_time", "quote_volume", "trades", "taker_base", "taker_quote", "ignore"]);
+    expect(Object.keys(json.data.rows[0]!)).toEqual(["timestamp", "open", "high", "low", "close", "volume", "close_time", "quote_volume", "trades", "taker_base", "taker_quote", "ignore"]);
   });
 
   it("fetches adjacent months of large candles in one request, and futures from /fapi/v1 in pages of 1500", async () => {
     const { app } = build();
 
     const daily = await app.request(klinesUrl({ symbol: "BTCUSDT", interval: "1d", start_date: "2024-01-01", end_date: "2025-12-31" }));
-    expect((await daily.json()).data.rows).toHaveLength(731);
+    expect((await jsonOf<KlinesJson>(daily)).data.rows).toHaveLength(731);
     expect(headersOf(daily)).toMatchObject({ fetched: "24", upstream: "1" });
 
     const futures = await app.request(klinesUrl({ symbol: "BTCUSDT", interval: "1m", start_date: "2025-02-01", end_date: "2025-02-01", market_type: "futures" }));
@@ -332,7 +346,7 @@ describe("GET /api/v1/klines, read through month partitions", () => {
     const query = { symbol: "DOTUSDT", interval: "1h", start_date: "2025-01-01", end_date: "2025-03-31" };
     await app.request(klinesUrl(query));
 
-    const info = (await (await app.request("/api/v1/backtest/cache/info")).json()).data;
+    const info = (await jsonOf<SuccessEnvelope<CacheInfo>>(await app.request("/api/v1/backtest/cache/info"))).data;
     expect(info.cache_entries.map((entry: { start_date: string; end_date: string }) => `${entry.start_date}..${entry.end_date}`).sort()).toEqual([
       "2025-01-01..2025-01-31",
       "2025-02-01..2025-02-28",
@@ -373,12 +387,12 @@ describe("GET /api/v1/klines, bad requests", () => {
   ])("answers 400 VALIDATION_ERROR for %s, naming the field, without asking Binance", async (_, query, field) => {
     const { app } = build();
 
-    const res = await app.request(`/api/v1/klines?${new URLSearchParams(query as Record<string, string>)}`);
+    const res = await app.request(`/api/v1/klines?${new URLSearchParams(query)}`);
 
     expect(res.status).toBe(400);
-    const body = await res.json();
+    const body = await jsonOf<ErrorEnvelope>(res);
     expect(body.error.code).toBe("VALIDATION_ERROR");
-    expect(body.error.issues.map((issue: { field: string }) => issue.field)).toContain(field);
+    expect(body.error.issues?.map((issue) => issue.field)).toContain(field);
     expect(upstream()).toBe(0);
   });
 
@@ -388,7 +402,7 @@ describe("GET /api/v1/klines, bad requests", () => {
     const res = await app.request(klinesUrl({ symbol: "NOPEUSDT", interval: "1h", start_date: "2025-01-01", end_date: "2025-03-31" }));
 
     expect(res.status).toBe(400);
-    expect((await res.json()).error.issues).toEqual([{ field: "symbol", message: "is not a symbol Binance spot lists" }]);
+    expect((await jsonOf<ErrorEnvelope>(res)).error.issues).toEqual([{ field: "symbol", message: "is not a symbol Binance spot lists" }]);
     expect(await store.list()).toEqual([]);
   });
 
@@ -399,9 +413,9 @@ describe("GET /api/v1/klines, bad requests", () => {
 
     expect(res.status).toBe(200);
     expect(res.headers.get("X-Reaches-Now")).toBe("true");
-    const { data } = await res.json();
+    const { data } = await jsonOf<KlinesJson>(res);
     expect(data.rows).toHaveLength(5 * 24 + 12);
-    expect(data.rows.at(-1).timestamp).toBe("2026-11-25T11:00:00.000Z");
+    expect(data.rows.at(-1)?.timestamp).toBe("2026-11-25T11:00:00.000Z");
   });
 });
 
@@ -433,7 +447,7 @@ describe("GET /api/v1/klines on Lambda, with S3", () => {
 
     expect(res.statusCode).toBe(200);
     expect(res.headers?.["x-cache"]).toBe("MISS");
-    const { data } = JSON.parse(res.body);
+    const { data } = JSON.parse(res.body) as KlinesParts;
     expect(data).toMatchObject({ ...query, market_type: "spot", from: "2025-01-15 00:00:00", to: "2025-03-11 00:00:00", reaches_now: false, gaps: [] });
     expect(data.parts.map((part: { start_date: string; end_date: string; rows: number }) => [part.start_date, part.end_date, part.rows])).toEqual([
       ["2025-01-01", "2025-01-31", 744],
@@ -456,7 +470,7 @@ describe("GET /api/v1/klines on Lambda, with S3", () => {
     standIn.reset();
     const again = await handler(httpApiEvent("GET", "/api/v1/klines", { query: { ...query, format: "csv" } }));
     expect(again.headers?.["x-cache"]).toBe("HIT");
-    expect(JSON.parse(again.body).data.parts).toHaveLength(3);
+    expect((JSON.parse(again.body) as KlinesParts).data.parts).toHaveLength(3);
     expect(upstream()).toBe(0);
   });
 
@@ -464,6 +478,6 @@ describe("GET /api/v1/klines on Lambda, with S3", () => {
     const res = await handler(httpApiEvent("GET", "/api/v1/klines", { query: { ...query, start_date: "2025-02-10", end_date: "2025-02-10" } }));
 
     expect(res.statusCode).toBe(200);
-    expect(JSON.parse(res.body).data.rows).toHaveLength(24);
+    expect((JSON.parse(res.body) as KlinesJson).data.rows).toHaveLength(24);
   });
 });

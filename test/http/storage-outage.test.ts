@@ -1,7 +1,9 @@
 import { afterEach, describe, expect, inject, it } from "vitest";
+import type { ErrorEnvelope } from "../../src/http/envelope.js";
 import { createS3Store } from "../../src/storage/s3.js";
 import { dataUrl, testApp } from "../support/app.js";
 import { BTC_SPOT, klinesCsv } from "../support/fixtures.js";
+import { jsonOf } from "../support/json.js";
 import { s3TestStore, S3_TEST_CREDENTIALS } from "../support/s3.js";
 import { startTcpProxy } from "../support/tcp-proxy.js";
 
@@ -37,7 +39,7 @@ describe("storage outage", () => {
       const started = Date.now();
       const res = await app.request(url, init);
       expect(res.status, url).toBe(503);
-      expect((await res.json()).error.code).toBe("STORAGE_UNAVAILABLE");
+      expect((await jsonOf<ErrorEnvelope>(res)).error.code).toBe("STORAGE_UNAVAILABLE");
       // The SDK retries within one overall deadline; the answer comes soon after it, never hangs.
       expect(Date.now() - started).toBeLessThan(TIMEOUT_MS * 6);
     }

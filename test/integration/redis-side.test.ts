@@ -1,14 +1,22 @@
 import type { ScheduledEvent } from "aws-lambda";
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { Redis } from "@upstash/redis";
+import type { MarketType } from "../../src/cache/dataset.js";
 import { loadConfig } from "../../src/config.js";
 import { createDeps, type Deps } from "../../src/deps.js";
 import { createApp } from "../../src/http/app.js";
+import type { ErrorEnvelope, SuccessEnvelope } from "../../src/http/envelope.js";
+import type { Metrics } from "../../src/http/metrics-format.js";
 import { startRedisStack, type RedisStack } from "../../src/local/redis-server.js";
 import { silentLog } from "../../src/log.js";
+import type { SymbolInfo } from "../../src/symbols/list.js";
 import { startBinanceStandIn, type BinanceStandIn } from "../support/binance-standin.js";
 import { BTC_SPOT, ETH_FUTURES, tempDir } from "../support/fixtures.js";
 import { dataUrl } from "../support/app.js";
+import { jsonOf } from "../support/json.js";
+
+/** What the symbols endpoint answers. */
+type SymbolList = SuccessEnvelope<{ market: MarketType; count: number; symbols: SymbolInfo[] }>;
 
 /**
  * The Redis side as deployed: deps.ts picks the Upstash drivers from the environment, which talk to a real
@@ -72,11 +80,11 @@ describe("symbol lists", () => {
     const first = await app.request("/api/v1/symbols/spot");
     expect(first.status).toBe(200);
     expect(first.headers.get("X-Cache")).toBe("MISS");
-    const body = await first.json();
+    const body = await jsonOf<SymbolList>(first);
     expect(body.data.symbols[0]).toEqual({ symbol: "BTCUSDT", baseAsset: "BTC", quoteAsset: "USDT", status: "TRADING" });
     const second = await app.request("/api/v1/symbols/spot");
     expect(second.headers.get("X-Cache")).toBe("HIT");
-    expect((await second.json()).data).toEqual(body.data);
+    expect((await jsonOf<SymbolList>(second)).data).toEqual(body.data);
 
     expect(binance.requests["/api/v3/exchangeInfo"]).toBe(1);
     expect(await get("metrics:cache_miss:symbols_spot")).toBe("1");
@@ -91,18 +99,18 @@ describe("symbol lists", () => {
 
   it("serves futures perpetuals by default and other contract types when asked, uncached", async () => {
     const { app } = build();
-    const perpetual = (await (await app.request("/api/v1/symbols/futures")).json()).data.symbols;
-    expect(perpetual.every((s: { contractType: string }) => s.contractType === "PERPETUAL")).toBe(true);
+    const perpetual = (await jsonOf<SymbolList>(await app.request("/api/v1/symbols/futures"))).data.symbols;
+    expect(perpetual.every((s) => s.contractType === "PERPETUAL")).toBe(true);
     const res = await app.request("/api/v1/symbols/futures?contract_types=PERPETUAL,CURRENT_QUARTER");
     expect(res.headers.get("X-Cache")).toBe("BYPASS");
-    const all = (await res.json()).data.symbols;
-    expect(all.some((s: { contractType: string }) => s.contractType === "CURRENT_QUARTER")).toBe(true);
+    const all = (await jsonOf<SymbolList>(res)).data.symbols;
+    expect(all.some((s) => s.contractType === "CURRENT_QUARTER")).toBe(true);
   });
 
   it("treats an empty list as a value, not a miss", async () => {
     const { app } = build();
     binance.set({ emptySymbols: { count: 1 } });
-    expect((await (await app.request("/api/v1/symbols/spot")).json()).data.count).toBe(0);
+    expect((await jsonOf<SymbolList>(await app.request("/api/v1/symbols/spot"))).data.count).toBe(0);
     const again = await app.request("/api/v1/symbols/spot");
     expect(again.headers.get("X-Cache")).toBe("HIT");
     expect(binance.requests["/api/v3/exchangeInfo"]).toBe(1);
@@ -113,7 +121,7 @@ describe("symbol lists", () => {
     binance.set({ serverError: { count: Infinity } });
     const none = await app.request("/api/v1/symbols/spot");
     expect(none.status).toBe(503);
-    expect((await none.json()).error.code).toBe("UPSTREAM_UNAVAILABLE");
+    expect((await jsonOf<ErrorEnvelope>(none)).error.code).toBe("UPSTREAM_UNAVAILABLE");
 
     binance.reset();
     await app.request("/api/v1/symbols/spot");
@@ -122,7 +130,7 @@ describe("symbol lists", () => {
     const stale = await app.request("/api/v1/symbols/spot");
     expect(stale.status).toBe(200);
     expect(stale.headers.get("X-Cache")).toBe("STALE");
-    expect((await stale.json()).data.count).toBeGreaterThan(0);
+    expect((await jsonOf<SymbolList>(stale)).data.count).toBeGreaterThan(0);
   });
 });
 
@@ -148,7 +156,7 @@ describe("scheduled functions", () => {
     vi.stubEnv("BINANCE_FUTURES_URL", binance.url);
     vi.stubEnv("LOG_LEVEL", "silent");
     for (const [key, value] of Object.entries(env)) vi.stubEnv(key, value);
-    return (await import(`../../functions/${name}.ts`)).handler as (event: ScheduledEvent) => Promise<unknown>;
+    return ((await import(`../../functions/${name}.ts`)) as { handler: (event: ScheduledEvent) => Promise<unknown> }).handler;
   }
 
   it("warmup fills both markets' keys and counts success", async () => {
@@ -189,7 +197,7 @@ describe("metrics endpoint", () => {
     await app.request(dataUrl(BTC_SPOT));
     await app.request(dataUrl({ ...BTC_SPOT, symbol: "XRPUSDT" }));
     await symbols.warmup();
-    const body = await (await app.request("/api/v1/metrics")).json();
+    const body = await jsonOf<SuccessEnvelope<Metrics>>(await app.request("/api/v1/metrics"));
     expect(body.data.caches.data_spot).toEqual({ hits: 2, misses: 1, hit_ratio: 0.6667 });
     expect(body.data.caches.data_futures).toEqual({ hits: 0, misses: 0, hit_ratio: null });
     expect(body.data.counters["metrics:warmup_spot_symbols_cache:success"]).toBe(1);

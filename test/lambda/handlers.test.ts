@@ -1,12 +1,19 @@
 import type { APIGatewayProxyResult } from "aws-lambda";
 import { beforeAll, describe, expect, inject, it, vi } from "vitest";
-import { csvKeyOf, metaKeyOf } from "../../src/cache/data-cache.js";
+import type { Row } from "../../src/cache/csv.js";
+import { csvKeyOf, metaKeyOf, type CacheInfo } from "../../src/cache/data-cache.js";
+import type { CacheMeta } from "../../src/cache/meta.js";
+import type { ErrorEnvelope, SuccessEnvelope } from "../../src/http/envelope.js";
 import type { ObjectStore } from "../../src/storage/types.js";
 import { BTC_SPOT, ETH_FUTURES, klinesCsv, readFixture } from "../support/fixtures.js";
 import { httpApiEvent, stubLambdaS3Env } from "../support/lambda.js";
 import { s3TestStore, S3_TEST_CREDENTIALS } from "../support/s3.js";
 
 type Handler = (event: unknown, context?: unknown) => Promise<APIGatewayProxyResult>;
+/** What upload-url answers: where and how to PUT the CSV. */
+type UploadUrl = SuccessEnvelope<{ cache_key: string; method: string; url: string; headers: Record<string, string>; expires_in_seconds: number }>;
+/** A handler's JSON body, typed as the test expects it (the assertions check it). */
+const bodyOf = <T>(res: APIGatewayProxyResult) => JSON.parse(res.body) as T;
 const TOKEN = "lambda-token";
 const DATA = "/api/v1/backtest/cache/data";
 const SMALL = { ...BTC_SPOT, symbol: "SOLUSDT" };
@@ -24,7 +31,7 @@ beforeAll(async () => {
   vi.stubEnv("INLINE_MAX_MB", String(1000 / 2 ** 20));
   vi.stubEnv("LOG_LEVEL", "silent");
   for (const name of ["get", "cache", "delete", "info", "clear", "upload-url", "commit"]) {
-    handlers[name] = (await import(`../../functions/${name}.ts`)).handler as Handler;
+    handlers[name] = ((await import(`../../functions/${name}.ts`)) as { handler: Handler }).handler;
   }
   for (const id of [BTC_SPOT, ETH_FUTURES]) {
     await store.put(csvKeyOf(id), readFixture("tradebot-cache", csvKeyOf(id)));
@@ -40,14 +47,14 @@ describe("Lambda handlers on API Gateway v2 events", () => {
     const csv = klinesCsv(3);
     const put = await call("cache", "PUT", DATA, { query: SMALL, headers: { ...auth, "Content-Type": "text/csv" }, body: csv });
     expect(put.statusCode).toBe(201);
-    expect(JSON.parse(put.body).data.meta.rows).toBe(3);
+    expect(bodyOf<SuccessEnvelope<{ meta: CacheMeta }>>(put).data.meta.rows).toBe(3);
 
     const json = await call("get", "GET", DATA, { query: SMALL });
     expect(json.statusCode).toBe(200);
     expect(json.isBase64Encoded).toBe(false);
     expect(json.headers?.["x-cache"]).toBe("HIT");
     expect(json.headers?.["content-type"]).toMatch(/^application\/json/);
-    expect(JSON.parse(json.body).data.rows).toHaveLength(3);
+    expect(bodyOf<SuccessEnvelope<{ meta: CacheMeta; rows: Row[] }>>(json).data.rows).toHaveLength(3);
 
     const text = await call("get", "GET", DATA, { query: SMALL, headers: { Accept: "text/csv" } });
     expect(text.statusCode).toBe(200);
@@ -64,7 +71,7 @@ describe("Lambda handlers on API Gateway v2 events", () => {
       base64: true,
     });
     expect(put.statusCode).toBe(201);
-    expect(JSON.parse(put.body).data.meta.rows).toBe(4);
+    expect(bodyOf<SuccessEnvelope<{ meta: CacheMeta }>>(put).data.meta.rows).toBe(4);
   });
 
   it("get redirects a CSV over INLINE_MAX_MB to a presigned S3 URL that serves its bytes", async () => {
@@ -79,21 +86,21 @@ describe("Lambda handlers on API Gateway v2 events", () => {
   it("get answers JSON over INLINE_MAX_MB with a 413 that says how to get it", async () => {
     const res = await call("get", "GET", DATA, { query: ETH_FUTURES });
     expect(res.statusCode).toBe(413);
-    expect(JSON.parse(res.body).error.message).toContain("format=csv");
+    expect(bodyOf<ErrorEnvelope>(res).error.message).toContain("format=csv");
   });
 
   it("get answers a miss with 404 CACHE_MISS", async () => {
     const res = await call("get", "GET", DATA, { query: { ...BTC_SPOT, symbol: "XRPUSDT" } });
     expect(res.statusCode).toBe(404);
     expect(res.headers?.["x-cache"]).toBe("MISS");
-    expect(JSON.parse(res.body).error.code).toBe("CACHE_MISS");
+    expect(bodyOf<ErrorEnvelope>(res).error.code).toBe("CACHE_MISS");
   });
 
   it("upload-url, a direct PUT and commit store a CSV too big for a Lambda body", async () => {
     const query = { ...BTC_SPOT, symbol: "BNBUSDT" };
     const issued = await call("upload-url", "POST", "/api/v1/backtest/cache/upload-url", { query, headers: auth });
     expect(issued.statusCode).toBe(200);
-    const { url, headers } = JSON.parse(issued.body).data;
+    const { url, headers } = bodyOf<UploadUrl>(issued).data;
     const csv = klinesCsv(2500);
     const upload = await fetch(url, { method: "PUT", body: csv, headers });
     expect(upload.status).toBe(200);
@@ -101,17 +108,17 @@ describe("Lambda handlers on API Gateway v2 events", () => {
 
     const committed = await call("commit", "POST", "/api/v1/backtest/cache/commit", { query, headers: auth });
     expect(committed.statusCode).toBe(201);
-    expect(JSON.parse(committed.body).data.meta).toMatchObject({ rows: 2500, csv_bytes: csv.length });
+    expect(bodyOf<SuccessEnvelope<{ meta: CacheMeta }>>(committed).data.meta).toMatchObject({ rows: 2500, csv_bytes: csv.length });
     expect((await call("get", "GET", DATA, { query: { ...query, format: "csv" } })).statusCode).toBe(303);
   });
 
   it("commit refuses a bad upload and leaves nothing served", async () => {
     const query = { ...BTC_SPOT, symbol: "ADAUSDT" };
-    const { url } = JSON.parse((await call("upload-url", "POST", "/api/v1/backtest/cache/upload-url", { query, headers: auth })).body).data;
+    const { url } = bodyOf<UploadUrl>(await call("upload-url", "POST", "/api/v1/backtest/cache/upload-url", { query, headers: auth })).data;
     await fetch(url, { method: "PUT", body: "timestamp,open\n2021-10-22 00:00:00,1,2\n", headers: { "Content-Type": "text/csv" } });
     const committed = await call("commit", "POST", "/api/v1/backtest/cache/commit", { query, headers: auth });
     expect(committed.statusCode).toBe(400);
-    expect(JSON.parse(committed.body).error.code).toBe("INVALID_BODY");
+    expect(bodyOf<ErrorEnvelope>(committed).error.code).toBe("INVALID_BODY");
     expect(await store.head(metaKeyOf({ ...query, interval: "1m", market_type: "spot" }))).toBeNull();
   });
 
@@ -123,7 +130,7 @@ describe("Lambda handlers on API Gateway v2 events", () => {
   it("info tells what is cached and answers /healthz", async () => {
     const info = await call("info", "GET", "/api/v1/backtest/cache/info");
     expect(info.statusCode).toBe(200);
-    expect(JSON.parse(info.body).data.cached_symbols).toContain("ETHUSDT");
+    expect(bodyOf<SuccessEnvelope<CacheInfo>>(info).data.cached_symbols).toContain("ETHUSDT");
     expect(JSON.parse((await call("info", "GET", "/healthz")).body)).toEqual({ status: "ok" });
   });
 
@@ -133,7 +140,7 @@ describe("Lambda handlers on API Gateway v2 events", () => {
     expect((await call("clear", "POST", "/api/v1/backtest/cache/clear")).statusCode).toBe(401);
     const cleared = await call("clear", "POST", "/api/v1/backtest/cache/clear", { headers: auth });
     expect(cleared.statusCode).toBe(200);
-    expect(JSON.parse(cleared.body).data.deleted_files).toBeGreaterThan(0);
+    expect(bodyOf<SuccessEnvelope<{ deleted_files: number }>>(cleared).data.deleted_files).toBeGreaterThan(0);
     expect(await store.list()).toEqual([]);
   });
 });

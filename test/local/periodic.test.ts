@@ -4,7 +4,7 @@ import { createLog } from "../../src/log.js";
 
 function capture() {
   const lines: Record<string, unknown>[] = [];
-  return { lines, log: createLog({ write: (line) => lines.push(JSON.parse(line)) }) };
+  return { lines, log: createLog({ write: (line) => lines.push(JSON.parse(line) as Record<string, unknown>) }) };
 }
 
 describe("runPeriodically", () => {

@@ -2,9 +2,12 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/config.js";
+import type { SuccessEnvelope } from "../../src/http/envelope.js";
+import type { Metrics } from "../../src/http/metrics-format.js";
 import { startLocalService } from "../../src/local/serve.js";
 import { startBinanceStandIn, type BinanceStandIn } from "../support/binance-standin.js";
 import { tempDir } from "../support/fixtures.js";
+import { jsonOf } from "../support/json.js";
 
 let binance: BinanceStandIn;
 beforeAll(async () => {
@@ -31,7 +34,7 @@ describe("the local service's start-up routines", () => {
       expect(binance.requests["/fapi/v1/exchangeInfo"]).toBe(1);
       const symbols = await fetch(`${service.url}/api/v1/symbols/spot`);
       expect(symbols.headers.get("X-Cache")).toBe("HIT");
-      const metrics = await (await fetch(`${service.url}/api/v1/metrics`)).json();
+      const metrics = await jsonOf<SuccessEnvelope<Metrics>>(await fetch(`${service.url}/api/v1/metrics`));
       expect(metrics.data.counters["metrics:warmup_spot_symbols_cache:success"]).toBe(1);
       expect(existsSync(join(dir, "0b0670744f42d25b998f5b2e646d6467.csv"))).toBe(true);
     } finally {
@@ -45,7 +48,7 @@ describe("the local service's start-up routines", () => {
     try {
       await service.idle();
       expect((await fetch(`${service.url}/healthz`)).status).toBe(200);
-      const metrics = await (await fetch(`${service.url}/api/v1/metrics`)).json();
+      const metrics = await jsonOf<SuccessEnvelope<Metrics>>(await fetch(`${service.url}/api/v1/metrics`));
       expect(metrics.data.counters["metrics:warmup_spot_symbols_cache:error"]).toBe(1);
       expect(metrics.data.counters["metrics:warmup_futures_symbols_cache:error"]).toBe(1);
     } finally {

@@ -27,7 +27,7 @@ export function testApp(options: TestAppOptions = {}) {
   const store = options.store ?? createFsStore({ baseDir: dir });
   const clock = fixedClock(options.now ?? "2026-11-25T12:00:00.000Z");
   const logs: Record<string, unknown>[] = [];
-  const log = createLog({ level: "debug", write: (line) => logs.push(JSON.parse(line)) });
+  const log = createLog({ level: "debug", write: (line) => logs.push(JSON.parse(line) as Record<string, unknown>) });
   const binanceUrl = options.binanceUrl ?? "http://127.0.0.1:9";
   const binance = createBinanceClient({ spotUrl: binanceUrl, futuresUrl: binanceUrl, timeoutMs: 2000, maxRetries: 1, sleep: options.sleep ?? (async () => {}), clock });
   const deps = assembleDeps(

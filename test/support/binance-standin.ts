@@ -144,7 +144,7 @@ export async function startBinanceStandIn(options: StandInOptions = {}): Promise
       return null;
     }
     value.count -= 1;
-    return value as NonNullable<StandInSwitches[K]>;
+    return value;
   }
 
   const app = new Hono();

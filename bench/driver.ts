@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
 import { serve } from "@hono/node-server";
 import { createDataCache, csvKeyOf, metaKeyOf } from "../src/cache/data-cache.js";
-import type { DatasetId } from "../src/cache/dataset.js";
+import type { DatasetId } from "../src/market.js";
 import { buildMeta, serializeMeta } from "../src/cache/meta.js";
 import { formatCachedAt } from "../src/cache/validity.js";
 import { systemClock } from "../src/clock.js";

@@ -1,8 +1,5 @@
-/** The original's CSV columns, in its order. */
-export const KLINE_COLUMNS = [
-  "timestamp", "open", "high", "low", "close", "volume", "close_time",
-  "quote_volume", "trades", "taker_base", "taker_quote", "ignore",
-] as const;
+import { KLINE_COLUMNS } from "../src/market.js";
+
 
 const MINUTE_MS = 60_000;
 

@@ -8,7 +8,7 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { cpus, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
-import type { DatasetId } from "../src/cache/dataset.js";
+import type { DatasetId } from "../src/market.js";
 import { startMotoServer } from "../src/local/moto.js";
 import { measureBundles, type BundleFigures } from "./bundles.js";
 import { startClient, type BenchClient, type LoadResult, type TimedRequest } from "./client.js";

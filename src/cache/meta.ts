@@ -1,5 +1,6 @@
 import * as z from "zod";
-import { datasetKey, type DatasetId } from "./dataset.js";
+import { type DatasetId } from "../market.js";
+import { datasetKey } from "./key.js";
 
 /**
  * `<key>_meta.json`: the original's fields, plus `csv_bytes` (ours; the CSV's size, so a torn or foreign CSV

@@ -1,4 +1,4 @@
-import { MARKET_TYPES, type MarketType } from "../cache/dataset.js";
+import { MARKET_TYPES, type MarketType } from "../market.js";
 
 /** The Redis keys of the original service, kept as they are so its dashboards keep working. */
 

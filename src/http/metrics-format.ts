@@ -1,4 +1,4 @@
-import type { MarketType } from "../cache/dataset.js";
+import type { MarketType } from "../market.js";
 
 const CACHES = ["data_spot", "data_futures", "symbols_spot", "symbols_futures"] as const;
 

@@ -1,5 +1,5 @@
 import type { Context } from "hono";
-import { datasetIdSchema, type DatasetId } from "../cache/dataset.js";
+import { datasetIdSchema, type DatasetId } from "../market.js";
 import { ValidationError, type FieldIssue } from "../errors.js";
 
 const FIELDS = ["symbol", "interval", "start_date", "end_date", "market_type"] as const;

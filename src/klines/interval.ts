@@ -1,4 +1,4 @@
-import type { Interval } from "../cache/dataset.js";
+import type { Interval } from "../market.js";
 
 const SECOND_MS = 1000;
 const MINUTE_MS = 60 * SECOND_MS;

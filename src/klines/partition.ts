@@ -1,16 +1,11 @@
 import * as z from "zod";
-import type { Interval } from "../cache/dataset.js";
+import { KLINE_COLUMNS, type Interval } from "../market.js";
 import type { CacheMeta } from "../cache/meta.js";
 import { formatTimestamp, parseTimestamp } from "../cache/timestamp.js";
 import type { Kline } from "../upstream/binance.js";
 import { candlesBetween, nextOpen } from "./interval.js";
 import { closesAt, type Partition, type Range, type StoredCoverage } from "./plan.js";
 
-/** The original's CSV columns, in its order. */
-export const KLINE_COLUMNS = [
-  "timestamp", "open", "high", "low", "close", "volume", "close_time",
-  "quote_volume", "trades", "taker_base", "taker_quote", "ignore",
-] as const;
 export const KLINES_CSV_HEADER = `${KLINE_COLUMNS.join(",")}\n`;
 
 /** `[fromMs, toMs)`: open times where Binance has no candle, between two candles it has. */

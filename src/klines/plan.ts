@@ -1,4 +1,4 @@
-import type { DatasetId, Interval } from "../cache/dataset.js";
+import type { DatasetId, Interval } from "../market.js";
 import type { FieldIssue } from "../errors.js";
 import { candlesBetween, crossesMonths, monthStart, nextOpen } from "./interval.js";
 

@@ -1,6 +1,7 @@
 import type { DataCache } from "../cache/data-cache.js";
 import { csvKeyOf, metaKeyOf } from "../cache/data-cache.js";
-import { datasetKey, type DatasetId } from "../cache/dataset.js";
+import { type DatasetId } from "../market.js";
+import { datasetKey } from "../cache/key.js";
 import { describes, parseMeta, type CacheMeta } from "../cache/meta.js";
 import type { Clock } from "../clock.js";
 import { StorageUnavailableError, UpstreamBannedError, ValidationError } from "../errors.js";

@@ -1,5 +1,5 @@
 import * as z from "zod";
-import type { MarketType } from "../cache/dataset.js";
+import type { MarketType } from "../market.js";
 import { UpstreamUnavailableError } from "../errors.js";
 
 /** One tradable symbol as the service lists it; futures symbols also carry their contract type. */

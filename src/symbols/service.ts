@@ -1,4 +1,4 @@
-import type { MarketType } from "../cache/dataset.js";
+import type { MarketType } from "../market.js";
 import type { Clock } from "../clock.js";
 import {
   symbolsCacheHitKey,

@@ -1,5 +1,5 @@
 import { setTimeout as delay } from "node:timers/promises";
-import type { Interval, MarketType } from "../cache/dataset.js";
+import type { Interval, MarketType } from "../market.js";
 import { systemClock, type Clock } from "../clock.js";
 import { UpstreamBannedError, UpstreamUnavailableError, ValidationError } from "../errors.js";
 import { silentLog, type Log } from "../log.js";

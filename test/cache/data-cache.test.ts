@@ -2,7 +2,7 @@ import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { createDataCache, csvKeyOf, metaKeyOf } from "../../src/cache/data-cache.js";
-import type { DatasetId } from "../../src/cache/dataset.js";
+import type { DatasetId } from "../../src/market.js";
 import { fixedClock } from "../../src/clock.js";
 import { InvalidBodyError } from "../../src/errors.js";
 import { createFsStore } from "../../src/storage/fs.js";

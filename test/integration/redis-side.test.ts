@@ -1,7 +1,7 @@
 import type { ScheduledEvent } from "aws-lambda";
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { Redis } from "@upstash/redis";
-import type { MarketType } from "../../src/cache/dataset.js";
+import type { MarketType } from "../../src/market.js";
 import { loadConfig } from "../../src/config.js";
 import { createDeps, type Deps } from "../../src/deps.js";
 import { createApp } from "../../src/http/app.js";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { DatasetId } from "../../src/cache/dataset.js";
+import type { DatasetId } from "../../src/market.js";
 import { closesAt, MAX_RANGE_CANDLES, needOf, partitionsOf, planFetches, rangeIssues, rangeOf, type Partition } from "../../src/klines/plan.js";
 
 const utc = (text: string) => Date.parse(`${text}Z`);

@@ -1,6 +1,7 @@
 import { cpSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { KLINE_COLUMNS } from "../../src/market.js";
 
 export const FIXTURES = join(import.meta.dirname, "..", "fixtures");
 /** Two entries written by the original Python DataCache. */
@@ -22,7 +23,7 @@ export function tempDir(options: { withPythonCache?: boolean } = {}): string {
 
 /** A deterministic candle CSV of `rows` 1m rows in the original's column set, starting at `startMs`. */
 export function klinesCsv(rows: number, startMs = Date.UTC(2021, 9, 22)): string {
-  const lines = ["timestamp,open,high,low,close,volume,close_time,quote_volume,trades,taker_base,taker_quote,ignore"];
+  const lines = [KLINE_COLUMNS.join(",")];
   for (let i = 0; i < rows; i++) {
     const t = startMs + i * 60_000;
     const stamp = new Date(t).toISOString().slice(0, 19).replace("T", " ");

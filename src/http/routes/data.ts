@@ -1,5 +1,6 @@
 import { Hono, type Context } from "hono";
-import { datasetKey, type DatasetId } from "../../cache/dataset.js";
+import { type DatasetId } from "../../market.js";
+import { datasetKey } from "../../cache/key.js";
 import { rowsToCsv } from "../../cache/csv.js";
 import type { Lookup } from "../../cache/data-cache.js";
 import type { RowsJson } from "../../cache/json-rows.js";

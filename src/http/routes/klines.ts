@@ -1,5 +1,5 @@
 import { Hono, type Context } from "hono";
-import type { DatasetId } from "../../cache/dataset.js";
+import type { DatasetId } from "../../market.js";
 import { csvToJsonRows } from "../../cache/json-rows.js";
 import { formatTimestamp } from "../../cache/timestamp.js";
 import { PayloadTooLargeError, UpstreamBannedError } from "../../errors.js";

@@ -1,5 +1,5 @@
 import { Hono } from "hono";
-import { MARKET_TYPES } from "../../cache/dataset.js";
+import { MARKET_TYPES } from "../../market.js";
 import { ALL_COUNTER_KEYS, symbolsLastRefreshKey } from "../../counters/keys.js";
 import { success } from "../envelope.js";
 import type { AppDeps, AppEnv } from "../env.js";

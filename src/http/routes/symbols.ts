@@ -1,5 +1,5 @@
 import { Hono } from "hono";
-import { MARKET_TYPES, type MarketType } from "../../cache/dataset.js";
+import { MARKET_TYPES, type MarketType } from "../../market.js";
 import { NotFoundError, ValidationError } from "../../errors.js";
 import { success } from "../envelope.js";
 import type { AppDeps, AppEnv } from "../env.js";

@@ -1,4 +1,7 @@
-import { createHash } from "node:crypto";
+/**
+ * The market vocabulary: intervals, markets, the dataset id (one symbol, interval, date range and market), and the
+ * columns of a stored candle. Every module takes these from here.
+ */
 import * as z from "zod";
 
 /** Binance's kline intervals; case matters (1m is a minute, 1M a month). */
@@ -47,8 +50,8 @@ export const datasetIdSchema = z
     message: "must not be before start_date",
   });
 
-/** md5 hex of SYMBOL_interval_start_end_market, exactly as the original Python service names its files. */
-export function datasetKey(id: DatasetId): string {
-  const name = `${id.symbol.toUpperCase()}_${id.interval}_${id.start_date}_${id.end_date}_${id.market_type.toLowerCase()}`;
-  return createHash("md5").update(name).digest("hex");
-}
+/** The stored candle CSV's columns, in the original's order: Binance's kline fields, open time as `timestamp`. */
+export const KLINE_COLUMNS = [
+  "timestamp", "open", "high", "low", "close", "volume", "close_time",
+  "quote_volume", "trades", "taker_base", "taker_quote", "ignore",
+] as const;

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -5,7 +6,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
 import { serve } from "@hono/node-server";
-import { createDataCache, csvKeyOf, metaKeyOf } from "../src/cache/data-cache.js";
+import { createDataCache } from "../src/cache/data-cache.js";
+import { csvKeyOf, metaKeyOf } from "../src/cache/objects.js";
 import type { DatasetId } from "../src/market.js";
 import { buildMeta, serializeMeta } from "../src/cache/meta.js";
 import { formatCachedAt } from "../src/cache/validity.js";
@@ -81,10 +83,11 @@ export async function startDriver(name: DriverName, options: { s3Endpoint: strin
     /** Writes `count` small committed entries straight to the store (CSV, then meta), as a full cache holds. */
     async seedEntries(count: number): Promise<void> {
       const csv = klinesCsv(60);
+      const sha256 = createHash("sha256").update(csv).digest("hex");
       const cachedAt = formatCachedAt(systemClock.now());
       await mapLimit(Array.from({ length: count }, (_, i) => seedId(i)), SEED_CONCURRENCY, async (id) => {
-        await raw.put(csvKeyOf(id), csv, { contentType: "text/csv" });
-        const meta = buildMeta(id, { rows: 60, csvBytes: csv.length }, cachedAt);
+        const version = await raw.put(csvKeyOf(id), csv, { contentType: "text/csv" });
+        const meta = buildMeta(id, { rows: 60, csvBytes: csv.length, sha256, version }, cachedAt);
         await raw.put(metaKeyOf(id), serializeMeta(meta), { contentType: "application/json" });
       });
     },

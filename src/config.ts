@@ -45,6 +45,10 @@ export interface Config {
   symbolsCacheTtlSeconds: number;
   warmupIntervalSeconds: number;
   sweepIntervalSeconds: number;
+  /** Time budget of one klines request on the local server (on Lambda: the function's remaining time less a margin). */
+  klinesDeadlineMs: number;
+  /** A partition that misses candles without proof from the exchange is asked again at most this often. */
+  klinesRecheckSeconds: number;
   /** Clear the whole cache when the local server starts (the original's behaviour; off by default). */
   clearOnStart: boolean;
 }
@@ -86,6 +90,8 @@ const schema = z.object({
   SYMBOLS_CACHE_TTL_SECONDS: positiveInt.default(600),
   WARMUP_INTERVAL_SECONDS: positiveInt.default(300),
   SWEEP_INTERVAL_SECONDS: positiveInt.default(86_400),
+  KLINES_DEADLINE_MS: positiveInt.default(25_000),
+  KLINES_RECHECK_SECONDS: positiveInt.default(3600),
   CLEAR_ON_START: flag.default(false),
 });
 
@@ -141,6 +147,8 @@ export function loadConfig(env: Env = process.env): Config {
     symbolsCacheTtlSeconds: v.SYMBOLS_CACHE_TTL_SECONDS,
     warmupIntervalSeconds: v.WARMUP_INTERVAL_SECONDS,
     sweepIntervalSeconds: v.SWEEP_INTERVAL_SECONDS,
+    klinesDeadlineMs: v.KLINES_DEADLINE_MS,
+    klinesRecheckSeconds: v.KLINES_RECHECK_SECONDS,
     clearOnStart: v.CLEAR_ON_START,
   };
 }

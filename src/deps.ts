@@ -6,6 +6,7 @@ import { createMemoryCounters, createMemoryKeyValueStore } from "./counters/memo
 import type { Counters, KeyValueStore } from "./counters/types.js";
 import { createUpstashCounters, createUpstashKeyValueStore } from "./counters/upstash.js";
 import type { AppDeps } from "./http/env.js";
+import { createListing } from "./klines/listing.js";
 import { createKlinesService } from "./klines/service.js";
 import { createLog, type Log } from "./log.js";
 import { createFsStore } from "./storage/fs.js";
@@ -27,12 +28,18 @@ export interface Drivers {
   binance: BinanceClient;
   clock: Clock;
   log: Log;
+  /** How the services wait (between passes); the timer by default, instant in tests. */
+  sleep?: (ms: number) => Promise<void>;
 }
 
 /** The settings the services and the HTTP layer take, beside the drivers. */
-export type Settings = Pick<AppDeps, "cacheApiToken" | "maxBodyBytes" | "inlineMaxBytes" | "presignTtlSeconds"> & {
+export type Settings = Pick<
+  AppDeps,
+  "cacheApiToken" | "maxBodyBytes" | "inlineMaxBytes" | "presignTtlSeconds" | "klinesDeadlineMs"
+> & {
   rule: ValidityRule;
   symbolsCacheTtlSeconds: number;
+  klinesRecheckSeconds: number;
 };
 
 /** The only place that chooses drivers: Config -> the store, counters, symbol lists and everything the app needs. */
@@ -55,17 +62,20 @@ export function createDeps(config: Config, options: { runtime: Runtime; clock?: 
       maxBodyBytes: config.maxBodyBytes,
       inlineMaxBytes: options.runtime === "lambda" ? config.inlineMaxBytes : undefined,
       presignTtlSeconds: config.presignTtlSeconds,
+      klinesDeadlineMs: config.klinesDeadlineMs,
+      klinesRecheckSeconds: config.klinesRecheckSeconds,
     },
   );
 }
 
 /** Builds the services on top of the drivers, the same way for the service, the tests and the benchmark. */
 export function assembleDeps(drivers: Drivers, settings: Settings): Deps {
-  const { store, counters, kv, binance, clock, log } = drivers;
-  const { rule, symbolsCacheTtlSeconds, ...http } = settings;
+  const { store, counters, kv, binance, clock, log, sleep } = drivers;
+  const { rule, symbolsCacheTtlSeconds, klinesRecheckSeconds, ...http } = settings;
   const cache = createDataCache({ store, clock, rule });
   const symbols = createSymbolService({ binance, kv, counters, clock, log, ttlSeconds: symbolsCacheTtlSeconds });
-  const klines = createKlinesService({ store, cache, binance, clock, log });
+  const listing = createListing({ kv, log });
+  const klines = createKlinesService({ cache, binance, listing, clock, log, sleep, recheckSeconds: klinesRecheckSeconds });
   return { store, cache, counters, kv, symbols, klines, clock, log, ...http };
 }
 

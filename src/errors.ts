@@ -1,6 +1,6 @@
 /**
- * The service's errors: one small hierarchy, mapped to HTTP in one place (src/http/errors.ts).
- * Each carries a stable machine-readable `code` and the HTTP status it stands for.
+ * The service's errors: one small hierarchy, free of HTTP. Each carries a stable machine-readable `code`; the HTTP
+ * layer maps codes to statuses in one table (src/http/middleware/errors.ts).
  */
 
 /** One problem with one input field, as listed in a VALIDATION_ERROR. */
@@ -9,67 +9,100 @@ export interface FieldIssue {
   message: string;
 }
 
+export type ErrorCode =
+  | "VALIDATION_ERROR"
+  | "INVALID_BODY"
+  | "UNAUTHORIZED"
+  | "WRITES_DISABLED"
+  | "FORBIDDEN_ORIGIN"
+  | "NOT_FOUND"
+  | "CACHE_MISS"
+  | "PAYLOAD_TOO_LARGE"
+  | "UNSUPPORTED_MEDIA_TYPE"
+  | "DIRECT_TRANSFER_UNAVAILABLE"
+  | "INVALID_KEY"
+  | "STORAGE_UNAVAILABLE"
+  | "COUNTERS_UNAVAILABLE"
+  | "UPSTREAM_UNAVAILABLE"
+  | "UPSTREAM_INVALID"
+  | "UNKNOWN_SYMBOL";
+
+export interface AppErrorOptions {
+  cause?: unknown;
+  issues?: FieldIssue[];
+  /** Facts a caller can act on (how far a request got, which partitions are missing); safe to show. */
+  details?: Record<string, unknown>;
+  /** When asking again makes sense (a ban's end, the next try of a request that ran out of time). */
+  retryAt?: Date;
+}
+
 export class AppError extends Error {
   override name = "AppError";
+  readonly issues?: FieldIssue[];
+  readonly details?: Record<string, unknown>;
+  readonly retryAt?: Date;
   constructor(
-    readonly status: number,
-    readonly code: string,
+    readonly code: ErrorCode,
     message: string,
-    options: { cause?: unknown; issues?: FieldIssue[] } = {},
+    options: AppErrorOptions = {},
   ) {
     super(message, { cause: options.cause });
     this.issues = options.issues;
+    this.details = options.details;
+    this.retryAt = options.retryAt;
   }
-  readonly issues?: FieldIssue[];
 }
 
 export class ValidationError extends AppError {
   override name = "ValidationError";
   constructor(message: string, issues?: FieldIssue[]) {
-    super(400, "VALIDATION_ERROR", message, { issues });
+    super("VALIDATION_ERROR", message, { issues });
   }
 }
 
 export class InvalidBodyError extends AppError {
   override name = "InvalidBodyError";
   constructor(message: string) {
-    super(400, "INVALID_BODY", message);
+    super("INVALID_BODY", message);
   }
 }
 
 export class UnauthorizedError extends AppError {
   override name = "UnauthorizedError";
-  constructor(message = "Missing or wrong bearer token") {
-    super(401, "UNAUTHORIZED", message);
+  constructor(message = "Missing or wrong bearer token", details?: Record<string, unknown>) {
+    super("UNAUTHORIZED", message, { details });
   }
 }
 
 export class NotFoundError extends AppError {
   override name = "NotFoundError";
-  constructor(message: string, code = "NOT_FOUND") {
-    super(404, code, message);
+  constructor(message: string, code: "NOT_FOUND" | "CACHE_MISS" = "NOT_FOUND") {
+    super(code, message);
   }
 }
 
 export class PayloadTooLargeError extends AppError {
   override name = "PayloadTooLargeError";
   constructor(message: string) {
-    super(413, "PAYLOAD_TOO_LARGE", message);
+    super("PAYLOAD_TOO_LARGE", message);
   }
 }
 
 export class UnsupportedMediaTypeError extends AppError {
   override name = "UnsupportedMediaTypeError";
   constructor(message: string) {
-    super(415, "UNSUPPORTED_MEDIA_TYPE", message);
+    super("UNSUPPORTED_MEDIA_TYPE", message);
   }
 }
 
-/** A key that would be unsafe or ambiguous in some store (escapes the base folder, odd characters). */
+/**
+ * A key that would be unsafe or ambiguous in some store (escapes the base folder, odd characters). Every input is
+ * validated before a key is made of it, so this can only mean a bug.
+ */
 export class InvalidKeyError extends AppError {
   override name = "InvalidKeyError";
   constructor(key: string, reason: string) {
-    super(400, "INVALID_KEY", `Invalid object key ${JSON.stringify(key.slice(0, 200))}: ${reason}`);
+    super("INVALID_KEY", `Invalid object key ${JSON.stringify(key.slice(0, 200))}: ${reason}`);
   }
 }
 
@@ -77,20 +110,24 @@ export class InvalidKeyError extends AppError {
 export class StorageUnavailableError extends AppError {
   override name = "StorageUnavailableError";
   constructor(message: string, cause?: unknown) {
-    super(503, "STORAGE_UNAVAILABLE", message, { cause });
+    super("STORAGE_UNAVAILABLE", message, { cause });
   }
 }
 
+/** Redis (counters, symbol lists, leases) failed or timed out. */
+export class CountersUnavailableError extends AppError {
+  override name = "CountersUnavailableError";
+  constructor(message: string, cause?: unknown) {
+    super("COUNTERS_UNAVAILABLE", message, { cause });
+  }
+}
+
+/** Binance could not be reached, refused, or the request ran out of time; asking again later may work. */
 export class UpstreamUnavailableError extends AppError {
   override name = "UpstreamUnavailableError";
-  constructor(message: string, cause?: unknown) {
-    super(503, "UPSTREAM_UNAVAILABLE", message, { cause });
+  constructor(message: string, options: Omit<AppErrorOptions, "issues"> = {}) {
+    super("UPSTREAM_UNAVAILABLE", message, options);
   }
-}
-
-/** A bad environment: thrown at start-up, names the variable. */
-export class ConfigError extends Error {
-  override name = "ConfigError";
 }
 
 /** Binance banned this IP (HTTP 418): no request goes out to that API before `until`. */
@@ -100,6 +137,30 @@ export class UpstreamBannedError extends UpstreamUnavailableError {
     message: string,
     readonly until: Date,
   ) {
-    super(message);
+    super(message, { retryAt: until });
   }
+}
+
+/** Binance answered something that cannot be true (a stuck cursor, candles out of order or off the grid). */
+export class UpstreamInvalidError extends AppError {
+  override name = "UpstreamInvalidError";
+  constructor(message: string, details?: Record<string, unknown>) {
+    super("UPSTREAM_INVALID", message, { details });
+  }
+}
+
+/** Binance does not list this symbol (its error -1121). */
+export class UnknownSymbolError extends AppError {
+  override name = "UnknownSymbolError";
+  constructor(
+    readonly symbol: string,
+    readonly market: string,
+  ) {
+    super("UNKNOWN_SYMBOL", `Binance ${market} does not list ${symbol}`);
+  }
+}
+
+/** A bad environment: thrown at start-up, names the variable. */
+export class ConfigError extends Error {
+  override name = "ConfigError";
 }

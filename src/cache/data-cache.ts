@@ -2,21 +2,21 @@ import type { Clock } from "../clock.js";
 import { PayloadTooLargeError } from "../errors.js";
 import type { ListedObject, ObjectStore, ObjectStream } from "../storage/types.js";
 import { mapLimit } from "../util/map-limit.js";
-import { createCsvInspector, csvToRows, inspectCsv, type CsvShape, type Row } from "./csv.js";
-import { type DatasetId } from "../market.js";
-import { datasetKey } from "./key.js";
+import { csvToRows, type Row } from "./csv.js";
+import { createCsvDigest, createCsvProof, versionMatches } from "./integrity.js";
 import { csvToJsonRows, type RowsJson } from "./json-rows.js";
-import { buildMeta, describes, parseMeta, serializeMeta, type CacheMeta } from "./meta.js";
+import { buildMeta, describes, parseMeta, serializeMeta, type CacheMeta, type Retention } from "./meta.js";
+import { csvKeyOf, metaKeyOf, parseEntryObject, type EntryId } from "./objects.js";
 import { ABANDONED_AFTER_MS, groupEntries, planSweep, type EntryObjects, type SweepReason } from "./sweep.js";
 import { expiresAt, formatCachedAt, isFresh, type ValidityRule } from "./validity.js";
 
 export interface DataCacheOptions {
-  /** Where the entries live; keys are `<key>.csv` and `<key>_meta.json` at the store's root. */
+  /** Where the entries live; keys are `[<folder>/]<key>.csv` and `[<folder>/]<key>_meta.json` (see objects.ts). */
   store: ObjectStore;
   clock: Clock;
-  /** When recent entries expire (see validity.ts). */
+  /** When entries kept by the original's rule expire (see validity.ts). */
   rule: ValidityRule;
-  /** How many metas `info` reads at once. */
+  /** How many metas `info` and `sweep` read at once. */
   infoConcurrency?: number;
 }
 
@@ -25,10 +25,25 @@ export type MissReason = "absent" | "expired" | "torn";
 
 export type Lookup<T> = ({ hit: true; meta: CacheMeta } & T) | { hit: false; reason: MissReason };
 
+/** A store call's options: the caller's deadline. */
+export interface ReadOptions {
+  signal?: AbortSignal;
+}
+
+export interface WriteOptions extends ReadOptions {
+  /** Fields of the writer's own, added to the meta after the cache's (which they must not name). */
+  extraMeta?: Record<string, unknown>;
+  /** How long the entry is served; the original's rule by default. */
+  retention?: Retention;
+}
+
 export interface CacheEntryInfo extends CacheMeta {
+  /** "" for the root of the cache directory, where the original's entries and every client's live. */
+  folder: string;
+  retention: Retention;
   /** ISO-8601 UTC instant the entry stops being served, or null when it never expires. */
   expires_at: string | null;
-  /** Whether a GET serves it now, by the service's clock and the validity rule (a page never judges it itself). */
+  /** Whether a GET serves it now, by the service's clock and the entry's retention (a page never judges it itself). */
   state: "valid" | "expired";
 }
 
@@ -60,6 +75,11 @@ export class TooLargeToInlineError extends PayloadTooLargeError {
   }
 }
 
+/** A CSV up to this size is proven in memory and served from there; a larger one is read twice (prove, then serve). */
+const PROVE_IN_MEMORY_MAX_BYTES = 16 * 2 ** 20;
+/** How many proven (CSV version, meta) pairs are remembered, so an entry is proven once per process. */
+const PROVEN_MEMO_MAX = 10_000;
+
 /** All of a stream's chunks, as read (not copied into one buffer); null when they are not the announced size. */
 async function readChunks(object: ObjectStream): Promise<Uint8Array[] | null> {
   const chunks: Uint8Array[] = [];
@@ -72,85 +92,161 @@ async function readChunks(object: ObjectStream): Promise<Uint8Array[] | null> {
   return sizeBytes === object.sizeBytes ? chunks : null;
 }
 
-export const csvKeyOf = (id: DatasetId): string => `${datasetKey(id)}.csv`;
-export const metaKeyOf = (id: DatasetId): string => `${datasetKey(id)}_meta.json`;
-const isCacheObject = (key: string): boolean => key.endsWith(".csv") || key.endsWith(".json");
+function streamOf(chunks: Uint8Array[]): ReadableStream<Uint8Array> {
+  let next = 0;
+  return new ReadableStream({
+    pull(controller) {
+      const chunk = chunks[next++];
+      if (chunk) controller.enqueue(chunk);
+      else controller.close();
+    },
+  });
+}
 
+const TORN = { hit: false, reason: "torn" } as const;
+
+/**
+ * The only owner of the cache's entry objects: their keys, the CSV + meta format, the checks that make a torn or
+ * foreign entry a miss, retention, info, sweep and clear. Knows the ObjectStore interface, never a driver.
+ */
 export function createDataCache(options: DataCacheOptions) {
   const { store, clock, rule } = options;
   const infoConcurrency = options.infoConcurrency ?? 32;
 
-  /** The committed, fresh meta of `id`, or why there is none. */
-  async function lookupMeta(id: DatasetId): Promise<Lookup<object>> {
-    const bytes = await store.get(metaKeyOf(id));
+  /** The committed meta of `id` that its own retention still serves, or why there is none. */
+  async function lookup(id: EntryId, read: ReadOptions = {}): Promise<Lookup<object>> {
+    const bytes = await store.get(metaKeyOf(id), read);
     if (!bytes) return { hit: false, reason: "absent" };
     const meta = parseMeta(bytes);
-    if (!meta || !describes(meta, id)) return { hit: false, reason: "torn" };
+    if (!meta || !describes(meta, id)) return TORN;
     if (!isFresh(meta, clock.now(), rule)) return { hit: false, reason: "expired" };
     return { hit: true, meta };
   }
 
-  const sizeAgrees = (meta: CacheMeta, sizeBytes: number): boolean =>
-    meta.csv_bytes === undefined || meta.csv_bytes === sizeBytes;
-
-  /** The stored CSV as a stream, for serving its bytes unchanged. Two store calls. */
-  async function openCsv(id: DatasetId): Promise<Lookup<{ csv: ObjectStream }>> {
-    const found = await lookupMeta(id);
-    if (!found.hit) return found;
-    const csv = await store.getStream(csvKeyOf(id));
-    if (!csv) return { hit: false, reason: "torn" };
-    if (!sizeAgrees(found.meta, csv.sizeBytes)) {
-      await csv.stream.cancel();
-      return { hit: false, reason: "torn" };
-    }
-    return { hit: true, meta: found.meta, csv };
+  /** CSVs proven to be what their meta says although their version is not the meta's, by (key, version, claim). */
+  const proven = new Map<string, true>();
+  const provenKey = (id: EntryId, version: string, meta: CacheMeta) =>
+    `${csvKeyOf(id)}\n${version}\n${meta.csv_sha256 ?? meta.rows}\n${meta.csv_bytes ?? ""}`;
+  function rememberProven(key: string): void {
+    proven.set(key, true);
+    if (proven.size > PROVEN_MEMO_MAX) proven.delete(proven.keys().next().value as string);
   }
 
-  /** The stored CSV's bytes, read whole unless it is larger than `maxCsvBytes` (TooLargeToInlineError). */
-  async function readCsv(id: DatasetId, maxCsvBytes = Infinity): Promise<Lookup<{ csv: Uint8Array[] }>> {
-    const found = await openCsv(id);
-    if (!found.hit) return found;
-    if (found.csv.sizeBytes > maxCsvBytes) {
-      await found.csv.stream.cancel();
-      throw new TooLargeToInlineError(found.csv.sizeBytes, maxCsvBytes);
+  /**
+   * The CSV of `meta`'s entry, open and proven before a byte of it is served: a CSV whose version is the meta's is
+   * the object the meta was written with (free: the version comes with the read); any other is read once and proven
+   * by the meta's sha256 or, for the original's metas, its row count (see createCsvProof). Null when it is missing,
+   * of another size, or not what the meta says. Nothing is ever deleted for it.
+   */
+  async function openProven(id: EntryId, meta: CacheMeta, read: ReadOptions): Promise<ObjectStream | null> {
+    const object = await store.getStream(csvKeyOf(id), read);
+    if (!object) return null;
+    if (meta.csv_bytes !== undefined && object.sizeBytes !== meta.csv_bytes) {
+      await object.stream.cancel();
+      return null;
     }
-    const csv = await readChunks(found.csv);
-    return csv ? { hit: true, meta: found.meta, csv } : { hit: false, reason: "torn" };
+    const memoKey = provenKey(id, object.version, meta);
+    if (versionMatches(meta, object.version) || proven.has(memoKey)) return object;
+    const proof = createCsvProof(meta);
+    if (object.sizeBytes <= PROVE_IN_MEMORY_MAX_BYTES) {
+      const chunks = await readChunks(object);
+      if (!chunks) return null;
+      for (const chunk of chunks) proof.push(chunk);
+      if (!proof.holds()) return null;
+      rememberProven(memoKey);
+      return { ...object, stream: streamOf(chunks) };
+    }
+    for await (const chunk of object.stream as unknown as AsyncIterable<Uint8Array>) proof.push(chunk);
+    if (!proof.holds()) return null;
+    // Served from a second read, which must be of the very object proven.
+    const again = await store.getStream(csvKeyOf(id), read);
+    if (!again || again.version !== object.version || again.sizeBytes !== object.sizeBytes) {
+      await again?.stream.cancel();
+      return null;
+    }
+    rememberProven(memoKey);
+    return again;
+  }
+
+  /** The stored CSV as a stream, proven to be its meta's, for serving its bytes unchanged. */
+  async function openCsv(id: EntryId, read: ReadOptions = {}): Promise<Lookup<{ csv: ObjectStream }>> {
+    const found = await lookup(id, read);
+    if (!found.hit) return found;
+    const csv = await openProven(id, found.meta, read);
+    return csv ? { hit: true, meta: found.meta, csv } : TORN;
+  }
+
+  /**
+   * The stored CSV's bytes, proven to be its meta's: the meta as it is now, or `read.meta` when the caller planned
+   * with one (a CSV rewritten since is then a miss). Not read when larger than `maxCsvBytes` (TooLargeToInlineError).
+   */
+  async function readCsv(
+    id: EntryId,
+    read: ReadOptions & { maxCsvBytes?: number; meta?: CacheMeta } = {},
+  ): Promise<Lookup<{ csv: Uint8Array[] }>> {
+    const found: Lookup<object> = read.meta ? { hit: true, meta: read.meta } : await lookup(id, read);
+    if (!found.hit) return found;
+    const maxCsvBytes = read.maxCsvBytes ?? Infinity;
+    if (found.meta.csv_bytes !== undefined && found.meta.csv_bytes > maxCsvBytes) {
+      throw new TooLargeToInlineError(found.meta.csv_bytes, maxCsvBytes);
+    }
+    const object = await openProven(id, found.meta, read);
+    if (!object) return TORN;
+    if (object.sizeBytes > maxCsvBytes) {
+      await object.stream.cancel();
+      throw new TooLargeToInlineError(object.sizeBytes, maxCsvBytes);
+    }
+    const csv = await readChunks(object);
+    return csv ? { hit: true, meta: found.meta, csv } : TORN;
   }
 
   /**
    * Metas already read, by key, with the version the listing gave them: a warm `info` reads only what changed
-   * since (on S3, ~N/1000 LIST calls instead of N GETs as well). Stores without versions are read every time.
+   * since (on S3, ~N/1000 LIST calls instead of N GETs as well).
    */
   const metaMemo = new Map<string, { version: string; meta: CacheMeta | null }>();
 
   async function readMetaOnce(object: ListedObject): Promise<CacheMeta | null> {
     const known = metaMemo.get(object.key);
-    if (object.version !== undefined && known?.version === object.version) return known.meta;
+    if (object.version !== "" && known?.version === object.version) return known.meta;
     const bytes = await store.get(object.key);
     const meta = bytes ? parseMeta(bytes) : null;
-    if (object.version !== undefined) metaMemo.set(object.key, { version: object.version, meta });
+    if (object.version !== "") metaMemo.set(object.key, { version: object.version, meta });
     return meta;
   }
 
-  async function commit(id: DatasetId, shape: CsvShape, csvBytes: number, extraMeta = {}): Promise<CacheMeta> {
-    const meta = { ...buildMeta(id, { rows: shape.rows, csvBytes }, formatCachedAt(clock.now())), ...extraMeta };
-    await store.put(metaKeyOf(id), serializeMeta(meta), { contentType: "application/json" });
-    return meta;
+  /** Writes the meta that commits a CSV the cache has checked and digested; the meta's fields first, then the writer's. */
+  async function commit(
+    id: EntryId,
+    facts: Parameters<typeof buildMeta>[1],
+    write: WriteOptions,
+  ): Promise<CacheMeta> {
+    const meta: CacheMeta = buildMeta(id, facts, formatCachedAt(clock.now()), write.retention);
+    for (const field of Object.keys(write.extraMeta ?? {})) {
+      if (field in meta) throw new Error(`A writer's meta field may not replace the cache's own: ${field}`);
+    }
+    const committed = { ...meta, ...write.extraMeta };
+    await store.put(metaKeyOf(id), serializeMeta(committed), { contentType: "application/json", signal: write.signal });
+    return committed;
   }
+
+  const entryObjects = async (): Promise<ListedObject[]> =>
+    (await store.list()).filter((object) => parseEntryObject(object.key) !== null);
 
   return {
+    lookup,
     openCsv,
+    readCsv,
 
     /**
      * The entry's rows, parsed: timestamps as ISO-8601 UTC, numbers as numbers. A CSV larger than
      * `maxCsvBytes` is not read: TooLargeToInlineError.
      */
-    async readRows(id: DatasetId, options: { maxCsvBytes?: number } = {}): Promise<Lookup<{ rows: Row[] }>> {
-      const found = await readCsv(id, options.maxCsvBytes);
+    async readRows(id: EntryId, options: { maxCsvBytes?: number } = {}): Promise<Lookup<{ rows: Row[] }>> {
+      const found = await readCsv(id, options);
       if (!found.hit) return found;
       const rows = csvToRows(new TextDecoder().decode(Buffer.concat(found.csv)));
-      if (rows.length !== found.meta.rows) return { hit: false, reason: "torn" };
+      if (rows.length !== found.meta.rows) return TORN;
       return { hit: true, meta: found.meta, rows };
     },
 
@@ -158,16 +254,16 @@ export function createDataCache(options: DataCacheOptions) {
      * The entry's rows as JSON text, the very bytes of `JSON.stringify(rows)` for readRows' rows, written without
      * building them (see csvToJsonRows). A CSV larger than `maxCsvBytes` is not read: TooLargeToInlineError.
      */
-    async readRowsJson(id: DatasetId, options: { maxCsvBytes?: number } = {}): Promise<Lookup<{ json: RowsJson }>> {
-      const found = await readCsv(id, options.maxCsvBytes);
+    async readRowsJson(id: EntryId, options: { maxCsvBytes?: number } = {}): Promise<Lookup<{ json: RowsJson }>> {
+      const found = await readCsv(id, options);
       if (!found.hit) return found;
       const json = csvToJsonRows(found.csv);
-      if (json.rows !== found.meta.rows) return { hit: false, reason: "torn" };
+      if (json.rows !== found.meta.rows) return TORN;
       return { hit: true, meta: found.meta, json };
     },
 
     /** A short-lived URL to GET the entry's CSV from the store itself; null when the store cannot make one. */
-    async downloadUrl(id: DatasetId, expiresSeconds: number): Promise<string | null> {
+    async downloadUrl(id: EntryId, expiresSeconds: number): Promise<string | null> {
       return store.presigner ? store.presigner.getUrl(csvKeyOf(id), expiresSeconds) : null;
     },
 
@@ -175,43 +271,46 @@ export function createDataCache(options: DataCacheOptions) {
      * A short-lived URL to PUT a CSV straight into the store, to be committed with `commitUpload`; null when the
      * store cannot make one. Drops the current meta first, so the entry is not served until the commit.
      */
-    async uploadUrl(id: DatasetId, expiresSeconds: number): Promise<string | null> {
+    async uploadUrl(id: EntryId, expiresSeconds: number): Promise<string | null> {
       if (!store.presigner) return null;
       await store.deleteMany([metaKeyOf(id)]);
       return store.presigner.putUrl(csvKeyOf(id), expiresSeconds, "text/csv");
     },
 
     /**
-     * Stores a dataset CSV (checked first; see createCsvInspector), replacing any entry of the same id. The old
-     * meta goes first and the new one last, so a reader never pairs a meta with a CSV it does not describe.
-     * `extraMeta` adds fields of the writer's own to the meta, after the usual ones (which it must not name).
+     * Stores a dataset CSV (checked and digested first, in one pass; see createCsvDigest), replacing any entry of the
+     * same id. The old meta goes first and the new one last, so a reader never pairs a meta with a CSV it does not
+     * describe; the new meta records the CSV's size, sha256 and the version the store gave it.
      */
-    async write(id: DatasetId, csv: Uint8Array, extraMeta?: Record<string, unknown>): Promise<CacheMeta> {
-      const shape = inspectCsv(csv);
+    async write(id: EntryId, csv: Uint8Array, write: WriteOptions = {}): Promise<CacheMeta> {
+      const digest = createCsvDigest();
+      digest.push(csv);
+      const { rows, sha256 } = digest.end();
       await store.deleteMany([metaKeyOf(id)]);
-      await store.put(csvKeyOf(id), csv, { contentType: "text/csv" });
-      return commit(id, shape, csv.length, extraMeta);
+      const version = await store.put(csvKeyOf(id), csv, { contentType: "text/csv", signal: write.signal });
+      return commit(id, { rows, csvBytes: csv.length, sha256, version }, write);
     },
 
     /**
-     * Commits a CSV that a client put into the store itself: checks it in one streaming pass, then writes the
-     * meta. Returns null when there is no such object.
+     * Commits a CSV that a client put into the store itself: checks and digests it in one streaming pass, then
+     * writes the meta, with the version of the object read. Returns null when there is no such object.
      */
-    async commitUpload(id: DatasetId): Promise<CacheMeta | null> {
+    async commitUpload(id: EntryId): Promise<CacheMeta | null> {
       const csv = await store.getStream(csvKeyOf(id));
       if (!csv) return null;
-      const inspector = createCsvInspector();
+      const digest = createCsvDigest();
       try {
-        for await (const chunk of csv.stream as unknown as AsyncIterable<Uint8Array>) inspector.push(chunk);
+        for await (const chunk of csv.stream as unknown as AsyncIterable<Uint8Array>) digest.push(chunk);
       } catch (error) {
         await csv.stream.cancel().catch(() => undefined);
         throw error;
       }
-      return commit(id, inspector.end(), csv.sizeBytes);
+      const { rows, sha256, sizeBytes } = digest.end();
+      return commit(id, { rows, csvBytes: sizeBytes, sha256, version: csv.version }, {});
     },
 
     /** Removes both objects of an entry; false when neither was there. */
-    async remove(id: DatasetId): Promise<boolean> {
+    async remove(id: EntryId): Promise<boolean> {
       const keys = [metaKeyOf(id), csvKeyOf(id)];
       const heads = await Promise.all(keys.map((key) => store.head(key)));
       if (heads.every((head) => head === null)) return false;
@@ -219,22 +318,27 @@ export function createDataCache(options: DataCacheOptions) {
       return true;
     },
 
-    /** What is cached: one listing pass, then the metas read with bounded concurrency. */
+    /** What is cached, in every folder: one listing pass, then the metas read with bounded concurrency. */
     async info(): Promise<CacheInfo> {
-      const objects = (await store.list()).filter((object) => isCacheObject(object.key));
-      const metaObjects = objects.filter((object) => object.key.endsWith("_meta.json"));
+      const objects = await entryObjects();
+      const metaObjects = objects.filter((object) => parseEntryObject(object.key)?.part === "meta");
       const metas = await mapLimit(metaObjects, infoConcurrency, readMetaOnce);
       // Forget metas that are gone, so the memo never outgrows the cache.
       const listed = new Set(metaObjects.map((object) => object.key));
       for (const key of metaMemo.keys()) if (!listed.has(key)) metaMemo.delete(key);
       const now = clock.now();
-      const entries = metas
-        .filter((meta): meta is CacheMeta => meta !== null)
-        .map((meta) => ({
-          ...meta,
-          expires_at: expiresAt(meta, now, rule)?.toISOString() ?? null,
-          state: isFresh(meta, now, rule) ? ("valid" as const) : ("expired" as const),
-        }));
+      const entries = metas.flatMap((meta, i): CacheEntryInfo[] => {
+        if (meta === null) return [];
+        return [
+          {
+            ...meta,
+            folder: parseEntryObject((metaObjects[i] as ListedObject).key)?.folder ?? "",
+            retention: meta.retention ?? "rule",
+            expires_at: expiresAt(meta, now, rule)?.toISOString() ?? null,
+            state: isFresh(meta, now, rule) ? "valid" : "expired",
+          },
+        ];
+      });
       const totalBytes = objects.reduce((sum, object) => sum + object.sizeBytes, 0);
       return {
         total_files: metaObjects.length,
@@ -261,9 +365,9 @@ export function createDataCache(options: DataCacheOptions) {
       return { deleted: plan.remove.length + temporary, by_reason: byReason };
     },
 
-    /** Removes every .csv and .json object in the store, and nothing else. Returns how many. */
+    /** Removes every object of the cache's entries, in every folder, and nothing else in the store. Returns how many. */
     async clear(): Promise<number> {
-      const keys = (await store.list()).map((object) => object.key).filter(isCacheObject);
+      const keys = (await entryObjects()).map((object) => object.key);
       await store.deleteMany(keys);
       return keys.length;
     },

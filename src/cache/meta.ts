@@ -1,10 +1,18 @@
 import * as z from "zod";
-import { type DatasetId } from "../market.js";
+import type { DatasetId } from "../market.js";
 import { datasetKey } from "./key.js";
 
 /**
- * `<key>_meta.json`: the original's fields, plus `csv_bytes` (ours; the CSV's size, so a torn or foreign CSV
- * is caught by one HEAD). Metas written by the original have no csv_bytes; unknown fields are kept.
+ * How long an entry is served: by the original's validity rule (absent), or until its writer replaces it
+ * (`until_replaced`: entries whose writer keeps them up to date itself, such as the read-through's partitions).
+ */
+export const RETENTIONS = ["rule", "until_replaced"] as const;
+export type Retention = (typeof RETENTIONS)[number];
+
+/**
+ * `<key>_meta.json`: the original's fields, plus ours (the Python service ignores them): the CSV's size, sha256 and
+ * the version the store gave it when written, and the entry's retention. Metas written by the original have none of
+ * ours; unknown fields are kept.
  */
 export const cacheMetaSchema = z.looseObject({
   symbol: z.string(),
@@ -16,11 +24,22 @@ export const cacheMetaSchema = z.looseObject({
   rows: z.number().int().nonnegative(),
   cache_key: z.string(),
   csv_bytes: z.number().int().nonnegative().optional(),
+  csv_sha256: z.string().regex(/^[0-9a-f]{64}$/).optional(),
+  csv_version: z.string().optional(),
+  retention: z.enum(RETENTIONS).optional(),
 });
 
 export type CacheMeta = z.infer<typeof cacheMetaSchema>;
 
-export function buildMeta(id: DatasetId, shape: { rows: number; csvBytes: number }, cachedAt: string): CacheMeta {
+/** What the cache proved of a CSV it wrote: its rows, size and digest (one pass), and the store's version of it. */
+export interface CsvFacts {
+  rows: number;
+  csvBytes: number;
+  sha256: string;
+  version: string;
+}
+
+export function buildMeta(id: DatasetId, facts: CsvFacts, cachedAt: string, retention: Retention = "rule"): CacheMeta {
   return {
     symbol: id.symbol,
     interval: id.interval,
@@ -28,9 +47,12 @@ export function buildMeta(id: DatasetId, shape: { rows: number; csvBytes: number
     end_date: id.end_date,
     market_type: id.market_type,
     cached_at: cachedAt,
-    rows: shape.rows,
+    rows: facts.rows,
     cache_key: datasetKey(id),
-    csv_bytes: shape.csvBytes,
+    csv_bytes: facts.csvBytes,
+    csv_sha256: facts.sha256,
+    csv_version: facts.version,
+    ...(retention === "rule" ? {} : { retention }),
   };
 }
 

@@ -1,9 +1,7 @@
 import type { ListedObject } from "../storage/types.js";
 import type { CacheMeta } from "./meta.js";
+import { parseEntryObject } from "./objects.js";
 import { isFresh, type ValidityRule } from "./validity.js";
-
-/** The cache's own object names; nothing else in the store is ever swept. */
-const CACHE_OBJECT = /^([0-9a-f]{32})(\.csv|_meta\.json)$/;
 
 /** A CSV or an unreadable meta younger than this may be a write in progress (or an upload not yet committed). */
 export const ABANDONED_AFTER_MS = 60 * 60 * 1000;
@@ -21,25 +19,16 @@ export interface EntryObjects {
   meta?: ListedObject & { parsed: CacheMeta | null };
 }
 
-/**
- * Month partitions of the read-through candles (meta `source: "binance"`) are kept fresh by their own service,
- * which updates the current month by its tail; expiring them would throw that tail-only update away.
- */
-function managesOwnFreshness(meta: CacheMeta): boolean {
-  return meta.source === "binance";
-}
-
-/** Groups the cache's own objects by entry key; every other object is left out. */
+/** Groups the cache's own objects (see objects.ts) by entry, in every folder; every other object is left out. */
 export function groupEntries(objects: readonly ListedObject[]): Map<string, { csv?: ListedObject; meta?: ListedObject }> {
   const entries = new Map<string, { csv?: ListedObject; meta?: ListedObject }>();
   for (const object of objects) {
-    const match = CACHE_OBJECT.exec(object.key);
-    if (!match) continue;
-    const [, key, suffix] = match as unknown as [string, string, string];
-    const entry = entries.get(key) ?? {};
-    if (suffix === ".csv") entry.csv = object;
+    const name = parseEntryObject(object.key);
+    if (!name) continue;
+    const entry = entries.get(name.entry) ?? {};
+    if (name.part === "csv") entry.csv = object;
     else entry.meta = object;
-    entries.set(key, entry);
+    entries.set(name.entry, entry);
   }
   return entries;
 }
@@ -47,7 +36,7 @@ export function groupEntries(objects: readonly ListedObject[]): Map<string, { cs
 /**
  * What can never be served, and so goes: expired entries (both objects), a meta without its CSV, a CSV without
  * its meta once it is older than an hour (an abandoned write), and an unreadable meta older than an hour (with
- * its CSV). A valid entry, or a read-through candle partition, is never in the plan.
+ * its CSV). A valid entry, or one kept until its writer replaces it, is never in the plan.
  */
 export function planSweep(entries: Iterable<EntryObjects>, now: Date, rule: ValidityRule): SweepPlan {
   const remove: SweepPlan["remove"] = [];
@@ -62,7 +51,7 @@ export function planSweep(entries: Iterable<EntryObjects>, now: Date, rule: Vali
       remove.push({ key: entry.meta.key, reason: "meta_without_csv" });
     } else if (!entry.meta.parsed) {
       if (isOld(entry.meta)) both(entry, "unreadable_meta");
-    } else if (!managesOwnFreshness(entry.meta.parsed) && !isFresh(entry.meta.parsed, now, rule)) {
+    } else if (!isFresh(entry.meta.parsed, now, rule)) {
       both(entry, "expired");
     }
   }

@@ -1,3 +1,5 @@
+import type { Retention } from "./meta.js";
+
 /**
  * The validity rule, the original's: an entry whose end_date is at most `recentWindowDays` before today (UTC),
  * or in the future, may still gain candles, so it is valid for `recentTtlSeconds` after it was cached.
@@ -10,8 +12,16 @@ export interface ValidityRule {
 
 const DAY_MS = 86_400_000;
 
+/** What the rule reads of an entry: its end date and when it was cached; `until_replaced` entries never expire. */
+export interface Dated {
+  end_date: string;
+  cached_at: string;
+  retention?: Retention;
+}
+
 /** When the entry stops being served, or null when it never does. */
-export function expiresAt(entry: { end_date: string; cached_at: string }, now: Date, rule: ValidityRule): Date | null {
+export function expiresAt(entry: Dated, now: Date, rule: ValidityRule): Date | null {
+  if (entry.retention === "until_replaced") return null;
   if (daysFromNow(entry.end_date, now) > rule.recentWindowDays) return null;
   const cachedAt = parseCachedAt(entry.cached_at);
   // An unreadable cached_at cannot be trusted to be recent: it is already expired.
@@ -20,7 +30,7 @@ export function expiresAt(entry: { end_date: string; cached_at: string }, now: D
 }
 
 /** Valid strictly before its expiry: at exactly recentTtlSeconds after cached_at it is expired. */
-export function isFresh(entry: { end_date: string; cached_at: string }, now: Date, rule: ValidityRule): boolean {
+export function isFresh(entry: Dated, now: Date, rule: ValidityRule): boolean {
   const expiry = expiresAt(entry, now, rule);
   return expiry === null || now.getTime() < expiry.getTime();
 }

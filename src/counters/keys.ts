@@ -13,6 +13,12 @@ export const symbolsCacheMissKey = (market: MarketType) => `metrics:cache_miss:s
 /** Counter: one warmup run of a market's symbol list, by outcome. */
 export const warmupOutcomeKey = (market: MarketType, outcome: "success" | "error") =>
   `metrics:warmup_${market}_symbols_cache:${outcome}`;
+/** How a klines answer was served: all from the cache, partly fetched, or all fetched. */
+export type KlinesOutcome = "hit" | "partial" | "miss";
+/** Counter: a klines answer, by outcome (`metrics:cache_hit:klines_spot`, `…cache_partial…`, `…cache_miss…`). */
+export const klinesOutcomeKey = (market: MarketType, outcome: KlinesOutcome) => `metrics:cache_${outcome}:klines_${market}`;
+/** Counter: HTTP requests the klines answers sent to Binance, retries included. */
+export const klinesUpstreamRequestsKey = (market: MarketType) => `metrics:upstream_requests:klines_${market}`;
 /** Counter: objects removed by the cache sweep. */
 export const SWEEP_DELETED_KEY = "metrics:cache_sweep:deleted";
 
@@ -32,6 +38,10 @@ export const ALL_COUNTER_KEYS: readonly string[] = [
     symbolsCacheMissKey(market),
     warmupOutcomeKey(market, "success"),
     warmupOutcomeKey(market, "error"),
+    klinesOutcomeKey(market, "hit"),
+    klinesOutcomeKey(market, "partial"),
+    klinesOutcomeKey(market, "miss"),
+    klinesUpstreamRequestsKey(market),
   ]),
   SWEEP_DELETED_KEY,
 ];

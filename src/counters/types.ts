@@ -9,14 +9,14 @@ export interface Counters {
   increment(key: string, by?: number): Promise<void>;
   /**
    * The current value of each of `keys`, in one round trip (MGET); a missing key reads 0.
-   * Rejects with an AppError 503 COUNTERS_UNAVAILABLE when the store cannot be read in time.
+   * Rejects with CountersUnavailableError when the store cannot be read in time.
    */
   read(keys: string[]): Promise<Record<string, number>>;
 }
 
 /**
  * Small string values kept beside the counters, in the same store: the symbol lists and their refresh time.
- * Unlike counting, these calls may reject (AppError 503 COUNTERS_UNAVAILABLE): callers decide how to degrade.
+ * Unlike counting, these calls may reject (CountersUnavailableError): callers decide how to degrade.
  */
 export interface KeyValueStore {
   /** The value at `key`; null when there is none or it expired. */

@@ -1,5 +1,5 @@
 import { Redis } from "@upstash/redis";
-import { AppError } from "../errors.js";
+import { CountersUnavailableError } from "../errors.js";
 import {
   DEFAULT_COUNTERS_TIMEOUT_MS,
   DEFAULT_KEY_VALUE_TIMEOUT_MS,
@@ -76,7 +76,7 @@ async function unavailableOnFailure<T>(message: string, call: () => Promise<T>):
   try {
     return await call();
   } catch (error) {
-    throw new AppError(503, "COUNTERS_UNAVAILABLE", message, { cause: error });
+    throw new CountersUnavailableError(message, error);
   }
 }
 

@@ -16,7 +16,7 @@ export const CACHE_API = "/api/v1/backtest/cache";
 export function createApp(deps: AppDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   app.use(requestId(), accessLog(deps.log));
-  app.onError(errorHandler(deps.log));
+  app.onError(errorHandler(deps));
   app.notFound(notFoundHandler);
 
   app.get("/healthz", (c) => c.json({ status: "ok" }));

@@ -26,10 +26,18 @@ export interface AppDeps {
    */
   inlineMaxBytes?: number;
   presignTtlSeconds: number;
+  /** Time budget of one klines request on the local server; on Lambda, the function's remaining time less a margin. */
+  klinesDeadlineMs: number;
+}
+
+/** What Lambda hands a request (hono/aws-lambda puts it in `c.env`); absent on the local server. */
+export interface LambdaBindings {
+  lambdaContext?: { awsRequestId?: string; getRemainingTimeInMillis(): number };
 }
 
 /** Per-request values set by middleware and routes, read by the access log. */
 export interface AppEnv {
+  Bindings: LambdaBindings;
   Variables: {
     requestId: string;
     cacheOutcome?: "hit" | MissReason;

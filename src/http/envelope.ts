@@ -9,13 +9,18 @@ export interface SuccessEnvelope<T> {
 
 export interface ErrorEnvelope {
   status: "error";
-  error: { code: string; message: string; issues?: FieldIssue[] };
+  error: { code: string; message: string; issues?: FieldIssue[]; details?: Record<string, unknown> };
 }
 
 export const success = <T>(data: T, message?: string): SuccessEnvelope<T> =>
   message === undefined ? { status: "success", data } : { status: "success", message, data };
 
-export const failure = (code: string, message: string, issues?: FieldIssue[]): ErrorEnvelope => ({
+export const failure = (
+  code: string,
+  message: string,
+  issues?: FieldIssue[],
+  details?: Record<string, unknown>,
+): ErrorEnvelope => ({
   status: "error",
-  error: issues ? { code, message, issues } : { code, message },
+  error: { code, message, ...(issues ? { issues } : {}), ...(details ? { details } : {}) },
 });

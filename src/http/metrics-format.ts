@@ -1,11 +1,14 @@
+import { klinesUpstreamRequestsKey } from "../counters/keys.js";
 import type { MarketType } from "../market.js";
 
-const CACHES = ["data_spot", "data_futures", "symbols_spot", "symbols_futures"] as const;
+const CACHES = ["data_spot", "data_futures", "symbols_spot", "symbols_futures", "klines_spot", "klines_futures"] as const;
 
 export interface CacheRatio {
   hits: number;
   misses: number;
-  /** hits / (hits + misses), or null before the first request. */
+  /** Klines answers served partly from the cache, partly fetched (0 for the other caches). */
+  partial: number;
+  /** hits / (hits + partial + misses), or null before the first request. */
   hit_ratio: number | null;
 }
 
@@ -17,6 +20,8 @@ export interface RefreshAge {
 export interface Metrics {
   counters: Record<string, number>;
   caches: Record<(typeof CACHES)[number], CacheRatio>;
+  /** HTTP requests the klines answers sent to Binance, per market. */
+  klines_upstream_requests: Record<MarketType, number>;
   symbols_refresh: Record<MarketType, RefreshAge>;
 }
 
@@ -33,8 +38,9 @@ export function summarizeMetrics(
     CACHES.map((name) => {
       const hits = counters[`metrics:cache_hit:${name}`] ?? 0;
       const misses = counters[`metrics:cache_miss:${name}`] ?? 0;
-      const total = hits + misses;
-      return [name, { hits, misses, hit_ratio: total === 0 ? null : Math.round((hits / total) * 10_000) / 10_000 }];
+      const partial = counters[`metrics:cache_partial:${name}`] ?? 0;
+      const total = hits + partial + misses;
+      return [name, { hits, misses, partial, hit_ratio: total === 0 ? null : Math.round((hits / total) * 10_000) / 10_000 }];
     }),
   ) as Metrics["caches"];
   const refresh = (raw: string | null): RefreshAge => {
@@ -48,6 +54,10 @@ export function summarizeMetrics(
   return {
     counters,
     caches,
+    klines_upstream_requests: {
+      spot: counters[klinesUpstreamRequestsKey("spot")] ?? 0,
+      futures: counters[klinesUpstreamRequestsKey("futures")] ?? 0,
+    },
     symbols_refresh: { spot: refresh(lastRefreshTs.spot), futures: refresh(lastRefreshTs.futures) },
   };
 }
@@ -62,6 +72,18 @@ export function toPrometheusText(metrics: Metrics): string {
   const entries = Object.entries(metrics.caches);
   family("candle_cache_hits_total", "counter", "Cache hits.", entries.map(([cache, r]) => [`{cache="${cache}"}`, r.hits]));
   family("candle_cache_misses_total", "counter", "Cache misses.", entries.map(([cache, r]) => [`{cache="${cache}"}`, r.misses]));
+  family(
+    "candle_cache_partial_total",
+    "counter",
+    "Klines answers served partly from the cache, partly fetched.",
+    entries.filter(([cache]) => cache.startsWith("klines_")).map(([cache, r]) => [`{cache="${cache}"}`, r.partial]),
+  );
+  family(
+    "candle_cache_upstream_requests_total",
+    "counter",
+    "HTTP requests the klines answers sent to Binance.",
+    Object.entries(metrics.klines_upstream_requests).map(([market, n]) => [`{market="${market}"}`, n]),
+  );
   family(
     "candle_cache_hit_ratio",
     "gauge",

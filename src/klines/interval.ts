@@ -30,7 +30,11 @@ export function monthStart(ms: number, months = 0): number {
   return Date.UTC(date.getUTCFullYear(), date.getUTCMonth() + months, 1);
 }
 
-/** The open time of the candle after the one that opens at `openMs` (where a candle opening at `openMs` closes). */
+/**
+ * The open time of the candle after the one that opens at `openMs` (where a candle opening at `openMs` closes).
+ * Relative to `openMs`, not to a grid: Binance's history has candles off the usual grid (after the maintenance of
+ * February 2018, hourly candles opened at :28:15), and they follow each other all the same.
+ */
 export function nextOpen(interval: Interval, openMs: number): number {
   return interval === "1M" ? monthStart(openMs, 1) : openMs + INTERVAL_MS[interval];
 }
@@ -42,6 +46,21 @@ export function candlesBetween(interval: Interval, fromMs: number, toMs: number)
   let count = 0;
   for (let open = fromMs; open < toMs; open = nextOpen(interval, open)) count++;
   return count;
+}
+
+/**
+ * The latest candle boundary counted from `fromMs` (fromMs, its next open, the one after, …) at or before `untilMs`:
+ * where the candles from `fromMs` that have closed by `untilMs` end.
+ */
+export function boundaryAtOrBefore(interval: Interval, fromMs: number, untilMs: number): number {
+  if (untilMs <= fromMs) return fromMs;
+  if (interval !== "1M") {
+    const size = INTERVAL_MS[interval];
+    return fromMs + Math.floor((untilMs - fromMs) / size) * size;
+  }
+  let end = fromMs;
+  for (let next = nextOpen(interval, end); next <= untilMs; next = nextOpen(interval, end)) end = next;
+  return end;
 }
 
 /**

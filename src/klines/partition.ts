@@ -1,45 +1,49 @@
 import * as z from "zod";
-import { KLINE_COLUMNS, type Interval } from "../market.js";
 import type { CacheMeta } from "../cache/meta.js";
 import { formatTimestamp, parseTimestamp } from "../cache/timestamp.js";
+import { KLINE_COLUMNS, type Interval } from "../market.js";
 import type { Kline } from "../upstream/binance.js";
-import { candlesBetween, nextOpen } from "./interval.js";
-import { closesAt, type Partition, type Range, type StoredCoverage } from "./plan.js";
+import { boundaryAtOrBefore, candlesBetween, nextOpen } from "./interval.js";
+import type { Partition, Range } from "./plan.js";
 
 export const KLINES_CSV_HEADER = `${KLINE_COLUMNS.join(",")}\n`;
 
-/** `[fromMs, toMs)`: open times where Binance has no candle, between two candles it has. */
+/** `[fromMs, toMs)`: open times where the exchange has no candle, though the symbol traded before and after. */
 export interface Gap {
   fromMs: number;
   toMs: number;
 }
 
-/** What a partition's meta records beside the usual fields, read back. */
-export interface PartitionState extends StoredCoverage {
+/** What a partition's meta records beside the cache's fields, read back. */
+export interface PartitionState {
+  /** Every candle that can exist in the partition is stored (or in a gap): it is never fetched again. */
+  complete: boolean;
+  /** Where the next fetch starts: the open time of the first candle not stored. Null once complete. */
+  resumeFromMs: number | null;
   firstOpenMs: number | null;
   /** The open time of the last stored candle, the last closed one. */
   lastOpenMs: number | null;
+  /** Proven gaps only: the exchange answered candles after each of them (or said where the symbol's life ends). */
   gaps: Gap[];
+  /** The exchange's time when the partition was last fetched: candles closed before it were asked for. */
+  checkedUntilMs: number;
 }
-
-/** Marks a cache entry as a partition written by the klines service (an entry PUT by a client has no such field). */
-export const KLINES_SOURCE = "binance";
 
 const timestamp = z.string().refine((text) => parseTimestamp(text) !== null);
 const partitionFieldsSchema = z.object({
-  source: z.literal(KLINES_SOURCE),
   complete: z.boolean(),
   resume_from: timestamp.nullable(),
   first_open: timestamp.nullable(),
   last_open: timestamp.nullable(),
   gaps: z.array(z.tuple([timestamp, timestamp])),
+  checked_until: timestamp,
 });
 
 const msOf = (text: string): number => parseTimestamp(text) as number;
 const msOrNull = (text: string | null): number | null => (text === null ? null : msOf(text));
 const textOrNull = (ms: number | null): string | null => (ms === null ? null : formatTimestamp(ms));
 
-/** The partition fields of a meta; null when the entry is not one the klines service wrote. */
+/** The partition fields of a meta; null when they are missing or do not hang together. */
 export function stateOf(meta: CacheMeta): PartitionState | null {
   const parsed = partitionFieldsSchema.safeParse(meta);
   if (!parsed.success) return null;
@@ -50,6 +54,7 @@ export function stateOf(meta: CacheMeta): PartitionState | null {
     firstOpenMs: msOrNull(fields.first_open),
     lastOpenMs: msOrNull(fields.last_open),
     gaps: fields.gaps.map(([from, to]) => ({ fromMs: msOf(from), toMs: msOf(to) })),
+    checkedUntilMs: msOf(fields.checked_until),
   };
   return state.complete === (state.resumeFromMs === null) ? state : null;
 }
@@ -57,12 +62,12 @@ export function stateOf(meta: CacheMeta): PartitionState | null {
 /** The extra meta fields that record `state`, timestamps written as in the CSV. */
 export function metaFieldsOf(state: PartitionState): Record<string, unknown> {
   return {
-    source: KLINES_SOURCE,
     complete: state.complete,
     resume_from: textOrNull(state.resumeFromMs),
     first_open: textOrNull(state.firstOpenMs),
     last_open: textOrNull(state.lastOpenMs),
     gaps: state.gaps.map((gap) => [formatTimestamp(gap.fromMs), formatTimestamp(gap.toMs)]),
+    checked_until: formatTimestamp(state.checkedUntilMs),
   };
 }
 
@@ -80,43 +85,65 @@ export function klineLine(kline: Kline): string {
   return `${formatTimestamp(open)},${prices},${closeTime},${quoteVolume},${trades},${takerBase},${takerQuote},${ignore}\n`;
 }
 
-/**
- * The partition after a fetch from `fromMs`: the stored candles (`base`, for a tail fetch) and the fetched ones
- * that closed before `cutoffMs`, never the still-forming one. Complete once every candle of the partition has
- * closed; else it resumes at the first candle not stored. Gaps between candles are recorded, never filled.
- */
-export function buildPartition(input: {
-  partition: Partition;
-  base: { csv: Uint8Array; state: PartitionState } | null;
-  fromMs: number;
+/** What one fetch found for one partition (see pass.ts): the closed candles after what is stored, and the proof. */
+export interface PartitionFetch {
+  /** Closed candles in the partition, after the stored ones, oldest first. */
   klines: readonly Kline[];
-  cutoffMs: number;
-}): { csv: Uint8Array; state: PartitionState } {
-  const { partition, base, fromMs, cutoffMs } = input;
-  const { interval } = partition.id;
-  const gaps = [...(base?.state.gaps ?? [])];
-  let firstOpenMs = base?.state.firstOpenMs ?? null;
-  let lastOpenMs = base?.state.lastOpenMs ?? null;
-  let resumeFromMs: number | null = null;
-  let lines = "";
-  for (const kline of input.klines) {
-    const [openMs, , , , , , closeTimeMs] = kline;
-    if (openMs < fromMs || openMs >= partition.endMs || (lastOpenMs !== null && openMs <= lastOpenMs)) continue;
-    if (closeTimeMs >= cutoffMs) {
-      resumeFromMs = openMs;
-      break;
-    }
-    const expectedMs = lastOpenMs === null ? openMs : nextOpen(interval, lastOpenMs);
-    if (openMs > expectedMs) gaps.push({ fromMs: expectedMs, toMs: openMs });
-    firstOpenMs ??= openMs;
-    lastOpenMs = openMs;
-    lines += klineLine(kline);
-  }
-  const complete = cutoffMs >= closesAt(partition);
-  if (!complete) resumeFromMs ??= lastOpenMs !== null && lastOpenMs >= fromMs ? nextOpen(interval, lastOpenMs) : fromMs;
+  /** Proven gaps found in the partition. */
+  gaps: readonly Gap[];
+  /** Every candle that can exist in the partition is now known: stored, fetched, or in a gap. */
+  complete: boolean;
+  /** Where the next fetch starts, when not complete. */
+  resumeFromMs: number | null;
+  /** The exchange's time the fetch was judged by. */
+  checkedUntilMs: number;
+}
+
+/** The partition's CSV and state after a fetch: the stored ones (`base`, for a tail fetch) and the fetched. */
+export function extendPartition(
+  base: { csv: Uint8Array; state: PartitionState } | null,
+  fetched: PartitionFetch,
+): { csv: Uint8Array; state: PartitionState } {
+  const lines = fetched.klines.map(klineLine).join("");
   const head = base ? base.csv : new TextEncoder().encode(KLINES_CSV_HEADER);
-  const csv = Buffer.concat([head, Buffer.from(lines)]);
-  return { csv, state: { complete, resumeFromMs: complete ? null : resumeFromMs, firstOpenMs, lastOpenMs, gaps } };
+  const first = fetched.klines[0];
+  const last = fetched.klines.at(-1);
+  return {
+    csv: Buffer.concat([head, Buffer.from(lines)]),
+    state: {
+      complete: fetched.complete,
+      resumeFromMs: fetched.complete ? null : fetched.resumeFromMs,
+      firstOpenMs: base?.state.firstOpenMs ?? first?.[0] ?? null,
+      lastOpenMs: last?.[0] ?? base?.state.lastOpenMs ?? null,
+      gaps: mergeGaps([...(base?.state.gaps ?? []), ...fetched.gaps]),
+      checkedUntilMs: fetched.checkedUntilMs,
+    },
+  };
+}
+
+/**
+ * Gaps in order, touching or overlapping ones joined (one stretch across a partition boundary is one gap); a joined
+ * gap is final only if all its parts are.
+ */
+export function mergeGaps<G extends Gap & { final?: boolean }>(gaps: readonly G[]): G[] {
+  const merged: G[] = [];
+  for (const gap of [...gaps].sort((a, b) => a.fromMs - b.fromMs)) {
+    const last = merged.at(-1);
+    if (last && gap.fromMs <= last.toMs) {
+      last.toMs = Math.max(last.toMs, gap.toMs);
+      if (last.final !== undefined) last.final = last.final && gap.final === true;
+    } else merged.push({ ...gap });
+  }
+  return merged;
+}
+
+/**
+ * True when the partition misses candles that have closed, with no proof that they do not exist: a fetch ended
+ * early and found no evidence. It is asked again, but at most once per recheck period.
+ */
+export function hasUnprovenHole(interval: Interval, partition: Partition, state: PartitionState, cutoffMs: number): boolean {
+  if (state.complete || state.resumeFromMs === null) return false;
+  return nextOpen(interval, state.resumeFromMs) <= Math.min(partition.endMs, cutoffMs);
 }
 
 /** The rows of a partition's CSV whose open time lies in the range, header left out: a view, not a copy. */
@@ -142,37 +169,43 @@ function firstLineFrom(bytes: Buffer, from: number, ms: number): number {
   return bytes.length;
 }
 
-/** What the answer can say of itself, from the states of its partitions (null: nothing stored, none closed). */
-export interface Coverage {
-  /** Every closed candle of the range that opens before this is in the answer. */
-  untilMs: number;
-  /** True when the range goes on past the last closed candle: asking again later gives more. */
-  reachesNow: boolean;
-  gaps: (Gap & { missing: number })[];
+/** A gap in an answer: `final` when the exchange proved it; otherwise the candles may still come (ask again later). */
+export interface AnswerGap extends Gap {
+  missing: number;
+  final: boolean;
 }
 
+/** What the answer can say of itself. */
+export interface Coverage {
+  /** True when the range goes on past the last closed candle: asking again later gives more. */
+  reachesNow: boolean;
+  gaps: AnswerGap[];
+}
+
+/**
+ * The gaps of an answer over the range, judged at `cutoffMs` (candles closing before it have closed): each
+ * partition's proven gaps, and, for a partition that misses closed candles without proof, the missing stretch
+ * from where it resumes, reported as not final. Candles before a symbol's listing, after it stopped trading, or
+ * not closed yet are not gaps.
+ */
 export function coverageOf(
   interval: Interval,
   range: Range,
   parts: { partition: Partition; state: PartitionState | null }[],
+  cutoffMs: number,
 ): Coverage {
-  let untilMs = range.endMs;
+  const gaps: (Gap & { final: boolean })[] = [];
   for (const { partition, state } of parts) {
-    if (!state?.complete) untilMs = Math.min(untilMs, state?.resumeFromMs ?? partition.startMs);
-  }
-  const gaps: Gap[] = [];
-  let previousOpenMs: number | null = null;
-  for (const { state } of parts) {
-    if (!state || state.firstOpenMs === null) continue;
-    if (previousOpenMs !== null && state.firstOpenMs > nextOpen(interval, previousOpenMs)) {
-      gaps.push({ fromMs: nextOpen(interval, previousOpenMs), toMs: state.firstOpenMs });
+    if (!state) continue;
+    for (const gap of state.gaps) gaps.push({ ...gap, final: true });
+    if (hasUnprovenHole(interval, partition, state, cutoffMs)) {
+      const fromMs = state.resumeFromMs as number;
+      gaps.push({ fromMs, toMs: boundaryAtOrBefore(interval, fromMs, Math.min(partition.endMs, cutoffMs)), final: false });
     }
-    gaps.push(...state.gaps);
-    previousOpenMs = state.lastOpenMs;
   }
-  const clipped = gaps
-    .map((gap) => ({ fromMs: Math.max(gap.fromMs, range.startMs), toMs: Math.min(gap.toMs, untilMs) }))
+  const clipped = mergeGaps(gaps)
+    .map((gap) => ({ ...gap, fromMs: Math.max(gap.fromMs, range.startMs), toMs: Math.min(gap.toMs, range.endMs) }))
     .filter((gap) => gap.fromMs < gap.toMs)
-    .map((gap) => ({ ...gap, missing: candlesBetween(interval, gap.fromMs, gap.toMs) }));
-  return { untilMs, reachesNow: untilMs < range.endMs, gaps: clipped };
+    .map((gap) => ({ fromMs: gap.fromMs, toMs: gap.toMs, missing: candlesBetween(interval, gap.fromMs, gap.toMs), final: gap.final }));
+  return { reachesNow: range.endMs > cutoffMs, gaps: clipped };
 }

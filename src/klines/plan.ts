@@ -1,6 +1,8 @@
-import type { DatasetId, Interval } from "../market.js";
 import type { FieldIssue } from "../errors.js";
+import type { DatasetId, Interval } from "../market.js";
 import { candlesBetween, crossesMonths, monthStart, nextOpen } from "./interval.js";
+import type { FetchGroup } from "./pass.js";
+import { hasUnprovenHole, type PartitionState } from "./partition.js";
 
 /** [startMs, endMs): candles whose open time lies in it. */
 export interface Range {
@@ -79,53 +81,63 @@ export function rangeIssues(id: DatasetId, nowMs: number): FieldIssue[] {
   return issues;
 }
 
-/** What a stored partition says of itself (see partition.ts); null when nothing usable is stored. */
-export interface StoredCoverage {
-  complete: boolean;
-  /** Where the next fetch starts: the open time of the first candle not stored. Null once complete. */
-  resumeFromMs: number | null;
-}
-
 /**
  * What the partition needs for this request: nothing (cached), a fetch from `fromMs` (the whole partition, or the
  * tail after its last stored candle), or nothing because no candle of it can have closed yet (unclosed, not
- * stored). A complete partition is never fetched again; an incomplete one only when the range wants candles past
- * its last stored one and at least one of those can have closed by `cutoffMs`.
+ * stored). A complete partition is never fetched again. An incomplete one is fetched when the range wants candles
+ * past its last stored one and one of those can have closed by `cutoffMs`; but one that misses closed candles
+ * without proof (see hasUnprovenHole) at most once per `recheckMs` after it was last checked.
  */
 export type Need = { kind: "cached" } | { kind: "unclosed" } | { kind: "fetch"; fromMs: number };
 
-export function needOf(partition: Partition, stored: StoredCoverage | null, range: Range, cutoffMs: number): Need {
-  if (stored?.complete) return { kind: "cached" };
-  const fromMs = stored?.resumeFromMs ?? partition.startMs;
-  const wantedUntilMs = Math.min(range.endMs, partition.endMs);
-  if (fromMs < wantedUntilMs && nextOpen(partition.id.interval, fromMs) <= cutoffMs) return { kind: "fetch", fromMs };
-  return stored ? { kind: "cached" } : { kind: "unclosed" };
+export interface NeedContext {
+  range: Range;
+  cutoffMs: number;
+  nowMs: number;
+  recheckMs: number;
 }
 
-/** Consecutive partitions fetched by one paging pass over [fromMs, toMs] (toMs inclusive, as Binance's endTime). */
-export interface FetchGroup {
-  partitions: Partition[];
+export function needOf(
+  partition: Partition,
+  stored: { state: PartitionState; checkedAtMs: number } | null,
+  context: NeedContext,
+): Need {
+  const { range, cutoffMs } = context;
+  if (stored?.state.complete) return { kind: "cached" };
+  const fromMs = stored?.state.resumeFromMs ?? partition.startMs;
+  const wantedUntilMs = Math.min(range.endMs, partition.endMs);
+  const idle: Need = stored ? { kind: "cached" } : { kind: "unclosed" };
+  if (fromMs >= wantedUntilMs || nextOpen(partition.id.interval, fromMs) > cutoffMs) return idle;
+  if (stored && hasUnprovenHole(partition.id.interval, partition, stored.state, stored.state.checkedUntilMs)) {
+    if (context.nowMs - stored.checkedAtMs < context.recheckMs) return { kind: "cached" };
+  }
+  return { kind: "fetch", fromMs };
+}
+
+/** One partition to fetch: from where, and the open time of its last stored candle before that (null: none). */
+export interface Fetch {
+  partition: Partition;
   fromMs: number;
-  toMs: number;
+  heldBeforeMs: number | null;
 }
 
 /**
- * Groups the fetches so none costs more pages than it must: adjacent partitions share a paging pass while their
- * candles fit one page (twelve months of 1d candles are one request, not twelve); a partition larger than a page,
- * or one fetched from its tail, is a pass of its own.
+ * Groups the fetches so none costs more pages than it must: adjacent whole partitions share a paging pass while
+ * their candles fit one page (twelve months of 1d candles are one request, not twelve); a partition larger than a
+ * page, or one fetched from its tail, is a pass of its own.
  */
-export function planFetches(fetches: { partition: Partition; fromMs: number }[], pageLimit: number): FetchGroup[] {
+export function planFetches(fetches: Fetch[], pageLimit: number): FetchGroup[] {
   const groups: (FetchGroup & { candles: number })[] = [];
-  for (const { partition, fromMs } of fetches) {
+  for (const { partition, fromMs, heldBeforeMs } of fetches) {
     const candles = candlesBetween(partition.id.interval, fromMs, partition.endMs);
     const last = groups.at(-1);
-    if (last && fromMs === last.toMs + 1 && last.candles + candles <= pageLimit) {
+    const whole = fromMs === partition.startMs && heldBeforeMs === null;
+    if (last && whole && fromMs === (last.partitions.at(-1) as Partition).endMs && last.candles + candles <= pageLimit) {
       last.partitions.push(partition);
-      last.toMs = partition.endMs - 1;
       last.candles += candles;
     } else {
-      groups.push({ partitions: [partition], fromMs, toMs: partition.endMs - 1, candles });
+      groups.push({ partitions: [partition], fromMs, heldBeforeMs, candles });
     }
   }
-  return groups.map(({ partitions, fromMs, toMs }) => ({ partitions, fromMs, toMs }));
+  return groups.map(({ partitions, fromMs, heldBeforeMs }) => ({ partitions, fromMs, heldBeforeMs }));
 }

@@ -1,40 +1,51 @@
+import { setTimeout as delay } from "node:timers/promises";
 import type { DataCache } from "../cache/data-cache.js";
-import { csvKeyOf, metaKeyOf } from "../cache/data-cache.js";
-import { type DatasetId } from "../market.js";
-import { datasetKey } from "../cache/key.js";
-import { describes, parseMeta, type CacheMeta } from "../cache/meta.js";
+import type { CacheMeta } from "../cache/meta.js";
+import type { EntryId } from "../cache/objects.js";
+import { parseCachedAt } from "../cache/validity.js";
 import type { Clock } from "../clock.js";
-import { StorageUnavailableError, UpstreamBannedError, ValidationError } from "../errors.js";
+import type { Deadline } from "../deadline.js";
+import { AppError, StorageUnavailableError, UpstreamUnavailableError, ValidationError } from "../errors.js";
 import type { Log } from "../log.js";
-import type { ObjectStore } from "../storage/types.js";
-import { KLINES_PAGE_LIMIT, type BinanceClient, type Kline } from "../upstream/binance.js";
+import type { DatasetId, MarketType } from "../market.js";
+import { KLINES_PAGE_LIMIT, type BinanceClient } from "../upstream/binance.js";
 import { mapLimit } from "../util/map-limit.js";
+import type { Listing } from "./listing.js";
+import { fetchGroup, type FetchGroup, type PassPorts } from "./pass.js";
 import {
-  buildPartition,
   coverageOf,
+  extendPartition,
   KLINES_CSV_HEADER,
   metaFieldsOf,
   rowsInRange,
   stateOf,
   type Coverage,
+  type PartitionFetch,
   type PartitionState,
 } from "./partition.js";
-import { needOf, partitionsOf, planFetches, rangeIssues, rangeOf, type FetchGroup, type Partition, type Range } from "./plan.js";
+import { needOf, partitionsOf, planFetches, rangeIssues, rangeOf, type Fetch, type Partition, type Range } from "./plan.js";
+
+/** The cache folder of the partitions: apart from the root, where the original's and every client's entries live. */
+export const PARTITIONS_FOLDER = "partitions";
 
 export interface KlinesServiceOptions {
-  /** Where partitions are read, bypassing the cache's validity rule: the service judges freshness itself. */
-  store: ObjectStore;
-  /** Where partitions are written: ordinary entries, so info, clear and delete see them. */
-  cache: Pick<DataCache, "write">;
+  /** Where partitions are kept: entries of their own folder, kept until this service replaces them. */
+  cache: Pick<DataCache, "lookup" | "readCsv" | "write">;
   binance: Pick<BinanceClient, "klines">;
+  /** Where each symbol's first candle is remembered. */
+  listing: Listing;
   clock: Clock;
   log: Log;
-  /** A candle is stored once it closed at least this long ago: room for clock skew between us and Binance. */
+  /** How waits between passes are slept; injected so tests are instant. */
+  sleep?: (ms: number) => Promise<void>;
+  /** A candle is stored once it closed at least this long ago, by both clocks: room for skew. */
   settleMs?: number;
   /** Paging passes of one request that run at once. */
   fetchConcurrency?: number;
   /** Partitions of one request read at once. */
   readConcurrency?: number;
+  /** A partition that misses candles without proof is asked again at most this often (KLINES_RECHECK_SECONDS). */
+  recheckSeconds?: number;
 }
 
 /**
@@ -51,7 +62,7 @@ export interface ServedPartition {
   /** Null when nothing is stored. */
   meta: CacheMeta | null;
   state: PartitionState | null;
-  /** The CSV when already in hand; null when it is to be read from the store (see csvChunksOf). */
+  /** The CSV when already in hand; null when it is to be read from the cache (see csvChunksOf). */
   csv: Uint8Array | null;
 }
 
@@ -59,22 +70,19 @@ export interface KlinesResult {
   range: Range;
   /** In order, oldest first. */
   partitions: ServedPartition[];
-  /** HTTP requests this answer sent to Binance (a shared fetch counts for the request that made it). */
+  /** HTTP requests this answer sent to Binance, retries included (a shared fetch counts for the request that made it). */
   upstreamRequests: number;
   coverage: Coverage;
 }
 
+export interface KlinesRequest {
+  /** No wait, retry or call runs past it; the partitions completed by then are kept. */
+  deadline?: Deadline;
+}
+
 export type KlinesService = ReturnType<typeof createKlinesService>;
 
-type Stored = { meta: CacheMeta; state: PartitionState; csv: Uint8Array | null };
-
-/** A partition to fetch for this request, the `index`-th of its range, from `fromMs`, on top of what is stored. */
-interface Wanted {
-  index: number;
-  partition: Partition;
-  fromMs: number;
-  stored: Stored | null;
-}
+type Stored = { meta: CacheMeta; state: PartitionState; csv: Uint8Array | null; checkedAtMs: number };
 
 interface Settler {
   promise: Promise<ServedPartition>;
@@ -84,52 +92,64 @@ interface Settler {
 
 /**
  * Candles for any range, read through the cache: calendar-month partitions (days for 1s), each fetched from Binance
- * once and never again when complete; the current one grows by its tail. Identical misses in one process share one
- * fetch; the passes of one request run a few at a time; a failure stores only what was completed and fails the
- * request, so an answer never has a silent hole.
+ * once and never again when complete by evidence (see pass.ts); the current one grows by its tail. Identical misses
+ * in one process share one fetch; the passes of one request run a few at a time within its deadline; a failure
+ * keeps what was completed and fails the request, so an answer never has a silent hole.
  */
 export function createKlinesService(options: KlinesServiceOptions) {
-  const { store, cache, binance, clock, log } = options;
+  const { cache, binance, listing, clock, log } = options;
+  const sleep = options.sleep ?? ((ms: number) => delay(ms));
   const settleMs = options.settleMs ?? 2_000;
   const fetchConcurrency = options.fetchConcurrency ?? 3;
   const readConcurrency = options.readConcurrency ?? 8;
-  /** Fetches under way in this process, by partition key; each settles once its partition is stored. */
+  const recheckMs = (options.recheckSeconds ?? 3600) * 1000;
+  /** Fetches under way in this process, by partition entry; each settles once its partition is stored. */
   const inFlight = new Map<string, Promise<ServedPartition>>();
-  const keyOf = (partition: Partition) => datasetKey(partition.id);
+  /** How far each market's clock is behind ours (ms, ≤ 0), from the Date of its last answer. */
+  const exchangeLagMs: Record<MarketType, number> = { spot: 0, futures: 0 };
 
-  /** The partition as stored, when the klines service wrote it and it is whole; the CSV only of an incomplete one. */
-  async function load(partition: Partition): Promise<Stored | null> {
-    const bytes = await store.get(metaKeyOf(partition.id));
-    const meta = bytes && parseMeta(bytes);
-    if (!meta || !describes(meta, partition.id)) return null;
-    const state = stateOf(meta);
-    if (!state) return null;
-    if (state.complete) return { meta, state, csv: null };
-    const csv = await store.get(csvKeyOf(partition.id));
-    return csv && csv.length === meta.csv_bytes ? { meta, state, csv } : null;
+  const entryOf = (partition: Partition): EntryId => ({ ...partition.id, folder: PARTITIONS_FOLDER });
+  const keyOf = (partition: Partition) => JSON.stringify(entryOf(partition));
+  /** The "closed" line: candles closing before it have closed by our clock and, as last seen, the exchange's. */
+  const cutoffOf = (market: MarketType) => clock.now().getTime() + exchangeLagMs[market] - settleMs;
+
+  /** The partition as stored and proven whole; the CSV only of an incomplete one (the base of its tail). */
+  async function load(partition: Partition, signal?: AbortSignal): Promise<Stored | null> {
+    const found = await cache.lookup(entryOf(partition), { signal });
+    if (!found.hit) return null;
+    const state = stateOf(found.meta);
+    const checkedAtMs = parseCachedAt(found.meta.cached_at)?.getTime();
+    if (!state || checkedAtMs === undefined) return null;
+    if (state.complete) return { meta: found.meta, state, csv: null, checkedAtMs };
+    const csv = await cache.readCsv(entryOf(partition), { meta: found.meta, signal });
+    return csv.hit ? { meta: found.meta, state, csv: Buffer.concat(csv.csv), checkedAtMs } : null;
   }
 
-  async function get(id: DatasetId): Promise<KlinesResult> {
-    const now = clock.now().getTime();
-    const issues = rangeIssues(id, now);
+  async function get(id: DatasetId, request: KlinesRequest = {}): Promise<KlinesResult> {
+    const { deadline } = request;
+    const nowMs = clock.now().getTime();
+    const issues = rangeIssues(id, nowMs);
     if (issues.length > 0) throw new ValidationError("Invalid query parameters", issues);
     const range = rangeOf(id);
-    const cutoffMs = now - settleMs;
-    const partitions = partitionsOf(id, now);
+    const partitions = partitionsOf(id, nowMs);
     const answers: Promise<ServedPartition>[] = [];
-    const wanted: Wanted[] = [];
+    const wanted: (Fetch & { index: number; stored: Stored | null })[] = [];
+    const context = { range, cutoffMs: cutoffOf(id.market_type), nowMs, recheckMs };
 
     await mapLimit(partitions, readConcurrency, async (partition, index) => {
       const running = inFlight.get(keyOf(partition));
       if (running) return void (answers[index] = joined(running));
-      const stored = await load(partition);
-      const need = needOf(partition, stored?.state ?? null, range, cutoffMs);
-      if (need.kind === "fetch") return void wanted.push({ index, partition, fromMs: need.fromMs, stored });
+      const stored = await load(partition, deadline?.signal);
+      const need = needOf(partition, stored, context);
+      if (need.kind === "fetch") {
+        const heldBeforeMs = stored?.state.lastOpenMs ?? null;
+        return void wanted.push({ index, partition, fromMs: need.fromMs, heldBeforeMs, stored });
+      }
       const { meta = null, state = null, csv = null } = stored ?? {};
       answers[index] = Promise.resolve({ partition, source: need.kind, shared: false, meta, state, csv });
     });
 
-    // Another request may have started fetching while this one read the store: join it rather than fetch twice.
+    // Another request may have started fetching while this one read the cache: join it rather than fetch twice.
     const mine = wanted
       .sort((a, b) => a.index - b.index)
       .filter(({ index, partition }) => {
@@ -140,15 +160,21 @@ export function createKlinesService(options: KlinesServiceOptions) {
     const settlers = new Map(mine.map(({ partition }) => [partition, register(partition)] as const));
     for (const { index, partition } of mine) answers[index] = (settlers.get(partition) as Settler).promise;
     const storedOf = new Map(mine.map(({ partition, stored }) => [partition, stored] as const));
-    const groups = planFetches(mine, KLINES_PAGE_LIMIT[id.market_type]);
     const counted = { requests: 0 };
-    await runGroups(groups, settlers, (group) => fetchGroup(group, { storedOf, settlers, cutoffMs, counted }));
+    try {
+      const groups = planFetches(mine, KLINES_PAGE_LIMIT[id.market_type]);
+      await mapLimit(groups, fetchConcurrency, (group) => fetchOne(id, group, { storedOf, settlers, counted, deadline }));
+    } catch (error) {
+      log.warn("klines_fetch_failed", { dataset: id, error });
+      for (const settler of settlers.values()) settler.reject(error);
+    }
 
     const settled = await Promise.allSettled(answers);
-    const failures = settled.flatMap((outcome) => (outcome.status === "rejected" ? [outcome.reason as unknown] : []));
-    if (failures.length > 0) throw failures.find((failure) => failure instanceof UpstreamBannedError) ?? failures[0];
-    const served = settled.map((outcome) => (outcome as PromiseFulfilledResult<ServedPartition>).value);
-    return { range, partitions: served, upstreamRequests: counted.requests, coverage: coverageOf(id.interval, range, served) };
+    const served = settled.flatMap((outcome) => (outcome.status === "fulfilled" ? [outcome.value] : []));
+    const failure = settled.find((outcome) => outcome.status === "rejected");
+    if (failure) throw progressOf(failure.reason, { total: partitions.length, stored: served.filter((part) => part.meta).length, requests: counted.requests });
+    const coverage = coverageOf(id.interval, range, served, cutoffOf(id.market_type));
+    return { range, partitions: served, upstreamRequests: counted.requests, coverage };
   }
 
   const joined = async (running: Promise<ServedPartition>): Promise<ServedPartition> => ({ ...(await running), shared: true });
@@ -166,101 +192,108 @@ export function createKlinesService(options: KlinesServiceOptions) {
     return settler;
   }
 
-  /**
-   * Runs the paging passes, `fetchConcurrency` at a time. After the first failure no pass starts (those running
-   * finish, storing what they complete); every partition not stored by then fails with it.
-   */
-  async function runGroups(
-    groups: FetchGroup[],
-    settlers: Map<Partition, Settler>,
-    run: (group: FetchGroup) => Promise<void>,
-  ): Promise<void> {
-    let next = 0;
-    let failure: { error: unknown } | null = null;
-    const worker = async () => {
-      while (!failure && next < groups.length) {
-        const group = groups[next++] as FetchGroup;
-        try {
-          await run(group);
-        } catch (error) {
-          failure ??= { error };
-          log.warn("klines_fetch_failed", { partition: (group.partitions[0] as Partition).id, error });
-        }
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(fetchConcurrency, groups.length) }, worker));
-    const error = (failure as { error: unknown } | null)?.error;
-    if (error !== undefined) for (const settler of settlers.values()) settler.reject(error);
-  }
-
-  /**
-   * One paging pass over [group.fromMs, group.toMs]: each page starts after the last candle of the one before and
-   * ends at group.toMs, so no page runs past the range. Each partition is stored as soon as the pass is past it.
-   */
-  async function fetchGroup(
+  /** One group's passes (see pass.ts); each partition is stored the moment its findings are final. */
+  async function fetchOne(
+    id: DatasetId,
     group: FetchGroup,
     context: {
       storedOf: Map<Partition, Stored | null>;
       settlers: Map<Partition, Settler>;
-      cutoffMs: number;
       counted: { requests: number };
+      deadline: Deadline | undefined;
     },
   ): Promise<void> {
-    const { partitions } = group;
-    const { id } = partitions[0] as Partition;
-    const pageLimit = KLINES_PAGE_LIMIT[id.market_type];
-    let index = 0;
-    let klines: Kline[] = [];
-    const storeNext = async () => {
-      const partition = partitions[index] as Partition;
-      const stored = context.storedOf.get(partition) ?? null;
-      const base = stored?.csv ? { csv: stored.csv, state: stored.state } : null;
-      const fromMs = index === 0 ? group.fromMs : partition.startMs;
-      const built = buildPartition({ partition, base, fromMs, klines, cutoffMs: context.cutoffMs });
-      const meta = await cache.write(partition.id, built.csv, metaFieldsOf(built.state));
-      const source = base ? "extended" : "fetched";
-      context.settlers.get(partition)?.resolve({ partition, source, shared: false, meta, state: built.state, csv: built.csv });
-      klines = [];
-      index++;
+    const { market_type: market, symbol, interval } = id;
+    const { deadline, counted } = context;
+    const requestOptions = { deadline, onAttempt: () => counted.requests++ };
+    const ports: PassPorts = {
+      page: async (query) => {
+        const page = await binance.klines(market, { symbol, interval, ...query }, requestOptions);
+        if (page.exchangeTimeMs !== null) exchangeLagMs[market] = Math.min(0, page.exchangeTimeMs - clock.now().getTime());
+        return page;
+      },
+      firstOpen: () =>
+        listing.firstOpen(market, symbol, interval, async () => {
+          const { klines } = await binance.klines(market, { symbol, interval, startTime: 0, limit: 1 }, requestOptions);
+          return klines[0]?.[0] ?? null;
+        }),
+      pause: (ms) => pauseWithin(ms, deadline),
+      localCutoffMs: () => clock.now().getTime() - settleMs,
     };
-    for (let cursor = group.fromMs; ; ) {
-      const page = await binance.klines(
-        id.market_type,
-        { symbol: id.symbol, interval: id.interval, startTime: cursor, endTime: group.toMs, limit: pageLimit },
-        { onAttempt: () => context.counted.requests++ },
-      );
-      for (const kline of page) {
-        while (index < partitions.length && kline[0] >= (partitions[index] as Partition).endMs) await storeNext();
-        klines.push(kline);
-      }
-      const last = page.at(-1);
-      if (page.length < pageLimit || !last || last[0] >= group.toMs) break;
-      cursor = last[0] + 1;
-    }
-    while (index < partitions.length) await storeNext();
+    await fetchGroup(group, ports, { interval, pageLimit: KLINES_PAGE_LIMIT[market] }, async (index, fetched) => {
+      const partition = group.partitions[index] as Partition;
+      const stored = context.storedOf.get(partition) ?? null;
+      const served = await storePartition(partition, stored, fetched, deadline);
+      context.settlers.get(partition)?.resolve(served);
+    });
   }
 
-  /** The CSV of a served partition: the bytes in hand, or read from the store and checked against its meta. */
-  async function csvOf(part: ServedPartition): Promise<Uint8Array> {
+  async function storePartition(
+    partition: Partition,
+    stored: Stored | null,
+    fetched: PartitionFetch,
+    deadline: Deadline | undefined,
+  ): Promise<ServedPartition> {
+    const base = stored?.csv ? { csv: stored.csv, state: stored.state } : null;
+    const built = extendPartition(base, fetched);
+    const meta = await cache.write(entryOf(partition), built.csv, {
+      extraMeta: metaFieldsOf(built.state),
+      retention: "until_replaced",
+      signal: deadline?.signal,
+    });
+    const source = base ? "extended" : "fetched";
+    return { partition, source, shared: false, meta, state: built.state, csv: built.csv };
+  }
+
+  /** Sleeps `ms` when the deadline leaves room; otherwise fails at once, saying when to ask again. */
+  async function pauseWithin(ms: number, deadline: Deadline | undefined): Promise<void> {
+    const nowMs = clock.now().getTime();
+    if (deadline && (deadline.signal.aborted || nowMs + ms > deadline.atMs)) {
+      throw new UpstreamUnavailableError("The request's time ran out between passes", { retryAt: new Date(nowMs + ms) });
+    }
+    await sleep(ms);
+  }
+
+  /**
+   * A failed request's error, saying how far it got: the partitions completed are stored, so asking again goes on
+   * from there. Errors of the caller's own making (a symbol Binance does not list) pass as they are.
+   */
+  function progressOf(error: unknown, progress: { total: number; stored: number; requests: number }): unknown {
+    if (!(error instanceof AppError) || error.code !== "UPSTREAM_UNAVAILABLE") return error;
+    return new UpstreamUnavailableError(
+      `${error.message}; ${progress.stored} of ${progress.total} partitions of the range are stored, ask again to go on`,
+      {
+        cause: error,
+        retryAt: error.retryAt ?? new Date(clock.now().getTime() + 1000),
+        details: { partitions: progress.total, partitions_stored: progress.stored, upstream_requests: progress.requests },
+      },
+    );
+  }
+
+  /** The CSV of a served partition: the bytes in hand, or read from the cache and proven against its meta. */
+  async function csvOf(part: ServedPartition, signal?: AbortSignal): Promise<Uint8Array> {
     if (part.csv || !part.meta) return part.csv ?? new Uint8Array(0);
-    const csv = await store.get(csvKeyOf(part.partition.id));
-    if (!csv || csv.length !== part.meta.csv_bytes) {
+    const found = await cache.readCsv(entryOf(part.partition), { meta: part.meta, signal });
+    if (!found.hit) {
       const month = part.partition.id.start_date;
       throw new StorageUnavailableError(`The cache entry of ${month} changed while it was being read; ask again`);
     }
-    return csv;
+    return Buffer.concat(found.csv);
   }
 
   return {
     get,
 
     /** The answer as CSV: one header, then each partition's rows in the range, oldest first (views, not copies). */
-    async csvChunksOf(result: KlinesResult): Promise<Uint8Array[]> {
+    async csvChunksOf(result: KlinesResult, request: KlinesRequest = {}): Promise<Uint8Array[]> {
       const bodies = await mapLimit(result.partitions, readConcurrency, async (part) =>
-        rowsInRange(await csvOf(part), part.partition, result.range),
+        rowsInRange(await csvOf(part, request.deadline?.signal), part.partition, result.range),
       );
       return [new TextEncoder().encode(KLINES_CSV_HEADER), ...bodies.filter((body) => body.length > 0)];
     },
+
+    /** The cache entry of a partition, for download URLs of its CSV. */
+    entryOf,
   };
 }
 

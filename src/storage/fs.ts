@@ -1,4 +1,4 @@
-import { closeSync, fstatSync, mkdirSync, openSync, readSync, statSync } from "node:fs";
+import { closeSync, fstatSync, mkdirSync, openSync, readSync, statSync, type Stats } from "node:fs";
 import { mkdir, open, readFile, readdir, rename, rm, stat, unlink, writeFile, type FileHandle } from "node:fs/promises";
 import { randomUUID } from "node:crypto";
 import { dirname, join, relative, resolve, sep } from "node:path";
@@ -6,7 +6,7 @@ import { setImmediate } from "node:timers/promises";
 import { InvalidKeyError, StorageUnavailableError } from "../errors.js";
 import { mapLimit } from "../util/map-limit.js";
 import { assertValidKey, assertValidPrefix } from "./keys.js";
-import type { ListedObject, ObjectMeta, ObjectStore, ObjectStream } from "./types.js";
+import type { CallOptions, ListedObject, ObjectMeta, ObjectStore, ObjectStream, ObjectVersion } from "./types.js";
 
 export interface FsStoreOptions {
   /** Folder that holds the objects; created if missing. */
@@ -37,17 +37,21 @@ export function createFsStore(options: FsStoreOptions): ObjectStore {
   return {
     driver: "fs",
 
-    async get(key) {
+    async get(key, options) {
       const path = pathOf(key);
+      throwIfAborted(key, options);
       return orNull(key, async () => readSmallFile(path).bytes ?? new Uint8Array(await readFile(path)));
     },
 
-    async getStream(key): Promise<ObjectStream | null> {
+    async getStream(key, options): Promise<ObjectStream | null> {
       const path = pathOf(key);
+      throwIfAborted(key, options);
       const small = await orNull(key, () => readSmallFile(path));
       if (!small) return null;
-      const { bytes, modifiedAt } = small;
-      if (bytes) return { stream: streamOf(bytes), sizeBytes: bytes.length, modifiedAt };
+      const { bytes, info: smallInfo } = small;
+      if (bytes) {
+        return { stream: streamOf(bytes), sizeBytes: bytes.length, modifiedAt: smallInfo.mtime, version: versionOf(smallInfo) };
+      }
       const handle = await orNull(key, () => open(path, "r"));
       if (!handle) return null;
       try {
@@ -56,20 +60,25 @@ export function createFsStore(options: FsStoreOptions): ObjectStore {
           await handle.close();
           return null;
         }
-        return { stream: fileStream(handle, info.size), sizeBytes: info.size, modifiedAt: info.mtime };
+        // The version of the file opened, by fstat: what is streamed is what it names, whatever is renamed later.
+        return { stream: fileStream(handle, info.size), sizeBytes: info.size, modifiedAt: info.mtime, version: versionOf(info) };
       } catch (error) {
         await handle.close();
         throw unavailable(key, error);
       }
     },
 
-    async put(key, body) {
+    async put(key, body, options): Promise<ObjectVersion> {
       const path = pathOf(key);
+      throwIfAborted(key, options);
       const tmp = join(tmpDir, randomUUID());
       try {
         await writeFile(tmp, body);
+        // rename keeps the inode and mtime, so the temporary file's version is the object's.
+        const version = versionOf(await stat(tmp));
         await mkdir(dirname(path), { recursive: true });
         await rename(tmp, path);
+        return version;
       } catch (error) {
         await rm(tmp, { force: true });
         throw unavailable(key, error);
@@ -97,9 +106,7 @@ export function createFsStore(options: FsStoreOptions): ObjectStore {
         // Synchronous stats, as small reads are (see readSmallFile), with a turn of the event loop now and then.
         if (i > 0 && i % STAT_BATCH === 0) await setImmediate();
         const info = await orNull(key, () => statSync(join(base, key)));
-        // Every write renames a new file into place, so inode + size + mtime changes with the bytes.
-        const version = info && `${info.ino}-${info.size}-${info.mtimeMs}`;
-        if (info) listed.push({ key, sizeBytes: info.size, modifiedAt: info.mtime, version: version as string });
+        if (info) listed.push({ key, sizeBytes: info.size, modifiedAt: info.mtime, version: versionOf(info) });
       }
       return listed;
     },
@@ -124,18 +131,30 @@ export function createFsStore(options: FsStoreOptions): ObjectStore {
 }
 
 /**
+ * Every write renames a new file into place, so inode + size + mtime change with the bytes; a copy of the folder
+ * elsewhere has other inodes, and so other versions.
+ */
+function versionOf(info: Stats): ObjectVersion {
+  return `${info.ino}-${info.size}-${info.mtimeMs}`;
+}
+
+function throwIfAborted(key: string, options: CallOptions | undefined): void {
+  if (options?.signal?.aborted) throw new StorageUnavailableError(`Local storage call on ${key} was cancelled: the request's time is up`);
+}
+
+/**
  * A file's bytes, read synchronously, when it is at most SYNC_READ_MAX_BYTES (bytes: null when it is larger), and
  * when it was last modified. Reading a small file from a local disk takes microseconds, far less than the hops
  * through libuv's thread pool that the async API makes for each of open, stat, read and close: on 2 cores those
  * hops, not the disk, were the cost of a small hit and of info's 10,000 meta reads. Throws ENOENT, or EISDIR for
  * a folder, as the async calls would.
  */
-function readSmallFile(path: string): { bytes: Uint8Array | null; modifiedAt: Date } {
+function readSmallFile(path: string): { bytes: Uint8Array | null; info: Stats } {
   const fd = openSync(path, "r");
   try {
     const info = fstatSync(fd);
     if (!info.isFile()) throw Object.assign(new Error(`EISDIR: not a file, read '${path}'`), { code: "EISDIR" });
-    if (info.size > SYNC_READ_MAX_BYTES) return { bytes: null, modifiedAt: info.mtime };
+    if (info.size > SYNC_READ_MAX_BYTES) return { bytes: null, info };
     const bytes = new Uint8Array(info.size);
     let filled = 0;
     while (filled < bytes.length) {
@@ -143,7 +162,7 @@ function readSmallFile(path: string): { bytes: Uint8Array | null; modifiedAt: Da
       if (read === 0) break;
       filled += read;
     }
-    return { bytes: bytes.subarray(0, filled), modifiedAt: info.mtime };
+    return { bytes: bytes.subarray(0, filled), info };
   } finally {
     closeSync(fd);
   }

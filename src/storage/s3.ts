@@ -10,7 +10,7 @@ import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
 import { StorageUnavailableError } from "../errors.js";
 import { mapLimit } from "../util/map-limit.js";
 import { assertValidKey, assertValidPrefix } from "./keys.js";
-import type { ListedObject, ObjectMeta, ObjectStore, ObjectStream, Presigner } from "./types.js";
+import type { CallOptions, ListedObject, ObjectMeta, ObjectStore, ObjectStream, ObjectVersion, Presigner } from "./types.js";
 
 export interface S3StoreOptions {
   /** Bucket that holds the objects; it must exist. */
@@ -49,13 +49,18 @@ export function createS3Store(options: S3StoreOptions): ObjectStore {
    * Runs one SDK call under an overall deadline (retries included). The deadline ends when `op` resolves,
    * so a stream handed out by `op` is not cut off later; the socket idle timeout guards it from then on.
    */
-  async function call<T>(what: string, op: (abortSignal: AbortSignal) => Promise<T>): Promise<T> {
+  async function call<T>(what: string, op: (abortSignal: AbortSignal) => Promise<T>, options?: CallOptions): Promise<T> {
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(), timeoutMs);
+    const signal = options?.signal ? AbortSignal.any([controller.signal, options.signal]) : controller.signal;
     try {
-      return await op(controller.signal);
+      return await op(signal);
     } catch (error) {
-      const reason = controller.signal.aborted ? `timed out after ${timeoutMs} ms` : messageOf(error);
+      const reason = controller.signal.aborted
+        ? `timed out after ${timeoutMs} ms`
+        : options?.signal?.aborted
+          ? "cancelled: the request's time is up"
+          : messageOf(error);
       throw new StorageUnavailableError(`S3 ${what} failed: ${reason}`, error);
     } finally {
       clearTimeout(timer);
@@ -79,36 +84,47 @@ export function createS3Store(options: S3StoreOptions): ObjectStore {
     driver: "s3",
     presigner,
 
-    async get(key) {
+    async get(key, options) {
       const Key = objectKey(key);
-      return call(`get ${key}`, async (abortSignal) => {
-        const response = await orNull(client.send(new GetObjectCommand({ Bucket: bucket, Key }), { abortSignal }));
-        if (!response?.Body) return null;
-        return response.Body.transformToByteArray();
-      });
+      return call(
+        `get ${key}`,
+        async (abortSignal) => {
+          const response = await orNull(client.send(new GetObjectCommand({ Bucket: bucket, Key }), { abortSignal }));
+          if (!response?.Body) return null;
+          return response.Body.transformToByteArray();
+        },
+        options,
+      );
     },
 
-    async getStream(key): Promise<ObjectStream | null> {
+    async getStream(key, options): Promise<ObjectStream | null> {
       const Key = objectKey(key);
-      const response = await call(`getStream ${key}`, (abortSignal) =>
-        orNull(client.send(new GetObjectCommand({ Bucket: bucket, Key }), { abortSignal })),
+      const response = await call(
+        `getStream ${key}`,
+        (abortSignal) => orNull(client.send(new GetObjectCommand({ Bucket: bucket, Key }), { abortSignal })),
+        options,
       );
       if (!response?.Body) return null;
       return {
         stream: response.Body.transformToWebStream() as ReadableStream<Uint8Array>,
         sizeBytes: response.ContentLength ?? 0,
         modifiedAt: response.LastModified ?? new Date(0),
+        // The ETag of the bytes this very answer carries: the version is checked on the read that serves them.
+        version: response.ETag ?? "",
       };
     },
 
-    async put(key, body, putOptions) {
+    async put(key, body, putOptions): Promise<ObjectVersion> {
       const Key = objectKey(key);
-      await call(`put ${key}`, (abortSignal) =>
-        client.send(
-          new PutObjectCommand({ Bucket: bucket, Key, Body: body, ContentType: putOptions?.contentType }),
-          { abortSignal },
-        ),
+      const response = await call(
+        `put ${key}`,
+        (abortSignal) =>
+          client.send(new PutObjectCommand({ Bucket: bucket, Key, Body: body, ContentType: putOptions?.contentType }), {
+            abortSignal,
+          }),
+        putOptions,
       );
+      return response.ETag ?? "";
     },
 
     async head(key): Promise<ObjectMeta | null> {
@@ -141,7 +157,7 @@ export function createS3Store(options: S3StoreOptions): ObjectStore {
             key,
             sizeBytes: object.Size ?? 0,
             modifiedAt: object.LastModified ?? new Date(0),
-            version: object.ETag,
+            version: object.ETag ?? "",
           });
         }
         ContinuationToken = page.IsTruncated ? page.NextContinuationToken : undefined;

@@ -4,16 +4,27 @@ export interface ObjectMeta {
   modifiedAt: Date;
 }
 
+/**
+ * The store's identity of an object's bytes: it changes whenever they do (S3: the ETag; fs: inode, size and mtime
+ * of the file renamed into place). The same object has the same version in `put`, `list` and `getStream`.
+ */
+export type ObjectVersion = string;
+
 /** One object found by `list`. */
 export interface ListedObject extends ObjectMeta {
   key: string;
-  /** Changes whenever the object's bytes do (S3: the ETag; fs: size and mtime in ns); lets callers reuse reads. */
-  version?: string;
+  version: ObjectVersion;
 }
 
-/** An object's bytes as a stream, with its size known up front. */
+/** An object's bytes as a stream, with its size and version known up front (those of the bytes streamed). */
 export interface ObjectStream extends ObjectMeta {
   stream: ReadableStream<Uint8Array>;
+  version: ObjectVersion;
+}
+
+/** Per-call options: the caller's deadline, which ends the call early (StorageUnavailableError). */
+export interface CallOptions {
+  signal?: AbortSignal;
 }
 
 /** Short-lived URLs that let a client talk to the store directly (S3 only). */
@@ -32,10 +43,10 @@ export interface Presigner {
 export interface ObjectStore {
   /** Driver name, for logs: "fs" | "s3". */
   readonly driver: string;
-  get(key: string): Promise<Uint8Array | null>;
-  getStream(key: string): Promise<ObjectStream | null>;
-  /** Writes the whole object atomically: readers see the old bytes or the new, never a part. */
-  put(key: string, body: Uint8Array | string, options?: { contentType?: string }): Promise<void>;
+  get(key: string, options?: CallOptions): Promise<Uint8Array | null>;
+  getStream(key: string, options?: CallOptions): Promise<ObjectStream | null>;
+  /** Writes the whole object atomically: readers see the old bytes or the new, never a part. Its new version. */
+  put(key: string, body: Uint8Array | string, options?: CallOptions & { contentType?: string }): Promise<ObjectVersion>;
   head(key: string): Promise<ObjectMeta | null>;
   /** Every object whose key starts with `prefix` (all pages), in key order. */
   list(prefix?: string): Promise<ListedObject[]>;

@@ -81,7 +81,7 @@ export function createSymbolService(options: SymbolServiceOptions) {
         log.warn("symbols_upstream_failed", { market, error });
         const lastGood = await readList(symbolsLastGoodKey(market));
         if (lastGood !== null) return { symbols: lastGood, source: "stale" };
-        throw new UpstreamUnavailableError(`Binance ${market} symbols are unavailable and none are cached`, error);
+        throw new UpstreamUnavailableError(`Binance ${market} symbols are unavailable and none are cached`, { cause: error });
       }
     },
 

@@ -1,7 +1,8 @@
 import { setTimeout as delay } from "node:timers/promises";
 import type { Interval, MarketType } from "../market.js";
 import { systemClock, type Clock } from "../clock.js";
-import { UpstreamBannedError, UpstreamUnavailableError, ValidationError } from "../errors.js";
+import type { Deadline } from "../deadline.js";
+import { UnknownSymbolError, UpstreamBannedError, UpstreamUnavailableError } from "../errors.js";
 import { silentLog, type Log } from "../log.js";
 
 export const BINANCE_SPOT_URL = "https://api.binance.com";
@@ -47,18 +48,32 @@ export interface UsedWeight {
   at: Date;
 }
 
+/** What a request may spend: its deadline (no wait runs past it), and a hook told of every HTTP attempt. */
+export interface RequestOptions {
+  deadline?: Deadline;
+  onAttempt?: () => void;
+}
+
+/** One klines answer: the klines, and the exchange's clock when it answered (its Date header), when it said. */
+export interface KlinesPage {
+  klines: Kline[];
+  /** A lower bound of the exchange's time at the answer (HTTP dates have whole seconds); null without a Date header. */
+  exchangeTimeMs: number | null;
+}
+
 export interface BinanceClient {
   /** GET /api/v3/exchangeInfo or /fapi/v1/exchangeInfo: the parsed JSON, unchecked (see toSymbolList). */
-  exchangeInfo(market: MarketType): Promise<unknown>;
+  exchangeInfo(market: MarketType, options?: RequestOptions): Promise<unknown>;
   /** The weight last reported by this market's API; null before its first answer. */
   usedWeight(market: MarketType): UsedWeight | null;
   /** When the 418 ban on this market's API ends; null when not banned. */
   bannedUntil(market: MarketType): Date | null;
   /**
    * GET /api/v3/klines or /fapi/v1/klines: the klines whose open time lies in [startTime, endTime], oldest first,
-   * at most `limit` (default: the market's largest page). `onAttempt` is told of every HTTP request sent.
+   * at most `limit` (default: the market's largest page), each of Binance's shape. Nothing else is checked here:
+   * whether they are the ones asked for is the caller's to judge.
    */
-  klines(market: MarketType, query: KlinesQuery, options?: { onAttempt?: () => void }): Promise<Kline[]>;
+  klines(market: MarketType, query: KlinesQuery, options?: RequestOptions): Promise<KlinesPage>;
 }
 
 export interface KlinesQuery {
@@ -82,6 +97,12 @@ export const KLINES_PAGE_LIMIT: Record<MarketType, number> = { spot: 1000, futur
 
 type Query = Record<string, string | number | undefined>;
 
+/** What one HTTP attempt brought back. */
+interface Answer {
+  body: unknown;
+  headers: Headers;
+}
+
 /** What one HTTP attempt came to, when it did not end the request. */
 interface Failure {
   problem: string;
@@ -90,6 +111,8 @@ interface Failure {
   backoff: boolean;
 }
 
+/** The largest body read: a klines page is at most ~300 KB; exchangeInfo some MB. Anything larger is not Binance. */
+const MAX_BODY_BYTES = { klines: 4 * 2 ** 20, exchangeInfo: 64 * 2 ** 20 };
 /** Binance's ban lengths start at 2 minutes; used if a 418 comes without Retry-After. */
 const DEFAULT_BAN_MS = 120_000;
 const WEIGHT_HEADER = "x-mbx-used-weight-1m";
@@ -127,67 +150,100 @@ export function createBinanceClient(options: BinanceClientOptions = {}): Binance
     futures: { weight: null, bannedUntil: null, pausedUntil: null },
   };
 
-  /** GET one endpoint with the house rules (timeout, ban, Retry-After, retries); resolves to the parsed JSON. */
-  async function request(market: MarketType, path: string, query: Query = {}, onAttempt?: () => void): Promise<unknown> {
+  /**
+   * GET one endpoint with the house rules (timeout, ban, Retry-After, retries, the deadline); resolves to the parsed
+   * JSON and the answer's headers.
+   */
+  async function request(
+    market: MarketType,
+    path: string,
+    query: Query,
+    maxBodyBytes: number,
+    options: RequestOptions = {},
+  ): Promise<Answer> {
     const url = urlOf(baseUrls[market], path, query);
     for (let attempt = 1; ; attempt++) {
-      await waitForGo(market);
-      onAttempt?.();
-      const outcome = await attemptOnce(market, path, url);
-      if (!("problem" in outcome)) return outcome.body;
+      await waitForGo(market, options.deadline);
+      options.onAttempt?.();
+      const outcome = await attemptOnce(market, path, url, maxBodyBytes, options.deadline);
+      if (!("problem" in outcome)) return outcome;
       if (attempt > maxRetries) {
         throw new UpstreamUnavailableError(
           `Binance ${market} ${path} failed after ${attempt} attempt${attempt === 1 ? "" : "s"}: ${outcome.problem}`,
-          outcome.cause,
+          { cause: outcome.cause },
         );
       }
       log.warn("binance_retry", { market, path, attempt, problem: outcome.problem });
-      if (outcome.backoff) await sleep(random() * Math.min(backoffMaxMs, backoffBaseMs * 2 ** (attempt - 1)));
+      if (outcome.backoff) await pause(random() * Math.min(backoffMaxMs, backoffBaseMs * 2 ** (attempt - 1)), options.deadline);
     }
+  }
+
+  /** Sleeps `ms`, unless that would run past the deadline: then fails at once, saying when to ask again. */
+  async function pause(ms: number, deadline: Deadline | undefined, why = "a backoff"): Promise<void> {
+    const now = clock.now().getTime();
+    if (deadline && now + ms > deadline.atMs) {
+      throw new UpstreamUnavailableError(
+        `Binance needs ${why} of ${Math.ceil(ms / 1000)} s, longer than the ${Math.max(0, deadline.atMs - now)} ms this request has left`,
+        { retryAt: new Date(now + ms) },
+      );
+    }
+    await sleep(ms);
   }
 
   /**
    * Refuses while banned; waits out a 429 pause (once, so a fixed clock cannot loop), or refuses if too long; with
    * no pause, slows down near the weight limit.
    */
-  async function waitForGo(market: MarketType): Promise<void> {
+  async function waitForGo(market: MarketType, deadline: Deadline | undefined): Promise<void> {
     const now = clock.now().getTime();
     const { bannedUntil, pausedUntil } = state[market];
     if (bannedUntil && bannedUntil.getTime() > now) throw bannedError(market, bannedUntil);
     state[market].bannedUntil = null;
     const waitMs = (pausedUntil?.getTime() ?? now) - now;
-    if (waitMs <= 0) return slowDownNearWeightLimit(market, now);
+    if (waitMs <= 0) return slowDownNearWeightLimit(market, now, deadline);
     if (waitMs > maxRetryAfterMs) {
       throw new UpstreamUnavailableError(
         `Binance ${market} is rate-limiting this client until ${pausedUntil?.toISOString()} (HTTP 429); ` +
           `that is longer than the ${maxRetryAfterMs} ms this client waits`,
+        { retryAt: pausedUntil ?? undefined },
       );
     }
-    await sleep(waitMs);
+    await pause(waitMs, deadline, "a Retry-After pause (HTTP 429)");
   }
 
   /**
    * When this minute's reported weight has reached the soft limit, waits for the next minute, when Binance's weight
    * window starts afresh (once: the weight is then unknown until the next answer, so a fixed clock cannot loop).
    */
-  async function slowDownNearWeightLimit(market: MarketType, now: number): Promise<void> {
+  async function slowDownNearWeightLimit(market: MarketType, now: number, deadline: Deadline | undefined): Promise<void> {
     const { weight } = state[market];
     if (!weight || weight.weight1m < weightSoftLimit1m[market]) return;
     if (Math.floor(weight.at.getTime() / MINUTE_MS) !== Math.floor(now / MINUTE_MS)) return;
     const waitMs = MINUTE_MS - (now % MINUTE_MS);
     log.warn("binance_weight_slowdown", { market, weight1m: weight.weight1m, wait_ms: waitMs });
+    await pause(waitMs, deadline, "a pause for its weight limit");
     state[market].weight = null;
-    await sleep(waitMs);
   }
 
-  async function attemptOnce(market: MarketType, path: string, url: string): Promise<{ body: unknown } | Failure> {
+  async function attemptOnce(
+    market: MarketType,
+    path: string,
+    url: string,
+    maxBodyBytes: number,
+    deadline: Deadline | undefined,
+  ): Promise<Answer | Failure> {
+    if (deadline?.signal.aborted) throw outOfTime(market, path);
+    const timeout = AbortSignal.timeout(timeoutMs);
+    const signal = deadline ? AbortSignal.any([timeout, deadline.signal]) : timeout;
     let response: Response;
     let text: string;
     try {
-      response = await fetchFn(url, { signal: AbortSignal.timeout(timeoutMs), headers: { accept: "application/json" } });
-      text = await response.text();
+      response = await fetchFn(url, { signal, headers: { accept: "application/json" } });
+      text = await readText(response, maxBodyBytes);
     } catch (error) {
-      const timedOut = error instanceof Error && error.name === "TimeoutError";
+      if (deadline?.signal.aborted) throw outOfTime(market, path, error);
+      if (error instanceof BodyTooLargeError) return { problem: error.message, backoff: true };
+      const timedOut = timeout.aborted;
       return { problem: timedOut ? `timed out after ${timeoutMs} ms` : `network error: ${describe(error)}`, cause: error, backoff: true };
     }
     recordWeight(market, response.headers);
@@ -206,20 +262,24 @@ export function createBinanceClient(options: BinanceClientOptions = {}): Binance
     }
     if (status >= 500) return { problem: `HTTP ${status}: ${text.slice(0, 200)}`, backoff: true };
     if (!response.ok) {
-      if (status === 400 && binanceErrorCode(text) === INVALID_SYMBOL) {
-        const issue = { field: "symbol", message: `is not a symbol Binance ${market} lists` };
-        throw new ValidationError("Invalid query parameters", [issue]);
-      }
+      if (status === 400 && binanceErrorCode(text) === INVALID_SYMBOL) throw new UnknownSymbolError(symbolOf(url), market);
       throw new UpstreamUnavailableError(`Binance ${market} ${path} answered HTTP ${status}: ${text.slice(0, 200)}`);
     }
     try {
-      return { body: JSON.parse(text) as unknown };
+      return { body: JSON.parse(text) as unknown, headers: response.headers };
     } catch (error) {
       throw new UpstreamUnavailableError(
         `Binance ${market} ${path} answered HTTP ${status} with a body that is not JSON: ${JSON.stringify(text.slice(0, 100))}`,
-        error,
+        { cause: error },
       );
     }
+  }
+
+  function outOfTime(market: MarketType, path: string, cause?: unknown): UpstreamUnavailableError {
+    return new UpstreamUnavailableError(`Binance ${market} ${path}: the request's time ran out`, {
+      cause,
+      retryAt: new Date(clock.now().getTime() + 1000),
+    });
   }
 
   function recordWeight(market: MarketType, headers: Headers): void {
@@ -244,11 +304,16 @@ export function createBinanceClient(options: BinanceClientOptions = {}): Binance
   }
 
   return {
-    exchangeInfo: (market) => request(market, market === "spot" ? "/api/v3/exchangeInfo" : "/fapi/v1/exchangeInfo"),
-    async klines(market, query, options = {}) {
+    async exchangeInfo(market, options) {
+      const path = market === "spot" ? "/api/v3/exchangeInfo" : "/fapi/v1/exchangeInfo";
+      return (await request(market, path, {}, MAX_BODY_BYTES.exchangeInfo, options)).body;
+    },
+    async klines(market, query, options) {
       const path = market === "spot" ? "/api/v3/klines" : "/fapi/v1/klines";
-      const body = await request(market, path, { limit: KLINES_PAGE_LIMIT[market], ...query }, options.onAttempt);
-      return toKlines(body, `Binance ${market} ${path}`);
+      const query_ = { limit: KLINES_PAGE_LIMIT[market], ...query };
+      const { body, headers } = await request(market, path, query_, MAX_BODY_BYTES.klines, options);
+      const date = Date.parse(headers.get("date") ?? "");
+      return { klines: toKlines(body, `Binance ${market} ${path}`), exchangeTimeMs: Number.isNaN(date) ? null : date };
     },
     usedWeight: (market) => state[market].weight,
     bannedUntil: (market) => {
@@ -257,6 +322,34 @@ export function createBinanceClient(options: BinanceClientOptions = {}): Binance
     },
   };
 }
+
+class BodyTooLargeError extends Error {
+  override name = "BodyTooLargeError";
+}
+
+/** The body as text, read until `maxBytes`: an answer larger than that is refused, never held whole. */
+async function readText(response: Response, maxBytes: number): Promise<string> {
+  const declared = Number(response.headers.get("content-length") ?? NaN);
+  if (declared > maxBytes) {
+    await response.body?.cancel();
+    throw new BodyTooLargeError(`answer of ${declared} bytes, over the ${maxBytes} this client reads`);
+  }
+  if (!response.body) return "";
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let sizeBytes = 0;
+  for (let read = await reader.read(); !read.done; read = await reader.read()) {
+    sizeBytes += read.value.length;
+    if (sizeBytes > maxBytes) {
+      await reader.cancel();
+      throw new BodyTooLargeError(`answer of more than ${maxBytes} bytes, which this client does not read`);
+    }
+    chunks.push(read.value);
+  }
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+const symbolOf = (url: string): string => new URL(url).searchParams.get("symbol") ?? "";
 
 /** The `code` of a Binance error body (`{"code": -1121, "msg": "Invalid symbol."}`); null when it is not one. */
 function binanceErrorCode(text: string): number | null {

@@ -2,13 +2,14 @@ import { existsSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { csvKeyOf, metaKeyOf, type CacheInfo } from "../../src/cache/data-cache.js";
+import { type CacheInfo } from "../../src/cache/data-cache.js";
+import { csvKeyOf, metaKeyOf } from "../../src/cache/objects.js";
 import { INTERVALS, type DatasetId } from "../../src/market.js";
 import { datasetKey } from "../../src/cache/key.js";
-import { buildMeta, serializeMeta } from "../../src/cache/meta.js";
+import { serializeMeta } from "../../src/cache/meta.js";
 import { symbolsLastRefreshKey } from "../../src/counters/keys.js";
 import { testApp } from "../support/app.js";
-import { klinesCsv } from "../support/fixtures.js";
+import { klinesCsv, pythonMeta } from "../support/fixtures.js";
 import { DESKTOP, PHONE, launchChromium, pageSettled, screenshot, serveApp, watchPage } from "./support.js";
 
 const TOKEN = "browser-test-token";
@@ -123,7 +124,7 @@ describe("the admin page in Chromium", () => {
       for (const seed of SEEDS) await putThroughApi(service, seed);
       const hostile = { ...SEEDS[0], symbol: HOSTILE_SYMBOL } as Seed;
       await service.store.put(csvKeyOf(hostile), klinesCsv(2));
-      await service.store.put(metaKeyOf(hostile), serializeMeta(buildMeta(hostile, { rows: 2, csvBytes: klinesCsv(2).length }, "2026-11-20T08:00:00.000")));
+      await service.store.put(metaKeyOf(hostile), serializeMeta(pythonMeta(hostile, 2, "2026-11-20T08:00:00.000")));
 
       const { page, watch } = await openPage(service);
       const info = await cacheInfo(service);
@@ -352,8 +353,8 @@ describe("the admin page in Chromium", () => {
       for (let i = 0; i < 2; i++) await get({ ...futures, interval: "1d" }, 404);
 
       const metrics = await metricsOf(service);
-      expect(metrics.caches.data_spot).toEqual({ hits: 3, misses: 1, hit_ratio: 0.75 });
-      expect(metrics.caches.data_futures).toEqual({ hits: 1, misses: 2, hit_ratio: 0.3333 });
+      expect(metrics.caches.data_spot).toEqual({ hits: 3, misses: 1, partial: 0, hit_ratio: 0.75 });
+      expect(metrics.caches.data_futures).toEqual({ hits: 1, misses: 2, partial: 0, hit_ratio: 0.3333 });
       expect(metrics.symbols_refresh.spot).toEqual({ last_refresh_at: "2026-11-25T11:59:18.000Z", age_seconds: 42 });
 
       const { page, watch } = await openPage(service);
@@ -395,7 +396,7 @@ describe("the admin page in Chromium", () => {
         };
         const csv = klinesCsv(1 + (i % 5));
         writeFileSync(join(service.dir, csvKeyOf(id)), csv);
-        const meta = buildMeta(id, { rows: 1 + (i % 5), csvBytes: csv.length }, "2026-11-24T10:00:00.000");
+        const meta = pythonMeta(id, 1 + (i % 5), "2026-11-24T10:00:00.000");
         writeFileSync(join(service.dir, metaKeyOf(id)), serializeMeta(meta));
       }
       const { page, watch } = await openPage(service);

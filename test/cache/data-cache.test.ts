@@ -1,7 +1,9 @@
-import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { cpSync, readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { createDataCache, csvKeyOf, metaKeyOf } from "../../src/cache/data-cache.js";
+import { createDataCache } from "../../src/cache/data-cache.js";
+import { csvKeyOf, metaKeyOf } from "../../src/cache/objects.js";
 import type { DatasetId } from "../../src/market.js";
 import { fixedClock } from "../../src/clock.js";
 import { InvalidBodyError } from "../../src/errors.js";
@@ -68,8 +70,12 @@ describe("DataCache on the original Python service's cache folder", () => {
     ]);
     const original = JSON.parse(readFixture("tradebot-cache", metaKeyOf(BTC_SPOT)).toString()) as Record<string, unknown>;
     const written = JSON.parse(readFileSync(join(dir, metaKeyOf(BTC_SPOT)), "utf8")) as Record<string, unknown>;
-    expect(Object.keys(written)).toEqual([...Object.keys(original), "csv_bytes"]);
-    expect({ ...written, cached_at: original.cached_at, csv_bytes: undefined }).toEqual({ ...original, csv_bytes: undefined });
+    // The original's fields first, in its order and with its values; then ours, which the Python service ignores.
+    const ours = ["csv_bytes", "csv_sha256", "csv_version"];
+    expect(Object.keys(written)).toEqual([...Object.keys(original), ...ours]);
+    const withoutOurs = (meta: Record<string, unknown>) => Object.fromEntries(Object.entries(meta).filter(([key]) => !ours.includes(key)));
+    expect({ ...withoutOurs(written), cached_at: original.cached_at }).toEqual(original);
+    expect(written).toMatchObject({ csv_bytes: csv.length, csv_sha256: createHash("sha256").update(csv).digest("hex") });
     expect(written.cached_at).toBe("2026-11-25T12:00:00.000");
     expect(meta).toEqual(written);
     expect(readFileSync(join(dir, csvKeyOf(BTC_SPOT)))).toEqual(csv);
@@ -146,6 +152,84 @@ describe("DataCache validity and torn entries", () => {
     await cache.write(BTC_SPOT, encode(klinesCsv(20)));
     const found = await cache.readRows(BTC_SPOT);
     expect(found.hit && found.rows.length).toBe(20);
+  });
+});
+
+describe("DataCache proves a CSV is its meta's before serving a byte", () => {
+  const drivers = [
+    ["fs", async () => createFsStore({ baseDir: tempDir() })],
+    ["s3", async () => (await s3TestStore({ prefix: "cache/data" })).store],
+  ] as const;
+  const cacheOn = (store: ObjectStore) => createDataCache({ store, clock: fixedClock("2026-11-25T12:00:00.000Z"), rule });
+  /** The same bytes but one digit: same size, other content. */
+  const tampered = (csv: string) => csv.replace("60000.00", "60000.01");
+
+  for (const [name, makeStore] of drivers) {
+    it(`on ${name}: misses on a CSV rewritten behind its meta's back with the same size, and deletes nothing`, async () => {
+      const store = await makeStore();
+      const cache = cacheOn(store);
+      const csv = klinesCsv(3);
+      await cache.write(BTC_SPOT, encode(csv));
+      await store.put(csvKeyOf(BTC_SPOT), tampered(csv));
+      expect(tampered(csv)).toHaveLength(csv.length);
+
+      expect(await cache.openCsv(BTC_SPOT)).toEqual({ hit: false, reason: "torn" });
+      expect(await cache.readRowsJson(BTC_SPOT)).toEqual({ hit: false, reason: "torn" });
+      expect(await cache.sweep()).toMatchObject({ deleted: 0 });
+      expect((await store.list()).map((object) => object.key).sort()).toEqual([csvKeyOf(BTC_SPOT), metaKeyOf(BTC_SPOT)]);
+    });
+
+    it(`on ${name}: serves the bytes of a CSV whose version is its meta's`, async () => {
+      const store = await makeStore();
+      const cache = cacheOn(store);
+      await cache.write(BTC_SPOT, encode(klinesCsv(3)));
+      const found = await cache.openCsv(BTC_SPOT);
+      expect(found.hit && found.meta.csv_version).toBe((await store.list()).find((object) => object.key === csvKeyOf(BTC_SPOT))?.version);
+      expect(found.hit && (await readAll(found.csv.stream))).toBe(klinesCsv(3));
+    });
+  }
+
+  it("serves a cache folder copied elsewhere (other versions, same bytes) once its sha256 agrees", async () => {
+    const { cache, dir } = setup();
+    await cache.write(BTC_SPOT, encode(klinesCsv(3)));
+    const copy = tempDir();
+    cpSync(dir, copy, { recursive: true });
+    const copied = cacheOn(createFsStore({ baseDir: copy }));
+
+    const found = await copied.openCsv(BTC_SPOT);
+
+    expect(found.hit && (await readAll(found.csv.stream))).toBe(klinesCsv(3));
+  });
+
+  it("proves a large CSV of another version in one read and serves it from a second read", async () => {
+    const { cache, dir, store } = setup();
+    const csv = klinesCsv(170_000);
+    expect(csv.length).toBeGreaterThan(16 * 2 ** 20);
+    await cache.write(BTC_SPOT, encode(csv));
+    // Same bytes, another inode: a restore from backup.
+    const path = join(dir, csvKeyOf(BTC_SPOT));
+    writeFileSync(`${path}.restored`, readFileSync(path));
+    renameSync(`${path}.restored`, path);
+    const streams: string[] = [];
+    const counted = cacheOn({ ...store, getStream: (key, options) => (streams.push(key), store.getStream(key, options)) });
+
+    const found = await counted.openCsv(BTC_SPOT);
+
+    expect(found.hit && (await readAll(found.csv.stream)).length).toBe(csv.length);
+    expect(streams).toEqual([csvKeyOf(BTC_SPOT), csvKeyOf(BTC_SPOT)]);
+    // Proven once per process: the next hit reads it once.
+    const again = await counted.openCsv(BTC_SPOT);
+    if (again.hit) await again.csv.stream.cancel();
+    expect(streams).toHaveLength(3);
+  });
+
+  it("misses on an entry of the original service whose CSV lost rows, before serving a byte; serves it intact", async () => {
+    const { cache, dir } = setup({ withPythonCache: true });
+    expect((await cache.openCsv(ETH_FUTURES)).hit).toBe(true);
+    const path = join(dir, csvKeyOf(BTC_SPOT));
+    writeFileSync(path, readFileSync(path, "utf8").split("\n").slice(0, 5).join("\n") + "\n");
+
+    expect(await cache.openCsv(BTC_SPOT)).toEqual({ hit: false, reason: "torn" });
   });
 });
 

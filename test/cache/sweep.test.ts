@@ -1,7 +1,8 @@
 import { utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { createDataCache, csvKeyOf, metaKeyOf } from "../../src/cache/data-cache.js";
+import { createDataCache } from "../../src/cache/data-cache.js";
+import { csvKeyOf, metaKeyOf } from "../../src/cache/objects.js";
 import { planSweep } from "../../src/cache/sweep.js";
 import { fixedClock } from "../../src/clock.js";
 import { createFsStore } from "../../src/storage/fs.js";
@@ -12,7 +13,7 @@ import { s3TestStore } from "../support/s3.js";
 const rule = { recentWindowDays: 1, recentTtlSeconds: 86_400 };
 const now = new Date("2026-11-25T12:00:00Z");
 const at = (iso: string) => new Date(iso);
-const object = (key: string, modified = "2026-11-25T11:30:00Z") => ({ key, sizeBytes: 1, modifiedAt: at(modified) });
+const object = (key: string, modified = "2026-11-25T11:30:00Z") => ({ key, sizeBytes: 1, modifiedAt: at(modified), version: "v1" });
 const meta = (end_date: string, cached_at: string) => ({ ...BTC_SPOT, end_date, cached_at, rows: 1, cache_key: "k" });
 
 describe("planSweep", () => {
@@ -36,9 +37,11 @@ describe("planSweep", () => {
     ]);
   });
 
-  it("leaves read-through candle partitions to their own service", () => {
-    const partition = { ...meta("2026-11-30", "2026-11-01T00:00:00"), source: "binance", complete: false };
-    expect(planSweep([{ csv: object("a.csv"), meta: { ...object("a_meta.json"), parsed: partition } }], now, rule).remove).toEqual([]);
+  it("leaves an entry kept until its writer replaces it, however old", () => {
+    const kept = { ...meta("2026-11-30", "2026-11-01T00:00:00"), retention: "until_replaced" as const };
+    expect(planSweep([{ csv: object("a.csv"), meta: { ...object("a_meta.json"), parsed: kept } }], now, rule).remove).toEqual([]);
+    const byRule = { ...kept, retention: "rule" as const };
+    expect(planSweep([{ csv: object("a.csv"), meta: { ...object("a_meta.json"), parsed: byRule } }], now, rule).remove).toHaveLength(2);
   });
 
   it("removes a CSV without meta only once it is an hour old", () => {

@@ -102,7 +102,7 @@ describe("upstash counters when Redis fails", () => {
     expect(increment.elapsedMs).toBeLessThan(150 + SLACK_MS);
     expect(log.warn).toHaveBeenCalledTimes(1);
     expect(read.elapsedMs).toBeLessThan(150 + SLACK_MS);
-    expect(read.value).toMatchObject({ status: 503, code: "COUNTERS_UNAVAILABLE" });
+    expect(read.value).toMatchObject({ name: "CountersUnavailableError", code: "COUNTERS_UNAVAILABLE" });
   });
 
   it("rejects a key-value call after timeoutMs on a server that never answers", async () => {
@@ -114,9 +114,9 @@ describe("upstash counters when Redis fails", () => {
     const set = await timed(() => kv.set("k", "v").catch((error: unknown) => error));
 
     expect(get.elapsedMs).toBeLessThan(150 + SLACK_MS);
-    expect(get.value).toMatchObject({ status: 503, code: "COUNTERS_UNAVAILABLE" });
+    expect(get.value).toMatchObject({ name: "CountersUnavailableError", code: "COUNTERS_UNAVAILABLE" });
     expect(set.elapsedMs).toBeLessThan(150 + SLACK_MS);
-    expect(set.value).toMatchObject({ status: 503, code: "COUNTERS_UNAVAILABLE" });
+    expect(set.value).toMatchObject({ name: "CountersUnavailableError", code: "COUNTERS_UNAVAILABLE" });
   });
 
   it("does not retry a request whose connection breaks", async () => {
@@ -152,7 +152,7 @@ describe("upstash counters when Redis is killed in the middle of a test", () => 
 
     expect(whileDown.elapsedMs).toBeLessThan(timeoutMs + SLACK_MS);
     expect(log.warn).toHaveBeenCalledTimes(20);
-    expect(readWhileDown).toMatchObject({ status: 503, code: "COUNTERS_UNAVAILABLE" });
+    expect(readWhileDown).toMatchObject({ name: "CountersUnavailableError", code: "COUNTERS_UNAVAILABLE" });
 
     await stack.redis.restart();
     const baseline = await eventually(() => counters.read(["hits"]));

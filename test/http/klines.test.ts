@@ -1,10 +1,13 @@
 import type { APIGatewayProxyResult } from "aws-lambda";
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it, vi } from "vitest";
 import { csvToRows, type Row } from "../../src/cache/csv.js";
-import { csvKeyOf, metaKeyOf, type CacheInfo } from "../../src/cache/data-cache.js";
+import { type CacheInfo } from "../../src/cache/data-cache.js";
+import { csvKeyOf, metaKeyOf } from "../../src/cache/objects.js";
 import { parseMeta } from "../../src/cache/meta.js";
+import type { ObjectStore } from "../../src/storage/types.js";
 import type { Clock } from "../../src/clock.js";
 import type { ErrorEnvelope, SuccessEnvelope } from "../../src/http/envelope.js";
+import type { Metrics } from "../../src/http/metrics-format.js";
 import { startBinanceStandIn, type BinanceStandIn } from "../support/binance-standin.js";
 import { testApp, type TestAppOptions } from "../support/app.js";
 import { jsonOf } from "../support/json.js";
@@ -16,7 +19,7 @@ interface KlinesFields {
   from: string;
   to: string;
   reaches_now: boolean;
-  gaps: { from: string; to: string; missing: number }[];
+  gaps: { from: string; to: string; missing: number; final: boolean }[];
 }
 /** A klines answer inline as JSON. */
 type KlinesJson = SuccessEnvelope<{ meta: KlinesFields & { rows: number }; rows: Row[] }>;
@@ -29,20 +32,28 @@ const FUTURES = "/fapi/v1/klines";
 const MAINTENANCE = { fromMs: Date.parse("2026-02-14T10:00:00Z"), toMs: Date.parse("2026-02-14T12:30:00Z") };
 const LISTED_AT = Date.parse("2026-03-10T08:00:00Z");
 
+const MONTH_END_MAINTENANCE = { fromMs: Date.parse("2023-08-31T22:00:00Z"), toMs: Date.parse("2023-09-01T02:00:00Z") };
+const DELISTED_AT = Date.parse("2025-03-10T00:00:00Z");
+
 let standIn: BinanceStandIn;
-/** The clock of the app under test, which the stand-in shares: no kline opens after its "now". */
+/** The clock of the app under test, which the stand-in shares (less `exchangeBehindMs`): no kline opens after its "now". */
 let clock: Clock | null = null;
+let exchangeBehindMs = 0;
 
 beforeAll(async () => {
   standIn = await startBinanceStandIn({
-    now: () => (clock ? clock.now().getTime() : Date.now()),
+    now: () => (clock ? clock.now().getTime() : Date.parse(NOW)) - exchangeBehindMs,
     listedAt: { NEWUSDT: LISTED_AT },
-    maintenance: [MAINTENANCE],
+    maintenance: [MAINTENANCE, MONTH_END_MAINTENANCE],
     unknownSymbols: ["NOPEUSDT"],
+    delistedAt: { OLDUSDT: DELISTED_AT },
   });
 });
 afterAll(() => standIn.close());
-beforeEach(() => standIn.reset());
+beforeEach(() => {
+  standIn.reset();
+  exchangeBehindMs = 0;
+});
 
 /** The app on a fresh folder, talking to the stand-in; its Binance client's waits move the clock instead of sleeping. */
 function build(options: TestAppOptions = {}) {
@@ -62,6 +73,13 @@ function build(options: TestAppOptions = {}) {
 
 type Query = { symbol: string; interval: string; start_date: string; end_date: string; market_type?: string; format?: string };
 const klinesUrl = (query: Query) => `/api/v1/klines?${new URLSearchParams(query)}`;
+/** Where the read-through keeps a month: its own folder of the cache, apart from the entries clients store. */
+const partition = (id: Omit<Query, "format"> & { market_type?: "spot" | "futures" }) =>
+  ({ market_type: "spot" as const, ...id, interval: id.interval as "1m", folder: "partitions" });
+const partitionMeta = async (store: ObjectStore, id: Parameters<typeof partition>[0]) => {
+  const bytes = await store.get(metaKeyOf(partition(id)));
+  return bytes && parseMeta(bytes);
+};
 const klineCalls = () => standIn.served.filter((call) => call.path.endsWith("/klines"));
 const upstream = () => (standIn.requests[SPOT] ?? 0) + (standIn.requests[FUTURES] ?? 0);
 const utc = (text: string) => Date.parse(`${text}Z`);
@@ -151,10 +169,10 @@ describe("GET /api/v1/klines, read through month partitions", () => {
     expect(stamps.at(-1)).toBe("2026-11-25 11:55:00");
     expect(stamps).toHaveLength(288 + 144);
     expect(headersOf(first)).toMatchObject({ cache: "MISS", reachesNow: "true" });
-    const november = { symbol: "ETHUSDT", interval: "5m", start_date: "2026-11-01", end_date: "2026-11-30", market_type: "spot" } as const;
-    const meta = parseMeta((await store.get(metaKeyOf(november)))!)!;
+    const november = { symbol: "ETHUSDT", interval: "5m", start_date: "2026-11-01", end_date: "2026-11-30" };
+    const meta = await partitionMeta(store, november);
     expect(meta).toMatchObject({ rows: 24 * 288 + 144, complete: false, last_open: "2026-11-25 11:55:00", resume_from: "2026-11-25 12:00:00" });
-    const stored = new TextDecoder().decode((await store.get(csvKeyOf(november)))!);
+    const stored = new TextDecoder().decode((await store.get(csvKeyOf(partition(november))))!);
     expect(stored.trimEnd().split("\n").at(-1)).toMatch(/^2026-11-25 11:55:00,/);
 
     standIn.reset();
@@ -166,7 +184,7 @@ describe("GET /api/v1/klines, read through month partitions", () => {
     expect(grown.slice(0, stamps.length)).toEqual(stamps);
     expect(headersOf(second)).toEqual({ cache: "PARTIAL", cached: "0", fetched: "1", upstream: "1", reachesNow: "true" });
     expect(klineCalls().map((call) => call.query.startTime)).toEqual([String(utc("2026-11-25T12:00:00"))]);
-    expect(parseMeta((await store.get(metaKeyOf(november)))!)).toMatchObject({ rows: 24 * 288 + 168, last_open: "2026-11-25 13:55:00" });
+    expect(await partitionMeta(store, november)).toMatchObject({ rows: 24 * 288 + 168, last_open: "2026-11-25 13:55:00" });
 
     standIn.reset();
     const again = await app.request(klinesUrl(query));
@@ -180,8 +198,8 @@ describe("GET /api/v1/klines, read through month partitions", () => {
 
     // The 12:00 candle closed 1 ms under 2 s ago.
     expect((await jsonOf<KlinesJson>(res)).data.rows.at(-1)?.timestamp).toBe("2026-11-25T11:00:00.000Z");
-    const november = { symbol: "ETHUSDT", interval: "1h", start_date: "2026-11-01", end_date: "2026-11-30", market_type: "spot" } as const;
-    expect(parseMeta((await store.get(metaKeyOf(november)))!)).toMatchObject({ last_open: "2026-11-25 11:00:00", resume_from: "2026-11-25 12:00:00" });
+    const november = { symbol: "ETHUSDT", interval: "1h", start_date: "2026-11-01", end_date: "2026-11-30" };
+    expect(await partitionMeta(store, november)).toMatchObject({ last_open: "2026-11-25 11:00:00", resume_from: "2026-11-25 12:00:00" });
   });
 
   it("makes one upstream fetch for 50 identical concurrent misses", async () => {
@@ -222,7 +240,7 @@ describe("GET /api/v1/klines, read through month partitions", () => {
     expect(res.headers.get("Retry-After")).toBe("120");
     const body = await jsonOf<ErrorEnvelope>(res);
     expect(body.error.code).toBe("UPSTREAM_UNAVAILABLE");
-    expect(body.error.message).toMatch(/banned this IP \(HTTP 418\) until 2026-11-25T12:02:30.000Z/);
+    expect(body.error.details).toMatchObject({ retry_at: "2026-11-25T12:02:30.000Z", partitions: 6, partitions_stored: 2 });
     // Six months of 744 or fewer: six one-page passes, three at a time; the third answer is the 418.
     expect(upstream()).toBe(3);
     const stored = (await store.list()).filter((object) => object.key.endsWith("_meta.json"));
@@ -291,7 +309,7 @@ describe("GET /api/v1/klines, read through month partitions", () => {
     expect(res.headers.get("X-Gaps")).toBe("1");
     const { data } = await jsonOf<KlinesJson>(res);
     expect(data.meta).toMatchObject({ rows: 69, reaches_now: false });
-    expect(data.meta.gaps).toEqual([{ from: "2026-02-14T10:00:00.000Z", to: "2026-02-14T13:00:00.000Z", missing: 3 }]);
+    expect(data.meta.gaps).toEqual([{ from: "2026-02-14T10:00:00.000Z", to: "2026-02-14T13:00:00.000Z", missing: 3, final: true }]);
     const stamps = data.rows.map((row) => row.timestamp);
     expect(stamps).not.toContain("2026-02-14T11:00:00.000Z");
     expect(stamps[stamps.indexOf("2026-02-14T09:00:00.000Z") + 1]).toBe("2026-02-14T13:00:00.000Z");
@@ -307,8 +325,8 @@ describe("GET /api/v1/klines, read through month partitions", () => {
     expect(data.rows[0]?.timestamp).toBe("2026-03-10T08:00:00.000Z");
     expect(data.rows).toHaveLength(22 * 24 - 8);
     expect(data.meta.gaps).toEqual([]);
-    const february = { symbol: "NEWUSDT", interval: "1h", start_date: "2026-02-01", end_date: "2026-02-28", market_type: "spot" } as const;
-    expect(parseMeta((await store.get(metaKeyOf(february)))!)).toMatchObject({ rows: 0, complete: true, first_open: null });
+    const february = { symbol: "NEWUSDT", interval: "1h", start_date: "2026-02-01", end_date: "2026-02-28" };
+    expect(await partitionMeta(store, february)).toMatchObject({ rows: 0, complete: true, first_open: null, gaps: [] });
 
     standIn.reset();
     const again = await app.request(klinesUrl(query));
@@ -341,24 +359,39 @@ describe("GET /api/v1/klines, read through month partitions", () => {
     expect(klineCalls().filter((call) => call.path === FUTURES).every((call) => call.query.limit === "1500")).toBe(true);
   });
 
-  it("keeps partitions as ordinary cache entries: listed by info, and refetched once deleted", async () => {
-    const { app } = build();
-    const query = { symbol: "DOTUSDT", interval: "1h", start_date: "2025-01-01", end_date: "2025-03-31" };
-    await app.request(klinesUrl(query));
+  it("keeps partitions in a folder of their own: info lists them as kept until replaced; a client's entry of the same month is untouched", async () => {
+    const { app, store } = build();
+    const january = { symbol: "DOTUSDT", interval: "1h", start_date: "2025-01-01", end_date: "2025-01-31" };
+    const clientCsv = "timestamp,open,close\n2025-01-01 00:00:00,1.5,1.6\n";
+    const put = await app.request(`/api/v1/backtest/cache/data?${new URLSearchParams(january)}`, {
+      method: "PUT",
+      headers: { "Content-Type": "text/csv" },
+      body: clientCsv,
+    });
+    expect(put.status).toBe(201);
+    const clientObjects = async () => Promise.all([store.get(csvKeyOf({ ...january, interval: "1h", market_type: "spot" })), store.get(metaKeyOf({ ...january, interval: "1h", market_type: "spot" }))]);
+    const before = await clientObjects();
 
+    const res = await app.request(klinesUrl({ ...january, end_date: "2025-03-31" }));
+
+    expect((await jsonOf<KlinesJson>(res)).data.rows).toHaveLength(90 * 24);
+    expect(await clientObjects()).toEqual(before);
+    expect(Buffer.from(before[0]!).toString()).toBe(clientCsv);
+    const hit = await app.request(`/api/v1/backtest/cache/data?${new URLSearchParams({ ...january, format: "csv" })}`);
+    expect(await hit.text()).toBe(clientCsv);
     const info = (await jsonOf<SuccessEnvelope<CacheInfo>>(await app.request("/api/v1/backtest/cache/info"))).data;
-    expect(info.cache_entries.map((entry: { start_date: string; end_date: string }) => `${entry.start_date}..${entry.end_date}`).sort()).toEqual([
-      "2025-01-01..2025-01-31",
-      "2025-02-01..2025-02-28",
-      "2025-03-01..2025-03-31",
+    const byFolder = (folder: string) => info.cache_entries.filter((entry) => entry.folder === folder);
+    expect(byFolder("").map((entry) => [entry.start_date, entry.retention, entry.rows])).toEqual([["2025-01-01", "rule", 1]]);
+    expect(byFolder("partitions").map((entry) => [entry.start_date, entry.retention, entry.expires_at]).sort()).toEqual([
+      ["2025-01-01", "until_replaced", null],
+      ["2025-02-01", "until_replaced", null],
+      ["2025-03-01", "until_replaced", null],
     ]);
-    expect(info.cache_entries.every((entry: { expires_at: string | null }) => entry.expires_at === null)).toBe(true);
-    const february = new URLSearchParams({ symbol: "DOTUSDT", interval: "1h", start_date: "2025-02-01", end_date: "2025-02-28" });
-    expect((await app.request(`/api/v1/backtest/cache/data?${february}`, { method: "DELETE" })).status).toBe(200);
-
+    // The client's DELETE of that month is the client's entry only.
+    expect((await app.request(`/api/v1/backtest/cache/data?${new URLSearchParams(january)}`, { method: "DELETE" })).status).toBe(200);
     standIn.reset();
-    const again = await app.request(klinesUrl(query));
-    expect(headersOf(again)).toMatchObject({ cache: "PARTIAL", cached: "2", fetched: "1", upstream: "1" });
+    const again = await app.request(klinesUrl({ ...january, end_date: "2025-03-31" }));
+    expect(headersOf(again)).toMatchObject({ cache: "HIT", upstream: "0" });
   });
 
   it("serves 1s candles from day partitions", async () => {
@@ -368,6 +401,207 @@ describe("GET /api/v1/klines, read through month partitions", () => {
 
     expect(timestamps(await csvRows(res))).toHaveLength(86_400);
     expect(headersOf(res)).toMatchObject({ fetched: "1", upstream: "87" });
+  });
+});
+
+describe("GET /api/v1/klines: complete by evidence, never by silence", () => {
+  const FEBRUARY = { symbol: "BTCUSDT", interval: "1h", start_date: "2024-02-01", end_date: "2024-02-29" };
+
+  it("retries a transient empty page within the request, and stores the month complete", async () => {
+    const { app, store } = build();
+    standIn.set({ emptyPages: { count: 1 } });
+
+    const res = await app.request(klinesUrl(FEBRUARY));
+
+    const { data } = await jsonOf<KlinesJson>(res);
+    expect(data.rows).toHaveLength(29 * 24);
+    expect(data.meta.gaps).toEqual([]);
+    // The empty page, the question of where the next candle is (it is right there), then the page again.
+    expect(headersOf(res)).toMatchObject({ cache: "MISS", upstream: "3" });
+    expect(await partitionMeta(store, FEBRUARY)).toMatchObject({ complete: true, rows: 29 * 24, gaps: [] });
+  });
+
+  it("reports candles that stay missing as a gap that is not final, keeps the month incomplete, and heals it after the recheck period", async () => {
+    const { app, store, clock } = build();
+    standIn.set({ emptyPages: { count: Infinity } });
+
+    const res = await app.request(klinesUrl(FEBRUARY));
+
+    expect(res.status).toBe(200);
+    expect(res.headers.get("X-Gaps")).toBe("1");
+    const { data } = await jsonOf<KlinesJson>(res);
+    expect(data.rows).toEqual([]);
+    expect(data.meta.gaps).toEqual([{ from: "2024-02-01T00:00:00.000Z", to: "2024-03-01T00:00:00.000Z", missing: 29 * 24, final: false }]);
+    // Three passes, each: the page, where the next candle is, the symbol's latest candle. Bounded, and no sleep past them.
+    expect(upstream()).toBe(9);
+    expect(await partitionMeta(store, FEBRUARY)).toMatchObject({ complete: false, rows: 0, resume_from: "2024-02-01 00:00:00" });
+
+    // Within KLINES_RECHECK_SECONDS the month is served as it is, gap and all, without asking again.
+    standIn.reset();
+    clock.set(new Date(clock.now().getTime() + 3599_000));
+    const soon = await app.request(klinesUrl(FEBRUARY));
+    expect(soon.headers.get("X-Gaps")).toBe("1");
+    expect(headersOf(soon)).toMatchObject({ cache: "HIT", upstream: "0" });
+
+    clock.set(new Date(clock.now().getTime() + 1000));
+    const later = await app.request(klinesUrl(FEBRUARY));
+    expect((await jsonOf<KlinesJson>(later)).data.rows).toHaveLength(29 * 24);
+    expect(later.headers.get("X-Gaps")).toBe("0");
+    expect(await partitionMeta(store, FEBRUARY)).toMatchObject({ complete: true, rows: 29 * 24 });
+  });
+
+  it("fetches again from where a short page stopped, and finds every candle", async () => {
+    const { app, store } = build();
+    const query = { symbol: "ETHUSDT", interval: "1m", start_date: "2024-02-01", end_date: "2024-02-29", format: "csv" };
+    standIn.set({ shortPages: { count: 1, keep: 400, after: 5 } });
+
+    const res = await app.request(klinesUrl(query));
+
+    expect(timestamps(await csvRows(res))).toHaveLength(29 * 1440);
+    expect(res.headers.get("X-Gaps")).toBe("0");
+    expect(await partitionMeta(store, { ...query, interval: "1m" })).toMatchObject({ complete: true, rows: 29 * 1440 });
+  });
+
+  it("proves a gap across a month's end by the next candle the exchange has, and stores both months complete", async () => {
+    const { app, store } = build();
+    const query = { symbol: "BTCUSDT", interval: "1h", start_date: "2023-08-01", end_date: "2023-09-30" };
+
+    const res = await app.request(klinesUrl(query));
+
+    const { data } = await jsonOf<KlinesJson>(res);
+    expect(data.meta.gaps).toEqual([{ from: "2023-08-31T22:00:00.000Z", to: "2023-09-01T02:00:00.000Z", missing: 4, final: true }]);
+    expect(data.rows).toHaveLength(61 * 24 - 4);
+    expect(await partitionMeta(store, { ...query, end_date: "2023-08-31" })).toMatchObject({ complete: true, gaps: [["2023-08-31 22:00:00", "2023-09-01 00:00:00"]] });
+    expect(await partitionMeta(store, { ...query, start_date: "2023-09-01" })).toMatchObject({ complete: true, gaps: [["2023-09-01 00:00:00", "2023-09-01 02:00:00"]] });
+    standIn.reset();
+    expect(headersOf(await app.request(klinesUrl(query)))).toMatchObject({ cache: "HIT", upstream: "0" });
+  });
+
+  it("stores the months after a symbol stopped trading as complete, once they have ended", async () => {
+    const { app, store } = build();
+    const query = { symbol: "OLDUSDT", interval: "1h", start_date: "2025-03-01", end_date: "2025-04-30" };
+
+    const res = await app.request(klinesUrl(query));
+
+    const { data } = await jsonOf<KlinesJson>(res);
+    expect(data.rows).toHaveLength(9 * 24);
+    expect(data.rows.at(-1)?.timestamp).toBe("2025-03-09T23:00:00.000Z");
+    expect(data.meta.gaps).toEqual([]);
+    expect(await partitionMeta(store, { ...query, end_date: "2025-03-31" })).toMatchObject({ complete: true, rows: 9 * 24 });
+    expect(await partitionMeta(store, { ...query, start_date: "2025-04-01" })).toMatchObject({ complete: true, rows: 0 });
+    standIn.reset();
+    expect(headersOf(await app.request(klinesUrl(query)))).toMatchObject({ cache: "HIT", upstream: "0" });
+  });
+
+  it("asks for a symbol's first candle once, and remembers it", async () => {
+    const { app } = build();
+    const listing = () => klineCalls().filter((call) => call.query.startTime === "0");
+
+    await app.request(klinesUrl({ symbol: "NEWUSDT", interval: "1h", start_date: "2026-01-01", end_date: "2026-03-31" }));
+    expect(listing()).toHaveLength(1);
+    expect(listing()[0]?.query).toMatchObject({ symbol: "NEWUSDT", limit: "1" });
+    await app.request(klinesUrl({ symbol: "NEWUSDT", interval: "1h", start_date: "2025-10-01", end_date: "2025-12-31" }));
+    expect(listing()).toHaveLength(1);
+  });
+
+  it("never stores a candle the exchange is still forming when the service's clock runs ahead of the exchange's", async () => {
+    const { app, store } = build();
+    // The exchange is 10 minutes behind: at the service's 12:00:30 its 11:50 candle is still forming.
+    exchangeBehindMs = 10 * 60_000;
+    const query = { symbol: "ETHUSDT", interval: "5m", start_date: "2026-11-25", end_date: "2026-11-25", format: "csv" };
+
+    const stamps = timestamps(await csvRows(await app.request(klinesUrl(query))));
+
+    expect(stamps.at(-1)).toBe("2026-11-25 11:45:00");
+    const november = { ...query, start_date: "2026-11-01", end_date: "2026-11-30" };
+    expect(await partitionMeta(store, november)).toMatchObject({ last_open: "2026-11-25 11:45:00", resume_from: "2026-11-25 11:50:00" });
+    const csv = new TextDecoder().decode((await store.get(csvKeyOf(partition(november))))!);
+    expect(csv).not.toContain("2026-11-25 11:50:00");
+  });
+});
+
+describe("GET /api/v1/klines: bounded work", () => {
+  it("answers 503 UPSTREAM_INVALID to a cursor that does not move, after two requests, storing nothing", async () => {
+    const { app, store, logs } = build();
+    standIn.set({ stuckCursor: { count: Infinity } });
+
+    const res = await app.request(klinesUrl({ symbol: "BTCUSDT", interval: "1m", start_date: "2024-03-01", end_date: "2024-03-31" }));
+
+    expect(res.status).toBe(503);
+    const body = await jsonOf<ErrorEnvelope>(res);
+    expect(body.error.code).toBe("UPSTREAM_INVALID");
+    expect(upstream()).toBe(2);
+    expect(await store.list()).toEqual([]);
+    expect(logs.find((line) => line.event === "request_failed")).toMatchObject({ code: "UPSTREAM_INVALID" });
+  });
+
+  it("does not sleep through a Retry-After longer than the request has left: 503 with Retry-After, the months done kept", async () => {
+    const { app, store, sleeps, clock } = build({ klinesDeadlineMs: 10_000 });
+    const query = { symbol: "LTCUSDT", interval: "1h", start_date: "2025-01-01", end_date: "2025-06-30" };
+    standIn.set({ rateLimited: { count: 1, retryAfterSeconds: 20, after: 3 } });
+
+    const res = await app.request(klinesUrl(query));
+
+    expect(res.status).toBe(503);
+    expect(res.headers.get("Retry-After")).toBe("20");
+    const body = await jsonOf<ErrorEnvelope>(res);
+    expect(body.error.code).toBe("UPSTREAM_UNAVAILABLE");
+    // Three months went before the 429; a pass already under way when it came may have finished too.
+    const stored = (await store.list()).filter((object) => object.key.endsWith("_meta.json")).length;
+    expect(stored).toBeGreaterThanOrEqual(3);
+    expect(body.error.details).toMatchObject({ partitions: 6, partitions_stored: stored, upstream_requests: upstream() });
+    expect(body.error.message).toMatch(/request id/);
+    expect(sleeps).toEqual([]);
+
+    // Binance's pause holds until its Retry-After has passed; then the request goes on from where it stopped.
+    standIn.reset();
+    expect((await app.request(klinesUrl(query))).status).toBe(503);
+    expect(upstream()).toBe(0);
+    clock.set(new Date(clock.now().getTime() + 20_000));
+    const again = await app.request(klinesUrl(query));
+    const rest = String(6 - stored);
+    expect(headersOf(again)).toMatchObject({ cache: "PARTIAL", cached: String(stored), fetched: rest, upstream: rest });
+  });
+
+  it("does not wait for the weight window past the request's deadline", async () => {
+    const { app, sleeps } = build({ klinesDeadlineMs: 10_000, binanceOptions: { weightSoftLimit1m: { spot: 4 } } });
+
+    const res = await app.request(klinesUrl({ symbol: "LTCUSDT", interval: "1m", start_date: "2024-05-01", end_date: "2024-05-31" }));
+
+    // Two pages reach the soft limit; the next would wait 29.5 s for the next minute, and 10 s is all there is.
+    expect(res.status).toBe(503);
+    expect(res.headers.get("Retry-After")).toBe("30");
+    expect(sleeps).toEqual([]);
+    expect(upstream()).toBe(2);
+  });
+
+  it("ends a request whose answers are slow at its deadline, not at Lambda's", async () => {
+    const { app } = build({ klinesDeadlineMs: 300 });
+    standIn.set({ slow: { count: Infinity, delayMs: 1_000 } });
+
+    const res = await app.request(klinesUrl({ symbol: "LTCUSDT", interval: "1h", start_date: "2024-06-01", end_date: "2024-06-30" }));
+
+    expect(res.status).toBe(503);
+    expect(res.headers.get("Retry-After")).toBe("1");
+    expect((await jsonOf<ErrorEnvelope>(res)).error.details).toMatchObject({ partitions: 1, partitions_stored: 0 });
+  });
+});
+
+describe("GET /api/v1/klines: counted", () => {
+  it("counts hits, partial answers, misses and upstream requests per market, shown by /api/v1/metrics", async () => {
+    const { app } = build();
+    const query = { symbol: "AVAXUSDT", interval: "1h", start_date: "2025-01-01", end_date: "2025-01-31" };
+    await app.request(klinesUrl(query));
+    await app.request(klinesUrl(query));
+    await app.request(klinesUrl({ ...query, end_date: "2025-02-28" }));
+    await app.request(klinesUrl({ ...query, market_type: "futures" }));
+
+    const metrics = (await jsonOf<SuccessEnvelope<Metrics>>(await app.request("/api/v1/metrics"))).data;
+
+    expect(metrics.caches.klines_spot).toEqual({ hits: 1, partial: 1, misses: 1, hit_ratio: 0.3333 });
+    expect(metrics.caches.klines_futures).toEqual({ hits: 0, partial: 0, misses: 1, hit_ratio: 0 });
+    expect(metrics.klines_upstream_requests).toEqual({ spot: 2, futures: 1 });
+    expect(metrics.counters).toMatchObject({ "metrics:cache_hit:klines_spot": 1, "metrics:cache_partial:klines_spot": 1, "metrics:cache_miss:klines_spot": 1 });
   });
 });
 
@@ -420,7 +654,7 @@ describe("GET /api/v1/klines, bad requests", () => {
 });
 
 describe("GET /api/v1/klines on Lambda, with S3", () => {
-  type Handler = (event: unknown) => Promise<APIGatewayProxyResult>;
+  type Handler = (event: unknown, lambdaContext?: unknown) => Promise<APIGatewayProxyResult>;
   let handler: Handler;
 
   /** The deployed shape: functions/klines.ts built from the environment serverless.yml gives it, on a real bucket. */
@@ -479,5 +713,16 @@ describe("GET /api/v1/klines on Lambda, with S3", () => {
 
     expect(res.statusCode).toBe(200);
     expect((JSON.parse(res.body) as KlinesJson).data.rows).toHaveLength(24);
+  });
+
+  it("gives a request the function's remaining time less a margin, and answers 503 with Retry-After before Lambda's timeout", async () => {
+    standIn.set({ slow: { count: Infinity, delayMs: 2_000 } });
+    const lambdaContext = { awsRequestId: "req-1", getRemainingTimeInMillis: () => 3_500 };
+
+    const res = await handler(httpApiEvent("GET", "/api/v1/klines", { query: { ...query, symbol: "TRXUSDT" } }), lambdaContext);
+
+    expect(res.statusCode).toBe(503);
+    expect(res.headers?.["retry-after"]).toBe("1");
+    expect((JSON.parse(res.body) as ErrorEnvelope).error).toMatchObject({ code: "UPSTREAM_UNAVAILABLE", details: { partitions: 3, partitions_stored: 0 } });
   });
 });

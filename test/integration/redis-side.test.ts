@@ -198,8 +198,8 @@ describe("metrics endpoint", () => {
     await app.request(dataUrl({ ...BTC_SPOT, symbol: "XRPUSDT" }));
     await symbols.warmup();
     const body = await jsonOf<SuccessEnvelope<Metrics>>(await app.request("/api/v1/metrics"));
-    expect(body.data.caches.data_spot).toEqual({ hits: 2, misses: 1, hit_ratio: 0.6667 });
-    expect(body.data.caches.data_futures).toEqual({ hits: 0, misses: 0, hit_ratio: null });
+    expect(body.data.caches.data_spot).toEqual({ hits: 2, misses: 1, partial: 0, hit_ratio: 0.6667 });
+    expect(body.data.caches.data_futures).toEqual({ hits: 0, misses: 0, partial: 0, hit_ratio: null });
     expect(body.data.counters["metrics:warmup_spot_symbols_cache:success"]).toBe(1);
     expect(body.data.symbols_refresh.spot.age_seconds).toBeLessThan(5);
     const text = await (await app.request("/api/v1/metrics", { headers: { Accept: "text/plain" } })).text();

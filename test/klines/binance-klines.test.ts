@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { fixedClock } from "../../src/clock.js";
-import { UpstreamUnavailableError, ValidationError } from "../../src/errors.js";
+import { UnknownSymbolError, UpstreamUnavailableError } from "../../src/errors.js";
 import { createBinanceClient, type BinanceClientOptions } from "../../src/upstream/binance.js";
 import { startBinanceStandIn, type BinanceStandIn } from "../support/binance-standin.js";
 
@@ -35,7 +35,7 @@ describe("Binance client: klines", () => {
   it("asks spot for a page of at most 1000 between startTime and endTime, and types the rows", async () => {
     const { client } = clientOf();
 
-    const klines = await client.klines("spot", { symbol: "BTCUSDT", interval: "1h", startTime: utc("2025-01-01T00:00:00"), endTime: utc("2025-01-01T05:00:00") });
+    const { klines } = await client.klines("spot", { symbol: "BTCUSDT", interval: "1h", startTime: utc("2025-01-01T00:00:00"), endTime: utc("2025-01-01T05:00:00") });
 
     expect(klines.map((k) => k[0])).toEqual([0, 1, 2, 3, 4, 5].map((h) => utc("2025-01-01T00:00:00") + h * 3_600_000));
     expect(klines[0]).toEqual([
@@ -50,7 +50,7 @@ describe("Binance client: klines", () => {
   it("asks futures at /fapi/v1/klines for pages of 1500", async () => {
     const { client } = clientOf();
 
-    const klines = await client.klines("futures", { symbol: "BTCUSDT", interval: "1m", startTime: utc("2025-01-01T00:00:00") });
+    const { klines } = await client.klines("futures", { symbol: "BTCUSDT", interval: "1m", startTime: utc("2025-01-01T00:00:00") });
 
     expect(klines).toHaveLength(1500);
     expect(standIn.served[0]).toMatchObject({ path: "/fapi/v1/klines", query: { limit: "1500" } });
@@ -91,14 +91,45 @@ describe("Binance client: klines", () => {
     expect(sleeps).toEqual([]);
   });
 
-  it("takes Binance's 'Invalid symbol' for bad input, naming the field, without retrying", async () => {
+  it("takes Binance's 'Invalid symbol' for an unknown symbol, without retrying", async () => {
     const { client } = clientOf();
 
     const error = await client.klines("futures", { symbol: "NOPEUSDT", interval: "1h" }).catch((caught: unknown) => caught);
 
-    expect(error).toBeInstanceOf(ValidationError);
-    expect((error as ValidationError).issues).toEqual([{ field: "symbol", message: "is not a symbol Binance futures lists" }]);
+    expect(error).toBeInstanceOf(UnknownSymbolError);
+    expect(error).toMatchObject({ symbol: "NOPEUSDT", market: "futures" });
     expect(standIn.requests["/fapi/v1/klines"]).toBe(1);
+  });
+
+  it("says the exchange's time of each answer, from its Date header", async () => {
+    const { client } = clientOf();
+
+    const page = await client.klines("spot", { symbol: "BTCUSDT", interval: "1h", startTime: utc("2025-01-01T00:00:00"), limit: 1 });
+
+    expect(page.exchangeTimeMs).toBe(Date.parse(NOW));
+  });
+
+  it("refuses to read an answer larger than any klines page, and does not hold it", async () => {
+    const huge = JSON.stringify(Array.from({ length: 150_000 }, (_, i) => [i, "1", "1", "1", "1", "1", i + 1, "1", 3, "1", "1", "0"]));
+    const { client } = clientOf({ fetch: async () => new Response(huge, { headers: { "content-type": "application/json" } }) });
+
+    const error = await client.klines("spot", { symbol: "BTCUSDT", interval: "1m" }).catch((caught: unknown) => caught);
+
+    expect(error).toBeInstanceOf(UpstreamUnavailableError);
+    expect((error as Error).message).toMatch(/answer of (more than )?\d+ bytes/);
+  });
+
+  it("runs no wait past the request's deadline: a Retry-After longer than what is left fails at once, saying when", async () => {
+    const clock = fixedClock(NOW);
+    const { client, sleeps } = clientOf({ clock });
+    standIn.set({ rateLimited: { count: 1, retryAfterSeconds: 9 } });
+    const deadline = { atMs: clock.now().getTime() + 5_000, signal: new AbortController().signal };
+
+    const error = await client.klines("spot", { symbol: "BTCUSDT", interval: "1h" }, { deadline }).catch((caught: unknown) => caught);
+
+    expect(error).toBeInstanceOf(UpstreamUnavailableError);
+    expect((error as UpstreamUnavailableError).retryAt).toEqual(new Date(clock.now().getTime() + 9_000));
+    expect(sleeps).toEqual([]);
   });
 
   it("refuses a body that is not a list of 12-field klines, without retrying", async () => {

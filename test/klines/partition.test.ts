@@ -1,6 +1,18 @@
 import { describe, expect, it } from "vitest";
 import { buildMeta } from "../../src/cache/meta.js";
-import { buildPartition, coverageOf, klineLine, KLINES_CSV_HEADER, metaFieldsOf, rowsInRange, stateOf, type PartitionState } from "../../src/klines/partition.js";
+import {
+  coverageOf,
+  extendPartition,
+  hasUnprovenHole,
+  klineLine,
+  KLINES_CSV_HEADER,
+  mergeGaps,
+  metaFieldsOf,
+  rowsInRange,
+  stateOf,
+  type PartitionFetch,
+  type PartitionState,
+} from "../../src/klines/partition.js";
 import { partitionsOf, rangeOf, type Partition } from "../../src/klines/plan.js";
 import type { Kline } from "../../src/upstream/binance.js";
 
@@ -8,6 +20,7 @@ const utc = (text: string) => Date.parse(`${text}Z`);
 const HOUR = 3_600_000;
 const ID = { symbol: "BTCUSDT", interval: "1h", start_date: "2025-03-01", end_date: "2025-03-31", market_type: "spot" } as const;
 const [MARCH] = partitionsOf(ID, utc("2026-01-01T00:00:00")) as [Partition];
+const FACTS = { rows: 1, csvBytes: 1, sha256: "0".repeat(64), version: "v1" };
 
 /** An hourly kline as Binance sends it, opening at `openMs`. */
 const kline = (openMs: number, close = "60719.27000000"): Kline => [
@@ -16,6 +29,14 @@ const kline = (openMs: number, close = "60719.27000000"): Kline => [
 ];
 const hourly = (fromMs: number, count: number) => Array.from({ length: count }, (_, i) => kline(fromMs + i * HOUR));
 const linesOf = (csv: Uint8Array) => new TextDecoder().decode(csv).trimEnd().split("\n");
+const fetched = (klines: Kline[], more: Partial<PartitionFetch> = {}): PartitionFetch => ({
+  klines,
+  gaps: [],
+  complete: true,
+  resumeFromMs: null,
+  checkedUntilMs: utc("2026-01-01T00:00:00"),
+  ...more,
+});
 
 describe("klineLine", () => {
   it("writes the original's line: its timestamp form, prices and volume as Python floats, the rest as sent", () => {
@@ -26,47 +47,48 @@ describe("klineLine", () => {
   });
 });
 
-describe("buildPartition", () => {
-  it("stores a past month's closed candles and marks it complete", () => {
-    const built = buildPartition({ partition: MARCH, base: null, fromMs: MARCH.startMs, klines: hourly(MARCH.startMs, 744), cutoffMs: utc("2026-01-01T00:00:00") });
+describe("extendPartition", () => {
+  it("writes a header and the fetched candles, with their first and last open and the fetch's proof", () => {
+    const built = extendPartition(null, fetched(hourly(MARCH.startMs, 744)));
 
     expect(linesOf(built.csv)).toHaveLength(745);
     expect(linesOf(built.csv)[0]).toBe(KLINES_CSV_HEADER.trimEnd());
-    expect(built.state).toEqual({ complete: true, resumeFromMs: null, firstOpenMs: MARCH.startMs, lastOpenMs: utc("2025-03-31T23:00:00"), gaps: [] });
+    expect(built.state).toEqual({
+      complete: true,
+      resumeFromMs: null,
+      firstOpenMs: MARCH.startMs,
+      lastOpenMs: utc("2025-03-31T23:00:00"),
+      gaps: [],
+      checkedUntilMs: utc("2026-01-01T00:00:00"),
+    });
   });
 
-  it("is complete exactly when the month's last candle has closed, not a millisecond before", () => {
-    const klines = hourly(MARCH.startMs, 744);
-    const at = (cutoffMs: number) => buildPartition({ partition: MARCH, base: null, fromMs: MARCH.startMs, klines, cutoffMs }).state;
+  it("appends a tail to the stored candles, keeps their first open, and joins the gaps", () => {
+    const gap = { fromMs: utc("2025-03-01T10:00:00"), toMs: utc("2025-03-01T12:00:00") };
+    const first = extendPartition(null, fetched(hourly(MARCH.startMs, 10), { complete: false, resumeFromMs: utc("2025-03-01T10:00:00") }));
+    const tail = hourly(utc("2025-03-01T12:00:00"), 3);
 
-    expect(at(MARCH.endMs)).toMatchObject({ complete: true, lastOpenMs: utc("2025-03-31T23:00:00") });
-    expect(at(MARCH.endMs - 1)).toMatchObject({ complete: false, lastOpenMs: utc("2025-03-31T22:00:00"), resumeFromMs: utc("2025-03-31T23:00:00") });
-  });
-
-  it("never stores the still-forming candle, and resumes at it", () => {
-    const cutoffMs = utc("2025-03-10T05:30:00");
-    const built = buildPartition({ partition: MARCH, base: null, fromMs: MARCH.startMs, klines: hourly(MARCH.startMs, 9 * 24 + 6), cutoffMs });
-
-    expect(linesOf(built.csv).at(-1)).toMatch(/^2025-03-10 04:00:00,/);
-    expect(built.state).toMatchObject({ complete: false, lastOpenMs: utc("2025-03-10T04:00:00"), resumeFromMs: utc("2025-03-10T05:00:00") });
-  });
-
-  it("appends a tail to the stored candles, without duplicates, and records a gap between them", () => {
-    const first = buildPartition({ partition: MARCH, base: null, fromMs: MARCH.startMs, klines: hourly(MARCH.startMs, 10), cutoffMs: utc("2025-03-01T10:30:00") });
-    const tail = [...hourly(utc("2025-03-01T09:00:00"), 1), ...hourly(utc("2025-03-01T12:00:00"), 3)];
-
-    const grown = buildPartition({ partition: MARCH, base: first, fromMs: first.state.resumeFromMs as number, klines: tail, cutoffMs: utc("2025-03-01T15:00:00") });
+    const grown = extendPartition(first, fetched(tail, { complete: false, resumeFromMs: utc("2025-03-01T15:00:00"), gaps: [gap] }));
 
     expect(linesOf(grown.csv).slice(1).map((line) => line.slice(11, 13))).toEqual(["00", "01", "02", "03", "04", "05", "06", "07", "08", "09", "12", "13", "14"]);
-    expect(grown.state).toMatchObject({ lastOpenMs: utc("2025-03-01T14:00:00"), resumeFromMs: utc("2025-03-01T15:00:00") });
-    expect(grown.state.gaps).toEqual([{ fromMs: utc("2025-03-01T10:00:00"), toMs: utc("2025-03-01T12:00:00") }]);
+    expect(grown.state).toMatchObject({ firstOpenMs: MARCH.startMs, lastOpenMs: utc("2025-03-01T14:00:00"), resumeFromMs: utc("2025-03-01T15:00:00"), gaps: [gap] });
   });
 
   it("records an empty month before a listing as complete, with no candles and no gap", () => {
-    const built = buildPartition({ partition: MARCH, base: null, fromMs: MARCH.startMs, klines: [], cutoffMs: utc("2026-01-01T00:00:00") });
+    const built = extendPartition(null, fetched([]));
 
     expect(new TextDecoder().decode(built.csv)).toBe(KLINES_CSV_HEADER);
-    expect(built.state).toEqual({ complete: true, resumeFromMs: null, firstOpenMs: null, lastOpenMs: null, gaps: [] });
+    expect(built.state).toMatchObject({ complete: true, resumeFromMs: null, firstOpenMs: null, lastOpenMs: null, gaps: [] });
+  });
+});
+
+describe("mergeGaps", () => {
+  it("joins touching gaps, final only when every part is", () => {
+    const a = { fromMs: 1, toMs: 5, final: true };
+    const b = { fromMs: 5, toMs: 9, final: false };
+    const c = { fromMs: 20, toMs: 30, final: true };
+    expect(mergeGaps([c, b, a])).toEqual([{ fromMs: 1, toMs: 9, final: false }, c]);
+    expect(mergeGaps([{ fromMs: 1, toMs: 5 }, { fromMs: 3, toMs: 7 }])).toEqual([{ fromMs: 1, toMs: 7 }]);
   });
 });
 
@@ -77,29 +99,42 @@ describe("partition meta fields", () => {
     firstOpenMs: MARCH.startMs,
     lastOpenMs: utc("2025-03-10T04:00:00"),
     gaps: [{ fromMs: utc("2025-03-02T10:00:00"), toMs: utc("2025-03-02T13:00:00") }],
+    checkedUntilMs: utc("2025-03-10T05:30:00"),
   };
 
   it("are written in the CSV's timestamp form and read back", () => {
     const fields = metaFieldsOf(state);
     expect(fields).toEqual({
-      source: "binance",
       complete: false,
       resume_from: "2025-03-10 05:00:00",
       first_open: "2025-03-01 00:00:00",
       last_open: "2025-03-10 04:00:00",
       gaps: [["2025-03-02 10:00:00", "2025-03-02 13:00:00"]],
+      checked_until: "2025-03-10 05:30:00",
     });
-    expect(stateOf({ ...buildMeta(MARCH.id, { rows: 1, csvBytes: 1 }, "2025-03-10T05:00:00.000"), ...fields })).toEqual(state);
+    expect(stateOf({ ...buildMeta(MARCH.id, FACTS, "2025-03-10T05:00:00.000"), ...fields })).toEqual(state);
   });
 
-  it("are absent from an entry a client PUT, which the klines service does not trust", () => {
-    expect(stateOf(buildMeta(MARCH.id, { rows: 1, csvBytes: 1 }, "2025-03-10T05:00:00.000"))).toBeNull();
-    expect(stateOf({ ...buildMeta(MARCH.id, { rows: 1, csvBytes: 1 }, "x"), ...metaFieldsOf(state), resume_from: null })).toBeNull();
+  it("are absent from, or do not hang together in, anything but a partition", () => {
+    expect(stateOf(buildMeta(MARCH.id, FACTS, "2025-03-10T05:00:00.000"))).toBeNull();
+    expect(stateOf({ ...buildMeta(MARCH.id, FACTS, "x"), ...metaFieldsOf(state), resume_from: null })).toBeNull();
+  });
+});
+
+describe("hasUnprovenHole", () => {
+  const base = { firstOpenMs: MARCH.startMs, lastOpenMs: utc("2025-03-10T04:00:00"), gaps: [], checkedUntilMs: 0 };
+
+  it("is true only when a candle that should have closed is missing without proof", () => {
+    const resuming = { ...base, complete: false, resumeFromMs: utc("2025-03-10T05:00:00") };
+    // Nothing after 05:00 had closed: the current month, growing.
+    expect(hasUnprovenHole("1h", MARCH, resuming, utc("2025-03-10T05:59:59"))).toBe(false);
+    expect(hasUnprovenHole("1h", MARCH, resuming, utc("2025-03-10T06:00:00"))).toBe(true);
+    expect(hasUnprovenHole("1h", MARCH, { ...base, complete: true, resumeFromMs: null }, utc("2026-01-01T00:00:00"))).toBe(false);
   });
 });
 
 describe("rowsInRange", () => {
-  const csv = buildPartition({ partition: MARCH, base: null, fromMs: MARCH.startMs, klines: hourly(MARCH.startMs, 744), cutoffMs: MARCH.endMs }).csv;
+  const { csv } = extendPartition(null, fetched(hourly(MARCH.startMs, 744)));
 
   it("gives the whole body of a partition inside the range, as a view", () => {
     const rows = rowsInRange(csv, MARCH, rangeOf({ ...ID, start_date: "2025-02-01", end_date: "2025-04-30" }));
@@ -117,34 +152,46 @@ describe("rowsInRange", () => {
 
 describe("coverageOf", () => {
   const [feb, mar] = partitionsOf({ ...ID, start_date: "2025-02-01" }, utc("2026-01-01T00:00:00")) as [Partition, Partition];
-  const complete = (first: string, last: string, gaps: PartitionState["gaps"] = []): PartitionState => ({
-    complete: true, resumeFromMs: null, firstOpenMs: utc(first), lastOpenMs: utc(last), gaps,
+  const LATER = utc("2026-01-01T00:00:00");
+  const complete = (gaps: PartitionState["gaps"] = []): PartitionState => ({
+    complete: true, resumeFromMs: null, firstOpenMs: null, lastOpenMs: null, gaps, checkedUntilMs: LATER,
   });
 
-  it("reports gaps inside and between partitions, clipped to the range, with the candles missing", () => {
+  it("reports each partition's proven gaps as final, joined across a boundary and clipped to the range", () => {
     const range = rangeOf({ ...ID, start_date: "2025-02-10", end_date: "2025-03-31" });
+    const tail = { fromMs: utc("2025-02-28T22:00:00"), toMs: mar.startMs };
+    const head = { fromMs: mar.startMs, toMs: utc("2025-03-01T01:00:00") };
     const inside = { fromMs: utc("2025-03-05T00:00:00"), toMs: utc("2025-03-05T02:00:00") };
 
     const coverage = coverageOf("1h", range, [
-      { partition: feb, state: complete("2025-02-01T00:00:00", "2025-02-28T21:00:00") },
-      { partition: mar, state: complete("2025-03-01T01:00:00", "2025-03-31T23:00:00", [inside]) },
-    ]);
+      { partition: feb, state: complete([tail]) },
+      { partition: mar, state: complete([head, inside]) },
+    ], LATER);
 
     expect(coverage).toEqual({
-      untilMs: range.endMs,
       reachesNow: false,
       gaps: [
-        { fromMs: utc("2025-02-28T22:00:00"), toMs: utc("2025-03-01T01:00:00"), missing: 3 },
-        { ...inside, missing: 2 },
+        { fromMs: tail.fromMs, toMs: head.toMs, missing: 3, final: true },
+        { ...inside, missing: 2, final: true },
       ],
     });
   });
 
-  it("reaches now when the range goes past the last stored candle of an incomplete partition", () => {
+  it("reports the closed candles a partition misses without proof as a gap that is not final", () => {
     const range = rangeOf({ ...ID, start_date: "2025-03-01", end_date: "2025-03-31" });
-    const state = { complete: false, resumeFromMs: utc("2025-03-10T05:00:00"), firstOpenMs: mar.startMs, lastOpenMs: utc("2025-03-10T04:00:00"), gaps: [] };
+    const state: PartitionState = { complete: false, resumeFromMs: utc("2025-03-20T00:00:00"), firstOpenMs: mar.startMs, lastOpenMs: utc("2025-03-19T23:00:00"), gaps: [], checkedUntilMs: LATER };
 
-    expect(coverageOf("1h", range, [{ partition: mar, state }])).toMatchObject({ untilMs: utc("2025-03-10T05:00:00"), reachesNow: true });
-    expect(coverageOf("1h", { ...range, endMs: utc("2025-03-10T00:00:00") }, [{ partition: mar, state }]).reachesNow).toBe(false);
+    expect(coverageOf("1h", range, [{ partition: mar, state }], LATER).gaps).toEqual([
+      { fromMs: utc("2025-03-20T00:00:00"), toMs: mar.endMs, missing: 12 * 24, final: false },
+    ]);
+  });
+
+  it("reaches now when the range goes past the last closed candle; what has not closed is no gap", () => {
+    const range = rangeOf({ ...ID, start_date: "2025-03-01", end_date: "2025-03-31" });
+    const cutoff = utc("2025-03-10T05:30:00");
+    const state: PartitionState = { complete: false, resumeFromMs: utc("2025-03-10T05:00:00"), firstOpenMs: mar.startMs, lastOpenMs: utc("2025-03-10T04:00:00"), gaps: [], checkedUntilMs: cutoff };
+
+    expect(coverageOf("1h", range, [{ partition: mar, state }], cutoff)).toEqual({ reachesNow: true, gaps: [] });
+    expect(coverageOf("1h", { ...range, endMs: utc("2025-03-10T00:00:00") }, [{ partition: mar, state }], cutoff).reachesNow).toBe(false);
   });
 });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { DatasetId } from "../../src/market.js";
+import type { PartitionState } from "../../src/klines/partition.js";
 import { closesAt, MAX_RANGE_CANDLES, needOf, partitionsOf, planFetches, rangeIssues, rangeOf, type Partition } from "../../src/klines/plan.js";
 
 const utc = (text: string) => Date.parse(`${text}Z`);
@@ -85,31 +86,43 @@ describe("rangeIssues", () => {
 
 describe("needOf", () => {
   const [november] = partitionsOf(id({ start_date: "2026-11-01", end_date: "2026-11-30" }), NOW) as [Partition];
-  const range = rangeOf(id({ start_date: "2026-11-20", end_date: "2026-11-30" }));
-  const cutoff = NOW - 2_000;
+  const [october] = partitionsOf(id({ start_date: "2026-10-01", end_date: "2026-10-31" }), NOW) as [Partition];
+  const range = rangeOf(id({ start_date: "2026-10-20", end_date: "2026-11-30" }));
+  const context = { range, cutoffMs: NOW - 2_000, nowMs: NOW, recheckMs: 3_600_000 };
+  const stored = (state: Partial<PartitionState>, checkedAtMs = NOW) => ({
+    state: { complete: false, resumeFromMs: null, firstOpenMs: null, lastOpenMs: null, gaps: [], checkedUntilMs: NOW - 2_000, ...state },
+    checkedAtMs,
+  });
 
   it("fetches a partition that is not stored from its start", () => {
-    expect(needOf(november, null, range, cutoff)).toEqual({ kind: "fetch", fromMs: november.startMs });
+    expect(needOf(november, null, context)).toEqual({ kind: "fetch", fromMs: november.startMs });
   });
 
   it("never fetches a complete partition again", () => {
-    expect(needOf(november, { complete: true, resumeFromMs: null }, range, cutoff)).toEqual({ kind: "cached" });
+    expect(needOf(november, stored({ complete: true }), context)).toEqual({ kind: "cached" });
   });
 
   it("fetches the tail of an incomplete one once a candle past its last stored one can have closed", () => {
     const resumeFromMs = utc("2026-11-25T11:59:00");
-    expect(needOf(november, { complete: false, resumeFromMs }, range, cutoff)).toEqual({ kind: "fetch", fromMs: resumeFromMs });
-    expect(needOf(november, { complete: false, resumeFromMs: utc("2026-11-25T12:00:00") }, range, cutoff)).toEqual({ kind: "cached" });
+    const checkedUntilMs = utc("2026-11-25T11:59:30");
+    expect(needOf(november, stored({ resumeFromMs, checkedUntilMs }), context)).toEqual({ kind: "fetch", fromMs: resumeFromMs });
+    expect(needOf(november, stored({ resumeFromMs: utc("2026-11-25T12:00:00") }), context)).toEqual({ kind: "cached" });
+  });
+
+  it("asks again for candles missing without proof at most once per recheck period", () => {
+    const hole = stored({ resumeFromMs: utc("2026-10-20T00:00:00"), checkedUntilMs: NOW - 60_000 }, NOW - 3_599_999);
+    expect(needOf(october, hole, context)).toEqual({ kind: "cached" });
+    expect(needOf(october, { ...hole, checkedAtMs: NOW - 3_600_000 }, context)).toEqual({ kind: "fetch", fromMs: utc("2026-10-20T00:00:00") });
   });
 
   it("serves an incomplete partition as it is when the range ends before its last stored candle", () => {
-    const early = rangeOf(id({ start_date: "2026-11-02", end_date: "2026-11-10" }));
-    expect(needOf(november, { complete: false, resumeFromMs: utc("2026-11-20T00:00:00") }, early, cutoff)).toEqual({ kind: "cached" });
+    const early = { ...context, range: rangeOf(id({ start_date: "2026-11-02", end_date: "2026-11-10" })) };
+    expect(needOf(november, stored({ resumeFromMs: utc("2026-11-20T00:00:00") }), early)).toEqual({ kind: "cached" });
   });
 
   it("stores nothing of a partition none of whose candles can have closed yet", () => {
     const monthly = { ...november, id: { ...november.id, interval: "1M" as const } };
-    expect(needOf(monthly, null, range, cutoff)).toEqual({ kind: "unclosed" });
+    expect(needOf(monthly, null, context)).toEqual({ kind: "unclosed" });
   });
 });
 
@@ -117,19 +130,20 @@ describe("planFetches", () => {
   it("pages months of 1m candles one pass each", () => {
     const partitions = partitionsOf(id(), NOW);
 
-    const groups = planFetches(partitions.map((partition) => ({ partition, fromMs: partition.startMs })), 1000);
+    const groups = planFetches(partitions.map((partition) => ({ partition, fromMs: partition.startMs, heldBeforeMs: null })), 1000);
 
     expect(groups.map((g) => g.partitions.length)).toEqual([1, 1, 1]);
-    expect(groups[0]).toMatchObject({ fromMs: utc("2025-01-01T00:00:00"), toMs: utc("2025-02-01T00:00:00") - 1 });
+    expect(groups[0]).toMatchObject({ fromMs: utc("2025-01-01T00:00:00"), heldBeforeMs: null });
   });
 
   it("shares one pass among adjacent months whose candles fit a page", () => {
     const partitions = partitionsOf(id({ interval: "1d", start_date: "2023-01-01", end_date: "2025-12-31" }), NOW);
 
-    const groups = planFetches(partitions.map((partition) => ({ partition, fromMs: partition.startMs })), 1000);
+    const groups = planFetches(partitions.map((partition) => ({ partition, fromMs: partition.startMs, heldBeforeMs: null })), 1000);
 
     expect(groups.map((g) => g.partitions.length)).toEqual([32, 4]);
-    expect(groups[1]).toMatchObject({ fromMs: utc("2025-09-01T00:00:00"), toMs: utc("2026-01-01T00:00:00") - 1 });
+    expect(groups[1]).toMatchObject({ fromMs: utc("2025-09-01T00:00:00") });
+    expect(groups[1]?.partitions.at(-1)?.endMs).toBe(utc("2026-01-01T00:00:00"));
   });
 
   it("starts a new pass after a month that is not fetched, and at a tail", () => {
@@ -137,16 +151,16 @@ describe("planFetches", () => {
 
     const groups = planFetches(
       [
-        { partition: jan, fromMs: jan.startMs },
-        { partition: mar, fromMs: mar.startMs },
+        { partition: jan, fromMs: jan.startMs, heldBeforeMs: null },
+        { partition: mar, fromMs: mar.startMs, heldBeforeMs: null },
       ],
       1000,
     );
     const withTail = planFetches(
       [
-        { partition: jan, fromMs: jan.startMs },
-        { partition: feb, fromMs: feb.startMs + 86_400_000 },
-        { partition: mar, fromMs: mar.startMs },
+        { partition: jan, fromMs: jan.startMs, heldBeforeMs: null },
+        { partition: feb, fromMs: feb.startMs + 86_400_000, heldBeforeMs: feb.startMs },
+        { partition: mar, fromMs: mar.startMs, heldBeforeMs: null },
       ],
       1000,
     );

@@ -1,7 +1,8 @@
 import type { APIGatewayProxyResult } from "aws-lambda";
 import { beforeAll, describe, expect, inject, it, vi } from "vitest";
 import type { Row } from "../../src/cache/csv.js";
-import { csvKeyOf, metaKeyOf, type CacheInfo } from "../../src/cache/data-cache.js";
+import { type CacheInfo } from "../../src/cache/data-cache.js";
+import { csvKeyOf, metaKeyOf } from "../../src/cache/objects.js";
 import type { CacheMeta } from "../../src/cache/meta.js";
 import type { ErrorEnvelope, SuccessEnvelope } from "../../src/http/envelope.js";
 import type { ObjectStore } from "../../src/storage/types.js";

@@ -6,7 +6,7 @@ import type { AppDeps } from "../../src/http/env.js";
 import { createLog } from "../../src/log.js";
 import { createFsStore } from "../../src/storage/fs.js";
 import type { ObjectStore } from "../../src/storage/types.js";
-import { createBinanceClient } from "../../src/upstream/binance.js";
+import { createBinanceClient, type BinanceClientOptions } from "../../src/upstream/binance.js";
 import { tempDir } from "./fixtures.js";
 
 export interface TestAppOptions extends Partial<Omit<AppDeps, "cache" | "log" | "symbols" | "clock" | "klines">> {
@@ -17,8 +17,11 @@ export interface TestAppOptions extends Partial<Omit<AppDeps, "cache" | "log" | 
   /** Binance base URL for both markets (a stand-in); defaults to a closed port, so upstream is down. */
   binanceUrl?: string;
   symbolsTtlSeconds?: number;
-  /** How the Binance client waits (Retry-After, backoff, weight); instant by default. */
+  /** How the Binance client and the klines service wait (Retry-After, backoff, weight, passes); instant by default. */
   sleep?: (ms: number) => Promise<void>;
+  /** Binance client settings other than its URLs, clock and sleep. */
+  binanceOptions?: Omit<BinanceClientOptions, "spotUrl" | "futuresUrl" | "clock" | "sleep">;
+  klinesRecheckSeconds?: number;
 }
 
 /** The real app on a real store, with a pinned clock, memory counters by default, and the log lines captured. */
@@ -29,9 +32,20 @@ export function testApp(options: TestAppOptions = {}) {
   const logs: Record<string, unknown>[] = [];
   const log = createLog({ level: "debug", write: (line) => logs.push(JSON.parse(line) as Record<string, unknown>) });
   const binanceUrl = options.binanceUrl ?? "http://127.0.0.1:9";
-  const binance = createBinanceClient({ spotUrl: binanceUrl, futuresUrl: binanceUrl, timeoutMs: 2000, maxRetries: 1, sleep: options.sleep ?? (async () => {}), clock });
+  const sleep = options.sleep ?? (async () => {});
+  const binance = createBinanceClient({
+    spotUrl: binanceUrl,
+    futuresUrl: binanceUrl,
+    timeoutMs: 2000,
+    maxRetries: 1,
+    ...options.binanceOptions,
+    sleep,
+    clock,
+  });
+  const counters = options.counters ?? createMemoryCounters();
+  const kv = options.kv ?? createMemoryKeyValueStore({ clock });
   const deps = assembleDeps(
-    { store, counters: options.counters ?? createMemoryCounters(), kv: options.kv ?? createMemoryKeyValueStore({ clock }), binance, clock, log },
+    { store, counters, kv, binance, clock, log, sleep },
     {
       rule: { recentWindowDays: 1, recentTtlSeconds: 86_400 },
       symbolsCacheTtlSeconds: options.symbolsTtlSeconds ?? 600,
@@ -39,9 +53,11 @@ export function testApp(options: TestAppOptions = {}) {
       presignTtlSeconds: options.presignTtlSeconds ?? 300,
       cacheApiToken: options.cacheApiToken,
       inlineMaxBytes: options.inlineMaxBytes,
+      klinesDeadlineMs: options.klinesDeadlineMs ?? 25_000,
+      klinesRecheckSeconds: options.klinesRecheckSeconds ?? 3600,
     },
   );
-  const { cache, counters, kv, symbols, klines } = deps;
+  const { cache, symbols, klines } = deps;
   const app = createApp(deps);
   return { app, store, dir, clock, logs, cache, counters, kv, symbols, binance, klines };
 }

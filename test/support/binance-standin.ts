@@ -26,6 +26,12 @@ export interface StandInSwitches {
   emptySymbols?: { count: number };
   /** Answer 200 with `body` (default: an HTML error page) instead of JSON. */
   garbage?: { count: number; body?: string };
+  /** klines only: answer `200 []`, as Binance does on a bad day, whatever exists. */
+  emptyPages?: { count: number; after?: number };
+  /** klines only: answer only the first `keep` klines of the page (a short page inside the symbol's life). */
+  shortPages?: { count: number; keep: number; after?: number };
+  /** klines only: answer the page of the first startTime seen while on, whatever startTime says (a stuck cursor). */
+  stuckCursor?: { count: number };
 }
 
 export interface StandInOptions {
@@ -37,6 +43,8 @@ export interface StandInOptions {
   maintenance?: { fromMs: number; toMs: number }[];
   /** Symbols Binance does not list: their klines answer 400, code -1121. */
   unknownSymbols?: string[];
+  /** Symbols that stopped trading: no kline opens at or after this time (epoch ms). */
+  delistedAt?: Record<string, number>;
 }
 
 /** One request as served: its path and query parameters. */
@@ -131,9 +139,15 @@ export async function startBinanceStandIn(options: StandInOptions = {}): Promise
   const now = options.now ?? Date.now;
   const requests: Record<string, number> = {};
   const served: ServedRequest[] = [];
-  const history: KlineHistory = { listedAt: options.listedAt ?? {}, maintenance: options.maintenance ?? [], unknownSymbols: options.unknownSymbols ?? [] };
+  const history: KlineHistory = {
+    listedAt: options.listedAt ?? {},
+    maintenance: options.maintenance ?? [],
+    unknownSymbols: options.unknownSymbols ?? [],
+    delistedAt: options.delistedAt ?? {},
+  };
   const usedWeight: Record<Api, number> = { spot: 0, futures: 0 };
   let switches: StandInSwitches = {};
+  let stuckAt: string | null = null;
 
   /** True when switch `name` is on; uses up one of its answers. */
   function take<K extends keyof StandInSwitches>(name: K): NonNullable<StandInSwitches[K]> | null {
@@ -156,6 +170,8 @@ export async function startBinanceStandIn(options: StandInOptions = {}): Promise
     const api: Api = path.startsWith("/fapi/") ? "futures" : "spot";
     usedWeight[api] += weightOf(api, path, c.req.query("limit"));
     c.header("X-MBX-USED-WEIGHT-1M", String(usedWeight[api]));
+    // The exchange's own clock, as Binance's answers carry it (HTTP dates have whole seconds).
+    c.header("Date", new Date(now()).toUTCString());
 
     const slow = take("slow");
     if (slow) await delay(slow.delayMs, undefined, { ref: false });
@@ -178,8 +194,16 @@ export async function startBinanceStandIn(options: StandInOptions = {}): Promise
   const exchangeInfo = (api: Api) => (c: Context) =>
     c.json(take("emptySymbols") ? { ...EXCHANGE_INFO[api], symbols: [] } : EXCHANGE_INFO[api]);
   const klines = (api: Api) => (c: Context) => {
-    const answer = klinesAnswer(api, new URL(c.req.url).searchParams, now(), history);
-    return "error" in answer ? c.json(answer.error, 400) : c.json(answer.rows);
+    if (take("emptyPages")) return c.json([]);
+    const params = new URL(c.req.url).searchParams;
+    if (take("stuckCursor")) {
+      stuckAt ??= params.get("startTime");
+      if (stuckAt !== null) params.set("startTime", stuckAt);
+    }
+    const answer = klinesAnswer(api, params, now(), history);
+    if ("error" in answer) return c.json(answer.error, 400);
+    const short = take("shortPages");
+    return c.json(short ? answer.rows.slice(0, short.keep) : answer.rows);
   };
   app.get("/api/v3/exchangeInfo", exchangeInfo("spot"));
   app.get("/fapi/v1/exchangeInfo", exchangeInfo("futures"));
@@ -202,6 +226,7 @@ export async function startBinanceStandIn(options: StandInOptions = {}): Promise
     },
     reset() {
       switches = {};
+      stuckAt = null;
       for (const path of Object.keys(requests)) delete requests[path];
       served.length = 0;
       usedWeight.spot = 0;
@@ -238,7 +263,7 @@ function weightOf(api: Api, path: string, limit: string | undefined): number {
 
 type KlineRow = [number, string, string, string, string, string, number, string, number, string, string, string];
 type BinanceError = { code: number; msg: string };
-type KlineHistory = Required<Pick<StandInOptions, "listedAt" | "maintenance" | "unknownSymbols">>;
+type KlineHistory = Required<Pick<StandInOptions, "listedAt" | "maintenance" | "unknownSymbols" | "delistedAt">>;
 
 /**
  * Binance's paging rules: klines whose open time lies in [startTime, endTime] and not after now, oldest first, at
@@ -257,7 +282,9 @@ function klinesAnswer(api: Api, params: URLSearchParams, nowMs: number, history:
     return { error: { code: -1130, msg: "Data sent for parameter 'limit' is not valid." } };
   }
   const startTime = params.has("startTime") ? Number(params.get("startTime")) : null;
-  const endTime = Math.min(params.has("endTime") ? Number(params.get("endTime")) : nowMs, nowMs);
+  const delistedAt = history.delistedAt[symbol] ?? Infinity;
+  // The last open time that exists: none at or after a delisting, none after now.
+  const endTime = Math.min(params.has("endTime") ? Number(params.get("endTime")) : nowMs, nowMs, delistedAt - 1);
 
   const listedAt = history.listedAt[symbol] ?? 0;
   /** The first time at or after `time` when klines of the symbol exist. */

@@ -1,7 +1,9 @@
 import { cpSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { KLINE_COLUMNS } from "../../src/market.js";
+import { datasetKey } from "../../src/cache/key.js";
+import type { CacheMeta } from "../../src/cache/meta.js";
+import { KLINE_COLUMNS, type DatasetId } from "../../src/market.js";
 
 export const FIXTURES = join(import.meta.dirname, "..", "fixtures");
 /** Two entries written by the original Python DataCache. */
@@ -31,4 +33,10 @@ export function klinesCsv(rows: number, startMs = Date.UTC(2021, 9, 22)): string
     lines.push(`${stamp},${open},${open},${open},${open},1.5,${t + 59_999},90000.5,${i % 1000},0.75,45000.25,0`);
   }
   return lines.join("\n") + "\n";
+}
+
+/** A meta as the original Python service writes it: its fields only (no size, digest or version of the CSV). */
+export function pythonMeta(id: DatasetId, rows: number, cachedAt: string): CacheMeta {
+  const { symbol, interval, start_date, end_date, market_type } = id;
+  return { symbol, interval, start_date, end_date, market_type, cached_at: cachedAt, rows, cache_key: datasetKey(id) };
 }

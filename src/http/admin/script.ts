@@ -20,6 +20,7 @@ export const ADMIN_SCRIPT = String.raw`
   const CACHE_LABELS = {
     data_spot: "Candles, spot", data_futures: "Candles, futures",
     symbols_spot: "Symbol list, spot", symbols_futures: "Symbol list, futures",
+    klines_spot: "Read-through candles, spot", klines_futures: "Read-through candles, futures",
   };
   const CACHED_AT = /^(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:?\d{2})?$/;
 
@@ -314,7 +315,8 @@ export const ADMIN_SCRIPT = String.raw`
   function entryRow(entry) {
     const tr = document.createElement("tr");
     const expires = expiresMs(entry);
-    let expiresText = expires === Infinity ? "permanent" : utcText(expires) || String(entry.expires_at);
+    const never = entry.retention === "until_replaced" ? "until replaced (read-through)" : "permanent";
+    let expiresText = expires === Infinity ? never : utcText(expires) || String(entry.expires_at);
     // The service judges validity by its own clock; the browser's may be wrong.
     if (entry.state === "expired") expiresText += " (expired)";
     const button = document.createElement("button");

@@ -144,7 +144,6 @@ async function csvBody(c: Context<AppEnv>): Promise<Uint8Array> {
 
 function directTransferUnavailable(): AppError {
   return new AppError(
-    400,
     "DIRECT_TRANSFER_UNAVAILABLE",
     "Direct transfers need STORAGE_DRIVER=s3; with this store, PUT and GET /api/v1/backtest/cache/data directly",
   );

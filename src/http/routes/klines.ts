@@ -1,30 +1,45 @@
 import { Hono, type Context } from "hono";
-import type { DatasetId } from "../../market.js";
-import { csvToJsonRows } from "../../cache/json-rows.js";
 import { formatTimestamp } from "../../cache/timestamp.js";
-import { PayloadTooLargeError, UpstreamBannedError } from "../../errors.js";
+import { klinesOutcomeKey, klinesUpstreamRequestsKey, type KlinesOutcome } from "../../counters/keys.js";
+import { deadlineIn } from "../../deadline.js";
+import { AppError, PayloadTooLargeError } from "../../errors.js";
 import type { KlinesResult, PartitionSource } from "../../klines/service.js";
+import { csvToJsonRows } from "../../cache/json-rows.js";
+import type { DatasetId } from "../../market.js";
 import type { AppDeps, AppEnv } from "../env.js";
 import { datasetFromQuery, wantedFormat } from "../validation.js";
 import { streamOf } from "../stream.js";
 
+/** What a Lambda keeps back from its remaining time to write the answer: Lambda's own timeout never ends a request. */
+const LAMBDA_MARGIN_MS = 3_000;
+
 /** GET /api/v1/klines: the closed candles of any range, read through the month partitions. */
-export function klinesRoutes(deps: AppDeps): Hono<AppEnv> {
-  const { klines, inlineMaxBytes, presignTtlSeconds } = deps;
+export function klinesRoutes(
+  deps: Pick<AppDeps, "klines" | "cache" | "counters" | "clock" | "inlineMaxBytes" | "presignTtlSeconds" | "klinesDeadlineMs">,
+): Hono<AppEnv> {
+  const { klines, counters, inlineMaxBytes, presignTtlSeconds } = deps;
   const app = new Hono<AppEnv>();
   const overInline = (sizeBytes: number) => inlineMaxBytes !== undefined && sizeBytes > inlineMaxBytes;
 
   app.get("/", async (c) => {
     const id = datasetFromQuery(c);
     const format = wantedFormat(c);
-    const result = await klines.get(id).catch((error: unknown) => {
-      if (error instanceof UpstreamBannedError) c.header("Retry-After", String(secondsUntil(error.until, deps.clock.now())));
+    const lambda = c.env?.lambdaContext;
+    const budgetMs = lambda ? lambda.getRemainingTimeInMillis() - LAMBDA_MARGIN_MS : deps.klinesDeadlineMs;
+    const deadline = deadlineIn(deps.clock, budgetMs);
+    const result = await klines.get(id, { deadline }).catch(async (error: unknown) => {
+      const requests = error instanceof AppError ? Number(error.details?.upstream_requests ?? 0) : 0;
+      if (requests > 0) await counters.increment(klinesUpstreamRequestsKey(id.market_type), requests);
       throw error;
     });
-    describeOutcome(c, result);
+    const outcome = describeOutcome(c, result);
+    await Promise.all([
+      counters.increment(klinesOutcomeKey(id.market_type, outcome)),
+      result.upstreamRequests > 0 && counters.increment(klinesUpstreamRequestsKey(id.market_type), result.upstreamRequests),
+    ]);
     if (overInline(estimatedCsvBytes(result))) return partsAnswer(c, id, result);
 
-    const csv = await klines.csvChunksOf(result);
+    const csv = await klines.csvChunksOf(result, { deadline });
     const body = format === "csv" ? csv : jsonAnswer(id, result, csv);
     const sizeBytes = body.reduce((sum, chunk) => sum + chunk.length, 0);
     if (overInline(sizeBytes)) return partsAnswer(c, id, result);
@@ -44,7 +59,7 @@ export function klinesRoutes(deps: AppDeps): Hono<AppEnv> {
     const stored = result.partitions.filter((part) => part.meta && part.meta.rows > 0);
     const parts = await Promise.all(
       stored.map(async ({ partition, meta }) => {
-        const url = await deps.cache.downloadUrl(partition.id, presignTtlSeconds);
+        const url = await deps.cache.downloadUrl(klines.entryOf(partition), presignTtlSeconds);
         if (!url) {
           throw new PayloadTooLargeError(
             `The answer is over the ${inlineMaxBytes} bytes answered inline here and this store cannot hand out ` +
@@ -78,7 +93,7 @@ function answerFields(id: DatasetId, result: KlinesResult, time: (ms: number) =>
     from: time(result.range.startMs),
     to: time(result.range.endMs),
     reaches_now: result.coverage.reachesNow,
-    gaps: result.coverage.gaps.map((gap) => ({ from: time(gap.fromMs), to: time(gap.toMs), missing: gap.missing })),
+    gaps: result.coverage.gaps.map((gap) => ({ from: time(gap.fromMs), to: time(gap.toMs), missing: gap.missing, final: gap.final })),
   };
 }
 
@@ -91,18 +106,17 @@ function estimatedCsvBytes({ partitions, range }: KlinesResult): number {
 }
 
 /** X-Cache and friends: where the partitions came from, what it cost upstream, whether the answer reaches now. */
-function describeOutcome(c: Context<AppEnv>, result: KlinesResult): void {
+function describeOutcome(c: Context<AppEnv>, result: KlinesResult): KlinesOutcome {
   const count = (...sources: PartitionSource[]) => result.partitions.filter((part) => sources.includes(part.source)).length;
   const cached = count("cached");
   const fetched = count("fetched", "extended");
-  const outcome = fetched === 0 ? "HIT" : cached + count("extended") === 0 ? "MISS" : "PARTIAL";
-  c.set("cacheOutcome", outcome === "HIT" ? "hit" : "absent");
-  c.header("X-Cache", outcome);
+  const outcome = fetched === 0 ? "hit" : cached + count("extended") === 0 ? "miss" : "partial";
+  c.set("cacheOutcome", outcome === "hit" ? "hit" : "absent");
+  c.header("X-Cache", outcome.toUpperCase());
   c.header("X-Partitions-Cached", String(cached));
   c.header("X-Partitions-Fetched", String(fetched));
   c.header("X-Upstream-Requests", String(result.upstreamRequests));
   c.header("X-Reaches-Now", String(result.coverage.reachesNow));
   c.header("X-Gaps", String(result.coverage.gaps.length));
+  return outcome;
 }
-
-const secondsUntil = (until: Date, now: Date): number => Math.max(1, Math.ceil((until.getTime() - now.getTime()) / 1000));

@@ -1,0 +1,44 @@
+import type { DatasetId } from "../market.js";
+import { datasetKey } from "./key.js";
+
+/**
+ * Where an entry lives: its dataset, in the cache directory's root (the original's entries, and every entry a client
+ * stores) or in a named sub-folder of it (entries a writer of this service keeps apart, so they never collide with a
+ * client's: the original service lists only the root, so it never sees them).
+ */
+export interface EntryId extends DatasetId {
+  folder?: string;
+}
+
+/** A sub-folder name: lower-case letters, digits and dashes. */
+const FOLDER = "[a-z][a-z0-9-]{0,31}";
+const FOLDER_NAME = new RegExp(`^${FOLDER}$`);
+/** The one definition of an object of the cache: `[<folder>/]<md5>.csv` or `[<folder>/]<md5>_meta.json`. */
+const ENTRY_OBJECT = new RegExp(`^(?:(${FOLDER})/)?([0-9a-f]{32})(\\.csv|_meta\\.json)$`);
+
+/** `[<folder>/]<md5>`: the name both objects of the entry start with. */
+export function entryName(id: EntryId): string {
+  if (id.folder === undefined || id.folder === "") return datasetKey(id);
+  if (!FOLDER_NAME.test(id.folder)) throw new Error(`Not a cache folder name: ${JSON.stringify(id.folder)}`);
+  return `${id.folder}/${datasetKey(id)}`;
+}
+
+export const csvKeyOf = (id: EntryId): string => `${entryName(id)}.csv`;
+export const metaKeyOf = (id: EntryId): string => `${entryName(id)}_meta.json`;
+
+/** An object of the cache, by its key: which entry it belongs to and which of its two objects it is. */
+export interface EntryObjectName {
+  /** `[<folder>/]<md5>`, shared by the entry's CSV and meta. */
+  entry: string;
+  /** "" for the root. */
+  folder: string;
+  part: "csv" | "meta";
+}
+
+/** The entry object a key names; null for anything else in the store, which the cache never touches. */
+export function parseEntryObject(key: string): EntryObjectName | null {
+  const match = ENTRY_OBJECT.exec(key);
+  if (!match) return null;
+  const [, folder = "", md5 = "", suffix] = match;
+  return { entry: folder ? `${folder}/${md5}` : md5, folder, part: suffix === ".csv" ? "csv" : "meta" };
+}

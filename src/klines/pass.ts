@@ -1,0 +1,214 @@
+import { UpstreamInvalidError } from "../errors.js";
+import type { Interval } from "../market.js";
+import type { Kline, KlinesPage } from "../upstream/binance.js";
+import { candlesBetween, nextOpen } from "./interval.js";
+import type { Gap, PartitionFetch } from "./partition.js";
+import { closesAt, type Partition } from "./plan.js";
+
+/** Consecutive partitions fetched by one paging pass over [fromMs, the last partition's end). */
+export interface FetchGroup {
+  partitions: Partition[];
+  /** Where fetching starts: the first partition's start, or the open after its last stored candle. */
+  fromMs: number;
+  /** The open time of the last candle stored before `fromMs`; null when none is. */
+  heldBeforeMs: number | null;
+}
+
+/** What a pass needs of the world: the exchange's pages, the symbol's first candle, a pause, the local clock. */
+export interface PassPorts {
+  /** One klines request (each is counted, retried and bounded by the caller's client). */
+  page(query: { startTime?: number; endTime?: number; limit: number }): Promise<KlinesPage>;
+  /** The open time of the symbol's first candle ever; null when it has none. Asked once per symbol and market. */
+  firstOpen(): Promise<number | null>;
+  /** Waits before asking again, within the request's deadline (or fails). */
+  pause(ms: number): Promise<void>;
+  /** The local clock's "closed" line: now less the settling margin. */
+  localCutoffMs(): number;
+}
+
+export interface PassOptions {
+  interval: Interval;
+  pageLimit: number;
+  /** Passes over a stretch the exchange answered short, within one request, before the stretch is left unproven. */
+  maxPasses?: number;
+  /** Pause before the second pass; doubled for each one after. */
+  retryPauseMs?: number;
+}
+
+/**
+ * Fetches one group and hands each partition's findings to `emit` as soon as they are final (so memory holds one
+ * partition's candles, not the group's). Completeness is judged by evidence only:
+ * - a candle is stored once it has closed by the exchange's clock (the Date of its answers) and by the local one;
+ * - a partition is complete when a candle after it is known, or its last candle is held, and it has closed;
+ * - a page that ends short of what should exist is not the end of the data: the exchange is asked where its next
+ *   candle is (`startTime`, `limit=1`): one after the group proves the stretch a gap; one inside it means the page
+ *   was cut short, and the stretch is fetched again; none at all, with the symbol's latest candle before the
+ *   stretch, means the symbol stopped trading. Without evidence after `maxPasses`, the partition is left
+ *   incomplete where the stretch starts (asked again later), and nothing is made up.
+ * - a stretch before the first candle is before the symbol's listing (its first candle ever), not a gap.
+ * Progress is guarded: open times strictly increase, a candle's interval apart at least, and stay inside what was
+ * asked; a pass makes at most ceil(expected candles / page) + 2 requests; otherwise UpstreamInvalidError, and no
+ * partition of the failed pass is emitted beyond those already final.
+ */
+export async function fetchGroup(
+  group: FetchGroup,
+  ports: PassPorts,
+  options: PassOptions,
+  emit: (index: number, fetched: PartitionFetch) => Promise<void>,
+): Promise<void> {
+  const { interval, pageLimit } = options;
+  const maxPasses = options.maxPasses ?? 3;
+  const retryPauseMs = options.retryPauseMs ?? 250;
+  const { partitions } = group;
+  const toMs = (partitions.at(-1) as Partition).endMs;
+  const found = partitions.map(() => ({ klines: [] as Kline[], gaps: [] as Gap[] }));
+  let index = 0;
+  let lastOpenMs = group.heldBeforeMs;
+  let exchangeMs = -Infinity;
+  let listing: { openMs: number | null } | null = null;
+
+  const cutoffMs = () => Math.min(ports.localCutoffMs(), exchangeMs === -Infinity ? Infinity : exchangeMs);
+  const firstOpen = async () => (listing ??= { openMs: await ports.firstOpen() }).openMs;
+
+  /** Records [fromMs, to) as a gap in every partition it crosses. */
+  function addGap(fromMs: number, to: number): void {
+    partitions.forEach((partition, i) => {
+      const gap = { fromMs: Math.max(fromMs, partition.startMs), toMs: Math.min(to, partition.endMs) };
+      if (gap.fromMs < gap.toMs) found[i]?.gaps.push(gap);
+    });
+  }
+
+  async function emitComplete(): Promise<void> {
+    const { klines, gaps } = found[index] as (typeof found)[number];
+    await emit(index, { klines, gaps, complete: true, resumeFromMs: null, checkedUntilMs: cutoffMs() });
+    found[index] = { klines: [], gaps: [] };
+    index++;
+  }
+
+  /** A stretch with no candle before the first one seen: before the listing, or a gap. */
+  async function explainLeading(firstMs: number): Promise<void> {
+    const listedMs = await firstOpen();
+    if (listedMs !== null && listedMs >= firstMs) return;
+    if (listedMs !== null && listedMs >= group.fromMs) {
+      throw new UpstreamInvalidError(
+        `The exchange's first candle opens at ${new Date(listedMs).toISOString()}, but a page from ` +
+          `${new Date(group.fromMs).toISOString()} began at ${new Date(firstMs).toISOString()}`,
+      );
+    }
+    addGap(group.fromMs, firstMs);
+  }
+
+  /**
+   * The exchange has a candle opening at `openMs`: records the stretch before it that has none (a gap, or the time
+   * before the listing), and emits the partitions it has passed.
+   */
+  async function reach(openMs: number): Promise<void> {
+    const expectedMs = lastOpenMs === null ? group.fromMs : nextOpen(interval, lastOpenMs);
+    if (openMs < expectedMs) throw invalid("answered candles that overlap the ones before them");
+    if (openMs > expectedMs) {
+      if (lastOpenMs === null) await explainLeading(Math.min(openMs, toMs));
+      else addGap(expectedMs, Math.min(openMs, toMs));
+    }
+    while (index < partitions.length && openMs >= (partitions[index] as Partition).endMs) await emitComplete();
+  }
+
+  /** Takes one closed candle. */
+  async function accept(kline: Kline): Promise<void> {
+    await reach(kline[0]);
+    found[index]?.klines.push(kline);
+    lastOpenMs = kline[0];
+  }
+
+  /** Emits what is left: complete where the evidence reaches past a closed partition, else resuming at `resumeAtMs`. */
+  async function finish(coveredUntilMs: number, resumeAtMs: number): Promise<void> {
+    while (index < partitions.length) {
+      const partition = partitions[index] as Partition;
+      if (coveredUntilMs >= partition.endMs && closesAt(partition) <= cutoffMs()) {
+        await emitComplete();
+        continue;
+      }
+      const { klines, gaps } = found[index] as (typeof found)[number];
+      const resumeFromMs = Math.max(partition.startMs, Math.min(resumeAtMs, partition.endMs));
+      await emit(index, { klines, gaps, complete: false, resumeFromMs, checkedUntilMs: cutoffMs() });
+      index++;
+    }
+  }
+
+  /** One request, checked: at most `limit` klines, open times strictly increasing inside [startTime, endTime]. */
+  async function page(query: { startTime?: number; endTime?: number; limit: number }): Promise<Kline[]> {
+    const answer = await ports.page(query);
+    if (answer.exchangeTimeMs !== null) exchangeMs = Math.max(exchangeMs, answer.exchangeTimeMs);
+    const { klines } = answer;
+    if (klines.length > query.limit) throw invalid(`answered ${klines.length} klines to a request for at most ${query.limit}`);
+    let previous = -Infinity;
+    for (const [openMs, , , , , , closeMs] of klines) {
+      if (openMs <= previous) throw invalid("answered klines whose open times do not increase");
+      if (query.startTime !== undefined && openMs < query.startTime) throw invalid("answered klines before the startTime asked");
+      if (query.endTime !== undefined && openMs > query.endTime) throw invalid("answered klines after the endTime asked");
+      if (closeMs <= openMs) throw invalid("answered a kline that closes before it opens");
+      previous = openMs;
+    }
+    return klines;
+  }
+
+  let fromMs = group.fromMs;
+  for (let pass = 1; ; pass++) {
+    const expected = candlesBetween(interval, fromMs, Math.min(toMs, nextOpen(interval, ports.localCutoffMs())));
+    const maxRequests = Math.ceil(expected / pageLimit) + 2;
+    let requests = 0;
+    const request = (query: { startTime?: number; endTime?: number; limit: number }) => {
+      if (++requests > maxRequests) {
+        throw invalid(`needed more than ${maxRequests} requests for ${expected} candles: its pages do not move on`);
+      }
+      return page(query);
+    };
+
+    // Page through the stretch; stop at the first candle not closed yet.
+    let forming: number | null = null;
+    for (let cursor = fromMs; forming === null && cursor < toMs; ) {
+      const klines = await request({ startTime: cursor, endTime: toMs - 1, limit: pageLimit });
+      for (const kline of klines) {
+        if (kline[6] >= cutoffMs()) {
+          forming = kline[0];
+          break;
+        }
+        await accept(kline);
+      }
+      const last = klines.at(-1);
+      if (klines.length < pageLimit || !last) break;
+      cursor = last[0] + 1;
+    }
+
+    if (forming !== null) {
+      await reach(forming);
+      return finish(forming, forming);
+    }
+    const nextMs = lastOpenMs === null ? group.fromMs : nextOpen(interval, lastOpenMs);
+    if (nextMs >= toMs || nextOpen(interval, nextMs) > cutoffMs()) return finish(Math.min(nextMs, toMs), nextMs);
+
+    // The answer ended short of candles that should have closed: where is the exchange's next candle?
+    const [next] = await request({ startTime: nextMs, limit: 1 });
+    if (next && next[0] >= toMs) {
+      if (lastOpenMs === null) await explainLeading(next[0]);
+      else addGap(nextMs, toMs);
+      return finish(toMs, nextMs);
+    }
+    if (!next) {
+      // Not part of the pass's paging, so not counted against it: at most one per pass.
+      const [latest] = await page({ limit: 1 });
+      if (latest && latest[0] < nextMs) return finish(toMs, nextMs);
+    }
+    if (pass >= maxPasses) return finish(nextMs, nextMs);
+    await ports.pause(retryPauseMs * 2 ** (pass - 1));
+    fromMs = nextMs;
+  }
+
+  function invalid(what: string): UpstreamInvalidError {
+    const { id } = partitions[0] as Partition;
+    return new UpstreamInvalidError(`Binance ${id.market_type} ${what} (${id.symbol} ${id.interval})`, {
+      symbol: id.symbol,
+      interval: id.interval,
+      market_type: id.market_type,
+    });
+  }
+}

@@ -23,8 +23,12 @@ export interface Config {
   awsRegion: string;
   /** Time limit of one storage call. */
   storageTimeoutMs: number;
-  /** When set, writes (PUT, DELETE, clear, upload) need `Authorization: Bearer <token>`. */
+  /** When set, writes (PUT, DELETE, clear, sweep, upload, commit) and klines fetches need `Authorization: Bearer <token>`. */
   cacheApiToken: string | undefined;
+  /** When set, every read needs `Authorization: Bearer <token>` (this one or the write token). */
+  cacheReadToken: string | undefined;
+  /** Deployed without a write token, writes are closed (403) unless this opens them on purpose. */
+  allowOpenWrites: boolean;
   maxBodyBytes: number;
   /** Entries whose end_date is at most this many days before today expire ... */
   recentWindowDays: number;
@@ -74,6 +78,8 @@ const schema = z.object({
   AWS_REGION: z.string().default("us-east-1"),
   STORAGE_TIMEOUT_MS: positiveInt.default(10_000),
   CACHE_API_TOKEN: z.string().optional(),
+  CACHE_READ_TOKEN: z.string().optional(),
+  ALLOW_OPEN_WRITES: flag.default(false),
   MAX_BODY_MB: z.coerce.number().positive().default(128),
   RECENT_WINDOW_DAYS: nonNegativeNumber.default(1),
   RECENT_TTL_SECONDS: nonNegativeNumber.default(86_400),
@@ -131,6 +137,8 @@ export function loadConfig(env: Env = process.env): Config {
     awsRegion: v.AWS_REGION,
     storageTimeoutMs: v.STORAGE_TIMEOUT_MS,
     cacheApiToken: v.CACHE_API_TOKEN,
+    cacheReadToken: v.CACHE_READ_TOKEN,
+    allowOpenWrites: v.ALLOW_OPEN_WRITES,
     maxBodyBytes: Math.round(v.MAX_BODY_MB * MB),
     recentWindowDays: v.RECENT_WINDOW_DAYS,
     recentTtlSeconds: v.RECENT_TTL_SECONDS,

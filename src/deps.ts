@@ -2,10 +2,11 @@ import { createDataCache } from "./cache/data-cache.js";
 import type { ValidityRule } from "./cache/validity.js";
 import { systemClock, type Clock } from "./clock.js";
 import type { Config } from "./config.js";
-import { createMemoryCounters, createMemoryKeyValueStore } from "./counters/memory.js";
-import type { Counters, KeyValueStore } from "./counters/types.js";
-import { createUpstashCounters, createUpstashKeyValueStore } from "./counters/upstash.js";
+import { createMemoryCounters, createMemoryKeyValueStore, createMemoryLeases } from "./counters/memory.js";
+import type { Counters, KeyValueStore, Leases } from "./counters/types.js";
+import { createUpstashCounters, createUpstashKeyValueStore, createUpstashLeases } from "./counters/upstash.js";
 import type { AppDeps } from "./http/env.js";
+import type { Access } from "./http/middleware/auth.js";
 import { createListing } from "./klines/listing.js";
 import { createKlinesService } from "./klines/service.js";
 import { createLog, type Log } from "./log.js";
@@ -14,6 +15,7 @@ import { createS3Store } from "./storage/s3.js";
 import type { ObjectStore } from "./storage/types.js";
 import { createSymbolService } from "./symbols/service.js";
 import { createBinanceClient, type BinanceClient } from "./upstream/binance.js";
+import { createSharedLimits, type SharedLimits } from "./upstream/limits.js";
 
 /** Where the service runs: Lambda answers at most 6 MB, so it redirects large hits; the local server streams. */
 export type Runtime = "lambda" | "local";
@@ -25,6 +27,8 @@ export interface Drivers {
   store: ObjectStore;
   counters: Counters;
   kv: KeyValueStore;
+  /** One holder at a time of a partition's fetch, a symbol list's refresh: across containers with Upstash. */
+  leases: Leases;
   binance: BinanceClient;
   clock: Clock;
   log: Log;
@@ -35,7 +39,7 @@ export interface Drivers {
 /** The settings the services and the HTTP layer take, beside the drivers. */
 export type Settings = Pick<
   AppDeps,
-  "cacheApiToken" | "maxBodyBytes" | "inlineMaxBytes" | "presignTtlSeconds" | "klinesDeadlineMs"
+  "access" | "maxBodyBytes" | "inlineMaxBytes" | "presignTtlSeconds" | "klinesDeadlineMs"
 > & {
   rule: ValidityRule;
   symbolsCacheTtlSeconds: number;
@@ -46,19 +50,21 @@ export type Settings = Pick<
 export function createDeps(config: Config, options: { runtime: Runtime; clock?: Clock; log?: Log }): Deps {
   const log = options.log ?? createLog({ level: config.logLevel });
   const clock = options.clock ?? systemClock;
+  const { shared, ...redisSide } = createRedisSide(config, log, clock);
   const binance = createBinanceClient({
     spotUrl: config.binanceSpotUrl,
     futuresUrl: config.binanceFuturesUrl,
     timeoutMs: config.binanceTimeoutMs,
     clock,
     log,
+    shared,
   });
   return assembleDeps(
-    { store: createStore(config), ...createRedisSide(config, log, clock), binance, clock, log },
+    { store: createStore(config), ...redisSide, binance, clock, log },
     {
       rule: { recentWindowDays: config.recentWindowDays, recentTtlSeconds: config.recentTtlSeconds },
       symbolsCacheTtlSeconds: config.symbolsCacheTtlSeconds,
-      cacheApiToken: config.cacheApiToken,
+      access: accessOf(config, options.runtime),
       maxBodyBytes: config.maxBodyBytes,
       inlineMaxBytes: options.runtime === "lambda" ? config.inlineMaxBytes : undefined,
       presignTtlSeconds: config.presignTtlSeconds,
@@ -70,12 +76,12 @@ export function createDeps(config: Config, options: { runtime: Runtime; clock?: 
 
 /** Builds the services on top of the drivers, the same way for the service, the tests and the benchmark. */
 export function assembleDeps(drivers: Drivers, settings: Settings): Deps {
-  const { store, counters, kv, binance, clock, log, sleep } = drivers;
+  const { store, counters, kv, leases, binance, clock, log, sleep } = drivers;
   const { rule, symbolsCacheTtlSeconds, klinesRecheckSeconds, ...http } = settings;
   const cache = createDataCache({ store, clock, rule });
-  const symbols = createSymbolService({ binance, kv, counters, clock, log, ttlSeconds: symbolsCacheTtlSeconds });
+  const symbols = createSymbolService({ binance, kv, counters, leases, clock, log, sleep, ttlSeconds: symbolsCacheTtlSeconds });
   const listing = createListing({ kv, log });
-  const klines = createKlinesService({ cache, binance, listing, clock, log, sleep, recheckSeconds: klinesRecheckSeconds });
+  const klines = createKlinesService({ cache, binance, listing, leases, clock, log, sleep, recheckSeconds: klinesRecheckSeconds });
   return { store, cache, counters, kv, symbols, klines, clock, log, ...http };
 }
 
@@ -90,21 +96,47 @@ function createStore(config: Config): ObjectStore {
   });
 }
 
-/** Upstash when configured; otherwise process memory, so `npm start` needs nothing. */
-function createRedisSide(config: Config, log: Log, clock: Clock): { counters: Counters; kv: KeyValueStore } {
-  if (!config.upstash) return { counters: createMemoryCounters(), kv: createMemoryKeyValueStore({ clock }) };
+/**
+ * Upstash when configured: counters, values, leases and the exchange's limits shared by every container.
+ * Otherwise process memory, so `npm start` needs nothing (and has one process to coordinate).
+ */
+function createRedisSide(
+  config: Config,
+  log: Log,
+  clock: Clock,
+): { counters: Counters; kv: KeyValueStore; leases: Leases; shared?: SharedLimits } {
+  if (!config.upstash) {
+    return { counters: createMemoryCounters(), kv: createMemoryKeyValueStore({ clock }), leases: createMemoryLeases({ clock }) };
+  }
   const { url, token } = config.upstash;
   return {
     counters: createUpstashCounters({ url, token, timeoutMs: config.countersTimeoutMs, log }),
     kv: createUpstashKeyValueStore({ url, token }),
+    leases: createUpstashLeases({ url, token }),
+    // Asked before every Binance request: bounded like a count, so a slow Redis never slows the fetch much.
+    shared: createSharedLimits({ kv: createUpstashKeyValueStore({ url, token, timeoutMs: config.countersTimeoutMs }) }),
   };
 }
 
-/** Says once, at start-up, what is open to anyone. */
-export function warnIfOpen(config: Config, log: Log): void {
-  if (!config.cacheApiToken) {
-    log.warn("auth_disabled", {
-      message: "CACHE_API_TOKEN is not set: PUT, DELETE, clear and sweep are open to anyone who can reach the service",
+/** Who may read and write: deployed without a write token, writes are closed unless opened on purpose. */
+export function accessOf(config: Config, runtime: Runtime): Access {
+  const closed = runtime === "lambda" && !config.allowOpenWrites;
+  return {
+    writeToken: config.cacheApiToken,
+    readToken: config.cacheReadToken,
+    withoutWriteToken: closed ? "closed" : "open",
+  };
+}
+
+/** Says once, at start-up, who may read and who may write. */
+export function logAccess(access: Access, log: Log): void {
+  const writes = access.writeToken !== undefined ? "token" : access.withoutWriteToken;
+  const reads = access.readToken !== undefined ? "token" : "open";
+  const fields = { writes, reads };
+  if (writes === "open") {
+    log.warn("access", {
+      ...fields,
+      message: "CACHE_API_TOKEN is not set: PUT, DELETE, clear, sweep and Binance fetches are open to anyone who can reach the service",
     });
-  }
+  } else log.info("access", fields);
 }

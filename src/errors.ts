@@ -74,6 +74,22 @@ export class UnauthorizedError extends AppError {
   }
 }
 
+/** Writes (and fetches from Binance) are closed: deployed without CACHE_API_TOKEN, and not opened on purpose. */
+export class WritesDisabledError extends AppError {
+  override name = "WritesDisabledError";
+  constructor(message: string) {
+    super("WRITES_DISABLED", message);
+  }
+}
+
+/** A mutation sent by a web page of another origin (the browser says so in its Origin header). */
+export class ForbiddenOriginError extends AppError {
+  override name = "ForbiddenOriginError";
+  constructor(origin: string) {
+    super("FORBIDDEN_ORIGIN", `Requests that change the cache are not accepted from another origin (${origin.slice(0, 100)})`);
+  }
+}
+
 export class NotFoundError extends AppError {
   override name = "NotFoundError";
   constructor(message: string, code: "NOT_FOUND" | "CACHE_MISS" = "NOT_FOUND") {

@@ -1,6 +1,6 @@
 import type { Hono } from "hono";
 import { loadConfig } from "./config.js";
-import { createDeps, warnIfOpen, type Deps } from "./deps.js";
+import { createDeps, logAccess, type Deps } from "./deps.js";
 import { createApp } from "./http/app.js";
 import type { AppEnv } from "./http/env.js";
 
@@ -15,7 +15,7 @@ export function lambdaDeps(env: Record<string, string | undefined> = process.env
   if (!deps) {
     const config = loadConfig(env);
     deps = createDeps(config, { runtime: "lambda" });
-    warnIfOpen(config, deps.log);
+    logAccess(deps.access, deps.log);
   }
   return deps;
 }

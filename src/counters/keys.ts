@@ -22,12 +22,30 @@ export const klinesUpstreamRequestsKey = (market: MarketType) => `metrics:upstre
 /** Counter: objects removed by the cache sweep. */
 export const SWEEP_DELETED_KEY = "metrics:cache_sweep:deleted";
 
+/**
+ * Which list of a market: the served one (the original's key), or, for futures, the list of every contract type,
+ * which `?contract_types=` is answered from (a key of our own).
+ */
+export type SymbolList = "default" | "all";
+const listPart = (list: SymbolList) => (list === "all" ? ":all" : "");
 /** Value with a TTL: the served symbol list (JSON). */
-export const symbolsListKey = (market: MarketType) => `cache:symbols:${market}:v1`;
+export const symbolsListKey = (market: MarketType, list: SymbolList = "default") => `cache:symbols:${market}${listPart(list)}:v1`;
 /** Value without TTL: the last list fetched successfully, served when Binance is down. */
-export const symbolsLastGoodKey = (market: MarketType) => `cache:symbols:${market}:last_good`;
+export const symbolsLastGoodKey = (market: MarketType, list: SymbolList = "default") =>
+  `cache:symbols:${market}${listPart(list)}:last_good`;
 /** Value: when the list was last refreshed from Binance, in epoch seconds. */
 export const symbolsLastRefreshKey = (market: MarketType) => `metrics:${market}_symbols_cache:last_refresh_ts`;
+
+/** Value with a TTL: when the 418 ban on a market's API ends (epoch ms), for every container. */
+export const binanceBannedUntilKey = (market: MarketType) => `binance:${market}:banned_until`;
+/** Value with a TTL: when a 429's Retry-After on a market's API ends (epoch ms), for every container. */
+export const binancePausedUntilKey = (market: MarketType) => `binance:${market}:paused_until`;
+/** Counter per minute (expires after two): the request weight all containers spent on a market's API. */
+export const binanceWeightKey = (market: MarketType, minute: number) => `binance:${market}:weight_1m:${minute}`;
+/** Lease: one container fetches a partition (by its cache entry) at a time. */
+export const partitionLeaseKey = (entry: string) => `lease:klines:${entry}`;
+/** Lease: one container refreshes a market's symbol list at a time. */
+export const symbolsRefreshLeaseKey = (market: MarketType) => `lease:symbols:${market}`;
 
 /** Every counter key, for the metrics endpoint: all of them are known up front, no SCAN needed. */
 export const ALL_COUNTER_KEYS: readonly string[] = [

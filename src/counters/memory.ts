@@ -1,5 +1,6 @@
 import { systemClock, type Clock } from "../clock.js";
-import type { Counters, KeyValueStore } from "./types.js";
+import { randomUUID } from "node:crypto";
+import type { Counters, KeyValueStore, Leases } from "./types.js";
 
 export interface MemoryCountersOptions {
   /** Where the counts live; pass one to look at or preset them in a test. */
@@ -34,19 +35,58 @@ export interface MemoryKeyValueStoreOptions {
 export function createMemoryKeyValueStore(options: MemoryKeyValueStoreOptions = {}): KeyValueStore {
   const map = options.map ?? new Map<string, MemoryEntry>();
   const clock = options.clock ?? systemClock;
+  const live = (key: string): MemoryEntry | null => {
+    const entry = map.get(key);
+    if (entry === undefined) return null;
+    if (entry.expiresAtMs !== null && entry.expiresAtMs <= clock.now().getTime()) {
+      map.delete(key);
+      return null;
+    }
+    return entry;
+  };
   return {
-    get: async (key) => {
-      const entry = map.get(key);
-      if (entry === undefined) return null;
-      if (entry.expiresAtMs !== null && entry.expiresAtMs <= clock.now().getTime()) {
-        map.delete(key);
-        return null;
-      }
-      return entry.value;
-    },
+    get: async (key) => live(key)?.value ?? null,
     set: async (key, value, { ttlSeconds } = {}) => {
       const expiresAtMs = ttlSeconds === undefined ? null : clock.now().getTime() + ttlSeconds * 1000;
       map.set(key, { value, expiresAtMs });
+    },
+    add: async (key, by, { ttlSeconds }) => {
+      const entry = live(key);
+      const value = Number(entry?.value ?? 0) + by;
+      map.set(key, { value: String(value), expiresAtMs: entry?.expiresAtMs ?? clock.now().getTime() + ttlSeconds * 1000 });
+      return value;
+    },
+  };
+}
+
+export interface MemoryLeasesOptions {
+  /** What decides expiry; the system clock by default. */
+  clock?: Clock;
+}
+
+/** Leases in process memory: for `npm start` without Upstash (one process, so they hold across its requests). */
+export function createMemoryLeases(options: MemoryLeasesOptions = {}): Leases {
+  const clock = options.clock ?? systemClock;
+  const leases = new Map<string, { token: string; expiresAtMs: number }>();
+  const holder = (key: string) => {
+    const lease = leases.get(key);
+    return lease && lease.expiresAtMs > clock.now().getTime() ? lease : null;
+  };
+  return {
+    acquire: async (key, ttlMs) => {
+      if (holder(key)) return null;
+      const token = randomUUID();
+      leases.set(key, { token, expiresAtMs: clock.now().getTime() + ttlMs });
+      return token;
+    },
+    renew: async (key, token, ttlMs) => {
+      const lease = holder(key);
+      if (lease?.token !== token) return false;
+      lease.expiresAtMs = clock.now().getTime() + ttlMs;
+      return true;
+    },
+    release: async (key, token) => {
+      if (holder(key)?.token === token) leases.delete(key);
     },
   };
 }

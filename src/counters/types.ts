@@ -23,6 +23,24 @@ export interface KeyValueStore {
   get(key: string): Promise<string | null>;
   /** Stores `value` at `key`, expiring after `ttlSeconds` when given (without it, any earlier expiry is dropped). */
   set(key: string, value: string, options?: { ttlSeconds?: number }): Promise<void>;
+  /**
+   * Adds `by` to the integer at `key` (INCRBY, from 0) and returns the new value; the key expires `ttlSeconds` after
+   * the first add (a counter per time window).
+   */
+  add(key: string, by: number, options: { ttlSeconds: number }): Promise<number>;
+}
+
+/**
+ * Leases that hold across processes (Lambda containers): one holder at a time, for a while. A holder that stops
+ * renewing, crashed or not, loses its lease when it expires. Calls may reject (CountersUnavailableError).
+ */
+export interface Leases {
+  /** Takes `key` for `ttlMs` when nobody holds it: the token that renews and releases it; null when it is held. */
+  acquire(key: string, ttlMs: number): Promise<string | null>;
+  /** Extends the lease to `ttlMs` from now when `token` still holds it; false when it was lost. */
+  renew(key: string, token: string, ttlMs: number): Promise<boolean>;
+  /** Ends the lease when `token` still holds it; a lease taken since by someone else stays theirs. */
+  release(key: string, token: string): Promise<void>;
 }
 
 /** What a counters driver needs of the log: a warning when a count is dropped. */

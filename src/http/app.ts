@@ -2,6 +2,7 @@ import { Hono } from "hono";
 import { requestId } from "hono/request-id";
 import type { AppDeps, AppEnv } from "./env.js";
 import { accessLog } from "./middleware/access-log.js";
+import { sameOriginMutations } from "./middleware/auth.js";
 import { errorHandler, notFoundHandler } from "./middleware/errors.js";
 import { adminPage } from "./routes/admin-page.js";
 import { cacheRoutes } from "./routes/cache.js";
@@ -15,7 +16,7 @@ export const CACHE_API = "/api/v1/backtest/cache";
 /** The whole HTTP API, built from its dependencies; Lambda handlers and the local server all serve this. */
 export function createApp(deps: AppDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
-  app.use(requestId(), accessLog(deps.log));
+  app.use(requestId(), accessLog(deps.log), sameOriginMutations());
   app.onError(errorHandler(deps));
   app.notFound(notFoundHandler);
 

@@ -1,4 +1,5 @@
 import type { DataCache, MissReason } from "../cache/data-cache.js";
+import type { Access } from "./middleware/auth.js";
 import type { Clock } from "../clock.js";
 import type { Counters, KeyValueStore } from "../counters/types.js";
 import type { KlinesService } from "../klines/service.js";
@@ -17,8 +18,8 @@ export interface AppDeps {
   klines: KlinesService;
   clock: Clock;
   log: Log;
-  /** When set, writes need `Authorization: Bearer <token>`. */
-  cacheApiToken?: string;
+  /** Who may read, write and spend. */
+  access: Access;
   maxBodyBytes: number;
   /**
    * Largest answer sent inline; a bigger CSV hit redirects to a presigned URL of the object (Lambda answers at

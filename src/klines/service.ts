@@ -1,11 +1,20 @@
 import { setTimeout as delay } from "node:timers/promises";
 import type { DataCache } from "../cache/data-cache.js";
 import type { CacheMeta } from "../cache/meta.js";
-import type { EntryId } from "../cache/objects.js";
+import { entryName, type EntryId } from "../cache/objects.js";
 import { parseCachedAt } from "../cache/validity.js";
 import type { Clock } from "../clock.js";
 import type { Deadline } from "../deadline.js";
-import { AppError, StorageUnavailableError, UpstreamUnavailableError, ValidationError } from "../errors.js";
+import { partitionLeaseKey } from "../counters/keys.js";
+import type { Leases } from "../counters/types.js";
+import {
+  AppError,
+  StorageUnavailableError,
+  UnauthorizedError,
+  UpstreamUnavailableError,
+  ValidationError,
+  WritesDisabledError,
+} from "../errors.js";
 import type { Log } from "../log.js";
 import type { DatasetId, MarketType } from "../market.js";
 import { KLINES_PAGE_LIMIT, type BinanceClient } from "../upstream/binance.js";
@@ -23,7 +32,17 @@ import {
   type PartitionFetch,
   type PartitionState,
 } from "./partition.js";
-import { needOf, partitionsOf, planFetches, rangeIssues, rangeOf, type Fetch, type Partition, type Range } from "./plan.js";
+import {
+  needOf,
+  partitionsOf,
+  planFetches,
+  rangeIssues,
+  rangeOf,
+  type Fetch,
+  type NeedContext,
+  type Partition,
+  type Range,
+} from "./plan.js";
 
 /** The cache folder of the partitions: apart from the root, where the original's and every client's entries live. */
 export const PARTITIONS_FOLDER = "partitions";
@@ -46,6 +65,12 @@ export interface KlinesServiceOptions {
   readConcurrency?: number;
   /** A partition that misses candles without proof is asked again at most this often (KLINES_RECHECK_SECONDS). */
   recheckSeconds?: number;
+  /** One fetch of a partition at a time across containers (Upstash), or in this process (memory). */
+  leases: Leases;
+  /** Life of a partition's lease; its holder renews it a third of that apart while it works. */
+  leaseTtlMs?: number;
+  /** How often a request waiting for another container's fetch looks for the partition. */
+  pollMs?: number;
 }
 
 /**
@@ -78,6 +103,11 @@ export interface KlinesResult {
 export interface KlinesRequest {
   /** No wait, retry or call runs past it; the partitions completed by then are kept. */
   deadline?: Deadline;
+  /**
+   * Whether the request may fetch from Binance (and write what it fetched): when not, it is answered from the cache
+   * if everything is there, else refused (401 naming what is missing, or 403 when writes are closed).
+   */
+  spend?: "allowed" | "token_required" | "writes_disabled";
 }
 
 export type KlinesService = ReturnType<typeof createKlinesService>;
@@ -103,6 +133,9 @@ export function createKlinesService(options: KlinesServiceOptions) {
   const fetchConcurrency = options.fetchConcurrency ?? 3;
   const readConcurrency = options.readConcurrency ?? 8;
   const recheckMs = (options.recheckSeconds ?? 3600) * 1000;
+  const { leases } = options;
+  const leaseTtlMs = options.leaseTtlMs ?? 15_000;
+  const pollMs = options.pollMs ?? 250;
   /** Fetches under way in this process, by partition entry; each settles once its partition is stored. */
   const inFlight = new Map<string, Promise<ServedPartition>>();
   /** How far each market's clock is behind ours (ms, ≤ 0), from the Date of its last answer. */
@@ -110,6 +143,7 @@ export function createKlinesService(options: KlinesServiceOptions) {
 
   const entryOf = (partition: Partition): EntryId => ({ ...partition.id, folder: PARTITIONS_FOLDER });
   const keyOf = (partition: Partition) => JSON.stringify(entryOf(partition));
+  const leaseKeyOf = (partition: Partition) => partitionLeaseKey(entryName(entryOf(partition)));
   /** The "closed" line: candles closing before it have closed by our clock and, as last seen, the exchange's. */
   const cutoffOf = (market: MarketType) => clock.now().getTime() + exchangeLagMs[market] - settleMs;
 
@@ -157,16 +191,38 @@ export function createKlinesService(options: KlinesServiceOptions) {
         if (running) answers[index] = joined(running);
         return !running;
       });
+    if (mine.length > 0 && request.spend && request.spend !== "allowed") throw refusal(request.spend, mine);
     const settlers = new Map(mine.map(({ partition }) => [partition, register(partition)] as const));
     for (const { index, partition } of mine) answers[index] = (settlers.get(partition) as Settler).promise;
-    const storedOf = new Map(mine.map(({ partition, stored }) => [partition, stored] as const));
     const counted = { requests: 0 };
+
+    // Across containers: a lease per partition. One another container holds is waited for; the rest are fetched.
+    const held = new Map<Partition, string | null>();
+    const waited: typeof mine = [];
+    await mapLimit(mine, readConcurrency, async (want) => {
+      const lease = await takeLease(want.partition);
+      if (lease === "theirs") waited.push(want);
+      else held.set(want.partition, lease.token);
+    });
+    for (const want of waited) {
+      const settler = settlers.get(want.partition) as Settler;
+      waitForOther(id, want, { context, settler, counted, deadline }).then(
+        (served) => settler.resolve(served),
+        (error: unknown) => settler.reject(error),
+      );
+    }
+    const fetched = mine.filter(({ partition }) => held.has(partition));
+    const storedOf = new Map(fetched.map(({ partition, stored }) => [partition, stored] as const));
+    const renewal = renewWhileHeld(held);
     try {
-      const groups = planFetches(mine, KLINES_PAGE_LIMIT[id.market_type]);
-      await mapLimit(groups, fetchConcurrency, (group) => fetchOne(id, group, { storedOf, settlers, counted, deadline }));
+      const groups = planFetches(fetched, KLINES_PAGE_LIMIT[id.market_type]);
+      await mapLimit(groups, fetchConcurrency, (group) => fetchOne(id, group, { storedOf, settlers, counted, deadline, held }));
     } catch (error) {
       log.warn("klines_fetch_failed", { dataset: id, error });
-      for (const settler of settlers.values()) settler.reject(error);
+      for (const { partition } of fetched) settlers.get(partition)?.reject(error);
+    } finally {
+      clearInterval(renewal);
+      await Promise.all([...held].map(([partition, token]) => releaseLease(partition, token)));
     }
 
     const settled = await Promise.allSettled(answers);
@@ -178,6 +234,99 @@ export function createKlinesService(options: KlinesServiceOptions) {
   }
 
   const joined = async (running: Promise<ServedPartition>): Promise<ServedPartition> => ({ ...(await running), shared: true });
+
+  /** The partition's lease: its token (null when leases cannot be had: fetch, uncoordinated), or "theirs". */
+  async function takeLease(partition: Partition): Promise<{ token: string | null } | "theirs"> {
+    try {
+      const token = await leases.acquire(leaseKeyOf(partition), leaseTtlMs);
+      return token === null ? "theirs" : { token };
+    } catch (error) {
+      log.warn("klines_lease_unavailable", { partition: partition.id, error });
+      return { token: null };
+    }
+  }
+
+  async function releaseLease(partition: Partition, token: string | null): Promise<void> {
+    if (token === null) return;
+    await leases.release(leaseKeyOf(partition), token).catch((error: unknown) => {
+      log.warn("klines_lease_release_failed", { partition: partition.id, error });
+    });
+  }
+
+  /** Renews every lease still held, a third of their life apart; a lease lost (expired and taken) is logged. */
+  function renewWhileHeld(held: Map<Partition, string | null>): NodeJS.Timeout {
+    const timer = setInterval(() => {
+      for (const [partition, token] of held) {
+        if (token === null) continue;
+        leases.renew(leaseKeyOf(partition), token, leaseTtlMs).then(
+          (kept) => kept || log.warn("klines_lease_lost", { partition: partition.id }),
+          (error: unknown) => log.warn("klines_lease_renew_failed", { partition: partition.id, error }),
+        );
+      }
+    }, leaseTtlMs / 3);
+    timer.unref();
+    return timer;
+  }
+
+  /**
+   * A partition another container is fetching: waits for it to be stored (or for its lease to be free, then fetches
+   * it), up to the deadline; then serves what is stored, or fails when nothing is.
+   */
+  async function waitForOther(
+    id: DatasetId,
+    want: Fetch & { stored: Stored | null },
+    options: { context: NeedContext; settler: Settler; counted: { requests: number }; deadline: Deadline | undefined },
+  ): Promise<ServedPartition> {
+    const { partition } = want;
+    let stored = want.stored;
+    for (;;) {
+      try {
+        await pauseWithin(pollMs, options.deadline);
+      } catch {
+        break;
+      }
+      stored = await load(partition, options.deadline?.signal);
+      const nowMs = clock.now().getTime();
+      const need = needOf(partition, stored, { ...options.context, nowMs, cutoffMs: cutoffOf(id.market_type) });
+      if (need.kind !== "fetch") {
+        const { meta = null, state = null, csv = null } = stored ?? {};
+        return { partition, source: need.kind, shared: true, meta, state, csv };
+      }
+      const lease = await takeLease(partition);
+      if (lease === "theirs") continue;
+      const held = new Map([[partition, lease.token]]);
+      const mine = { ...want, fromMs: need.fromMs, heldBeforeMs: stored?.state.lastOpenMs ?? null, stored };
+      const settlers = new Map([[partition, options.settler]]);
+      try {
+        await fetchOne(id, { partitions: [partition], fromMs: mine.fromMs, heldBeforeMs: mine.heldBeforeMs }, {
+          storedOf: new Map([[partition, stored]]),
+          settlers,
+          counted: options.counted,
+          deadline: options.deadline,
+          held,
+        });
+      } finally {
+        await releaseLease(partition, lease.token);
+      }
+      return options.settler.promise;
+    }
+    if (!stored) {
+      throw new UpstreamUnavailableError(`Another request is fetching ${partition.id.start_date} of this range`, {
+        retryAt: new Date(clock.now().getTime() + 1000),
+      });
+    }
+    return { partition, source: "cached", shared: true, meta: stored.meta, state: stored.state, csv: stored.csv };
+  }
+
+  /** Why a request may not fetch: no token (401, naming the partitions it lacks), or writes closed (403). */
+  function refusal(spend: "token_required" | "writes_disabled", missing: { partition: Partition }[]): AppError {
+    if (spend === "writes_disabled") return new WritesDisabledError("Fetching candles from Binance is disabled here: this service has no CACHE_API_TOKEN");
+    const partitions = missing.map(({ partition }) => ({ start_date: partition.id.start_date, end_date: partition.id.end_date }));
+    return new UnauthorizedError(
+      "The cache does not hold all of this range, and fetching the rest from Binance needs 'Authorization: Bearer <CACHE_API_TOKEN>'",
+      { missing: partitions },
+    );
+  }
 
   /** Marks the partition as being fetched by this process until it is stored or the fetch fails. */
   function register(partition: Partition): Settler {
@@ -201,6 +350,8 @@ export function createKlinesService(options: KlinesServiceOptions) {
       settlers: Map<Partition, Settler>;
       counted: { requests: number };
       deadline: Deadline | undefined;
+      /** The leases held for the group's partitions; each is released as soon as its partition is stored. */
+      held: Map<Partition, string | null>;
     },
   ): Promise<void> {
     const { market_type: market, symbol, interval } = id;
@@ -225,6 +376,8 @@ export function createKlinesService(options: KlinesServiceOptions) {
       const stored = context.storedOf.get(partition) ?? null;
       const served = await storePartition(partition, stored, fetched, deadline);
       context.settlers.get(partition)?.resolve(served);
+      await releaseLease(partition, context.held.get(partition) ?? null);
+      context.held.delete(partition);
     });
   }
 

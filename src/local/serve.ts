@@ -1,7 +1,7 @@
 import { resolve } from "node:path";
 import { serve } from "@hono/node-server";
 import type { Config } from "../config.js";
-import { createDeps, warnIfOpen } from "../deps.js";
+import { createDeps, logAccess } from "../deps.js";
 import { createApp } from "../http/app.js";
 import { runSweep } from "../jobs.js";
 import { runPeriodically } from "./periodic.js";
@@ -13,7 +13,7 @@ import { runPeriodically } from "./periodic.js";
 export async function startLocalService(config: Config) {
   const deps = createDeps(config, { runtime: "local" });
   const { log } = deps;
-  warnIfOpen(config, log);
+  logAccess(deps.access, log);
   if (config.clearOnStart) log.info("cache_cleared_on_start", { deleted_files: await deps.cache.clear() });
 
   const hostname = config.host;

@@ -12,15 +12,16 @@ export interface SymbolInfo {
 }
 
 export interface SymbolListOptions {
-  /** Futures contract types to keep; only PERPETUAL by default. Ignored for spot. */
-  contractTypes?: readonly string[];
+  /** Futures contract types to keep ("all": every one); only PERPETUAL by default. Ignored for spot. */
+  contractTypes?: readonly string[] | "all";
 }
 
 /** Base assets listed first, in this order; every other symbol follows, ordered by symbol. */
 export const SPOT_PRIORITY_ASSETS = ["BTC", "ETH", "BNB", "SOL", "ADA", "AVAX", "DOT", "MATIC", "LINK", "UNI"] as const;
 export const FUTURES_PRIORITY_ASSETS = ["BTC", "ETH", "BNB", "SOL", "ADA", "AVAX", "DOT", "MATIC"] as const;
 
-const DEFAULT_CONTRACT_TYPES = ["PERPETUAL"];
+/** The futures contract types the served list holds, the original's. */
+export const DEFAULT_CONTRACT_TYPES: readonly string[] = ["PERPETUAL"];
 
 /** Only the fields used; Binance sends many more, which zod drops. */
 const spotSymbol = z.object({ symbol: z.string(), status: z.string(), baseAsset: z.string(), quoteAsset: z.string() });
@@ -51,7 +52,7 @@ export function toSymbolList(exchangeInfo: unknown, market: MarketType, options:
   const symbols: SymbolInfo[] = parsed.data.symbols;
   return symbols
     .filter((info) => info.status === "TRADING" && info.quoteAsset === "USDT")
-    .filter((info) => market === "spot" || contractTypes.includes(info.contractType ?? ""))
+    .filter((info) => market === "spot" || contractTypes === "all" || contractTypes.includes(info.contractType ?? ""))
     .sort((a, b) => rank(a) - rank(b) || compareCodeUnits(a.symbol, b.symbol));
 }
 

@@ -1,4 +1,4 @@
-import type { MarketType } from "../market.js";
+import { setTimeout as delay } from "node:timers/promises";
 import type { Clock } from "../clock.js";
 import {
   symbolsCacheHitKey,
@@ -6,22 +6,28 @@ import {
   symbolsLastGoodKey,
   symbolsLastRefreshKey,
   symbolsListKey,
+  symbolsRefreshLeaseKey,
   warmupOutcomeKey,
 } from "../counters/keys.js";
-import type { Counters, KeyValueStore } from "../counters/types.js";
+import type { Counters, KeyValueStore, Leases } from "../counters/types.js";
 import { UpstreamUnavailableError } from "../errors.js";
 import type { Log } from "../log.js";
+import { MARKET_TYPES, type MarketType } from "../market.js";
 import type { BinanceClient } from "../upstream/binance.js";
-import { toSymbolList, type SymbolInfo } from "./list.js";
+import { DEFAULT_CONTRACT_TYPES, toSymbolList, type SymbolInfo } from "./list.js";
 
 export interface SymbolServiceOptions {
   binance: Pick<BinanceClient, "exchangeInfo">;
   kv: KeyValueStore;
   counters: Counters;
+  /** One refresh of a market at a time, across containers (Upstash) or in this process (memory). */
+  leases: Leases;
   clock: Clock;
   log: Log;
   /** Life of `cache:symbols:<market>:v1`; must outlive the warmup interval. */
   ttlSeconds: number;
+  /** How a refresh waits for another container's; the timer by default, instant in tests. */
+  sleep?: (ms: number) => Promise<void>;
 }
 
 /** Where a served list came from: the cache, Binance just now, or the last good list while Binance is down. */
@@ -31,12 +37,26 @@ export type WarmupReport = Record<MarketType, "success" | "error">;
 
 export type SymbolService = ReturnType<typeof createSymbolService>;
 
+/** The lists a refresh writes: the served one, and for futures every contract type (`?contract_types=` is cut from it). */
+const LISTS: Record<MarketType, ("default" | "all")[]> = { spot: ["default"], futures: ["default", "all"] };
+const REFRESH_LEASE_MS = 30_000;
+/** A refresh another container holds is waited for this long (in steps), then this one serves what it has. */
+const WAIT_FOR_OTHER_MS = 3_000;
+const WAIT_STEP_MS = 200;
+
 /**
  * The exchange's symbol lists, read through Redis. Redis is an optimisation here, never a dependency: when it
- * fails, lists come from Binance and the failure is logged.
+ * fails, lists come from Binance (one refresh at a time in this process) or from the last good list held in memory,
+ * and the failure is logged. One refresh of a market runs at a time across containers too: the others wait for its
+ * list rather than ask Binance (exchangeInfo weighs 20).
  */
 export function createSymbolService(options: SymbolServiceOptions) {
-  const { binance, kv, counters, clock, log, ttlSeconds } = options;
+  const { binance, kv, counters, leases, clock, log, ttlSeconds } = options;
+  const sleep = options.sleep ?? ((ms: number) => delay(ms));
+  /** The last good lists seen by this process, by Redis key: what is served when Binance and Redis both fail. */
+  const lastGood = new Map<string, SymbolInfo[]>();
+  /** Refreshes under way in this process, by market. */
+  const refreshing = new Map<MarketType, Promise<Record<"default" | "all", SymbolInfo[]>>>();
 
   async function readList(key: string): Promise<SymbolInfo[] | null> {
     try {
@@ -48,56 +68,92 @@ export function createSymbolService(options: SymbolServiceOptions) {
     }
   }
 
-  /** Fetches the list from Binance and stores it: the served key with its TTL, last_good, and the refresh time. */
-  async function refresh(market: MarketType): Promise<SymbolInfo[]> {
-    const list = toSymbolList(await binance.exchangeInfo(market), market);
-    const value = JSON.stringify(list);
-    const refreshedAt = String(clock.now().getTime() / 1000);
+  /** Fetches the lists from Binance and stores them: each served key with its TTL, last_good, the refresh time. */
+  async function fetchAndStore(market: MarketType): Promise<Record<"default" | "all", SymbolInfo[]>> {
+    const info = await binance.exchangeInfo(market);
+    const lists = {
+      default: toSymbolList(info, market),
+      all: market === "futures" ? toSymbolList(info, market, { contractTypes: "all" }) : [],
+    };
     const writes = await Promise.allSettled([
-      kv.set(symbolsListKey(market), value, { ttlSeconds }),
-      kv.set(symbolsLastGoodKey(market), value),
-      kv.set(symbolsLastRefreshKey(market), refreshedAt),
+      ...LISTS[market].flatMap((list) => {
+        const value = JSON.stringify(lists[list]);
+        lastGood.set(symbolsLastGoodKey(market, list), lists[list]);
+        return [kv.set(symbolsListKey(market, list), value, { ttlSeconds }), kv.set(symbolsLastGoodKey(market, list), value)];
+      }),
+      kv.set(symbolsLastRefreshKey(market), String(clock.now().getTime() / 1000)),
     ]);
     for (const write of writes) {
       if (write.status === "rejected") log.warn("symbols_cache_write_failed", { market, error: write.reason });
     }
-    return list;
+    return lists;
+  }
+
+  /**
+   * One refresh: under the market's lease. When another container holds it, waits a little for the lists it
+   * writes; when they do not come, or leases fail, refreshes anyway (a list is better served twice than not at all).
+   */
+  async function refreshUnderLease(market: MarketType): Promise<Record<"default" | "all", SymbolInfo[]>> {
+    const key = symbolsRefreshLeaseKey(market);
+    const token = await leases.acquire(key, REFRESH_LEASE_MS).catch((error: unknown) => {
+      log.warn("symbols_lease_unavailable", { market, error });
+      return undefined;
+    });
+    if (token === null) {
+      for (let waited = 0; waited < WAIT_FOR_OTHER_MS; waited += WAIT_STEP_MS) {
+        await sleep(WAIT_STEP_MS);
+        const lists = await Promise.all(LISTS[market].map((list) => readList(symbolsListKey(market, list))));
+        if (lists.every((list) => list !== null)) return { default: lists[0] as SymbolInfo[], all: lists[1] ?? [] };
+      }
+    }
+    try {
+      return await fetchAndStore(market);
+    } finally {
+      if (token) await leases.release(key, token).catch(() => undefined);
+    }
+  }
+
+  /** The market's refresh, shared by every caller in this process while it runs. */
+  function refresh(market: MarketType): Promise<Record<"default" | "all", SymbolInfo[]>> {
+    const running = refreshing.get(market) ?? refreshUnderLease(market).finally(() => refreshing.delete(market));
+    refreshing.set(market, running);
+    return running;
   }
 
   return {
-    refresh,
-
-    /** The market's list: from the cache when there, else from Binance, else the last good list. */
-    async get(market: MarketType): Promise<{ symbols: SymbolInfo[]; source: SymbolSource }> {
-      const cached = await readList(symbolsListKey(market));
+    /**
+     * The market's list (futures: of the asked contract types, PERPETUAL by default): from the cache when there,
+     * else from Binance, else the last good list.
+     */
+    async get(market: MarketType, contractTypes?: readonly string[]): Promise<{ symbols: SymbolInfo[]; source: SymbolSource }> {
+      const types = contractTypes ? [...new Set(contractTypes)].sort() : DEFAULT_CONTRACT_TYPES;
+      const list = market === "futures" && types.join() !== DEFAULT_CONTRACT_TYPES.join() ? "all" : "default";
+      const pick = (symbols: SymbolInfo[]) => (list === "all" ? symbols.filter((s) => types.includes(s.contractType ?? "")) : symbols);
+      const cached = await readList(symbolsListKey(market, list));
       if (cached !== null) {
+        lastGood.set(symbolsLastGoodKey(market, list), cached);
         await counters.increment(symbolsCacheHitKey(market));
-        return { symbols: cached, source: "hit" };
+        return { symbols: pick(cached), source: "hit" };
       }
       await counters.increment(symbolsCacheMissKey(market));
       try {
-        return { symbols: await refresh(market), source: "miss" };
+        return { symbols: pick((await refresh(market))[list]), source: "miss" };
       } catch (error) {
         log.warn("symbols_upstream_failed", { market, error });
-        const lastGood = await readList(symbolsLastGoodKey(market));
-        if (lastGood !== null) return { symbols: lastGood, source: "stale" };
+        const key = symbolsLastGoodKey(market, list);
+        const good = lastGood.get(key) ?? (await readList(key));
+        if (good !== null) return { symbols: pick(good), source: "stale" };
         throw new UpstreamUnavailableError(`Binance ${market} symbols are unavailable and none are cached`, { cause: error });
       }
     },
 
-    /** A list of other futures contract types than the cached PERPETUAL one, straight from Binance. */
-    async fetchUncached(market: MarketType, contractTypes: string[]): Promise<SymbolInfo[]> {
-      return toSymbolList(await binance.exchangeInfo(market), market, { contractTypes });
-    },
-
     /** Refreshes both markets independently, counting each outcome; never throws. */
     async warmup(): Promise<WarmupReport> {
-      const markets: MarketType[] = ["spot", "futures"];
       const outcomes = await Promise.all(
-        markets.map(async (market) => {
+        MARKET_TYPES.map(async (market) => {
           try {
-            const list = await refresh(market);
-            log.info("symbols_warmup", { market, outcome: "success", symbols: list.length });
+            const lists = await refresh(market);
+            log.info("symbols_warmup", { market, outcome: "success", symbols: lists.default.length });
             await counters.increment(warmupOutcomeKey(market, "success"));
             return "success" as const;
           } catch (error) {
@@ -108,6 +164,11 @@ export function createSymbolService(options: SymbolServiceOptions) {
         }),
       );
       return { spot: outcomes[0] as "success" | "error", futures: outcomes[1] as "success" | "error" };
+    },
+
+    /** When the market's list was last refreshed from Binance (epoch seconds as the original stores it), if known. */
+    async lastRefresh(market: MarketType): Promise<string | null> {
+      return kv.get(symbolsLastRefreshKey(market));
     },
   };
 }

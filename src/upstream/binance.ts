@@ -4,6 +4,7 @@ import { systemClock, type Clock } from "../clock.js";
 import type { Deadline } from "../deadline.js";
 import { UnknownSymbolError, UpstreamBannedError, UpstreamUnavailableError } from "../errors.js";
 import { silentLog, type Log } from "../log.js";
+import type { SharedLimits } from "./limits.js";
 
 export const BINANCE_SPOT_URL = "https://api.binance.com";
 export const BINANCE_FUTURES_URL = "https://fapi.binance.com";
@@ -40,6 +41,11 @@ export interface BinanceClientOptions {
   clock?: Clock;
   /** Where retries and bans are reported. */
   log?: Pick<Log, "warn">;
+  /**
+   * The limits every container sees (Upstash): bans, Retry-After pauses and this minute's weight, summed over all
+   * of them. Without it, or while it fails, each process keeps its own.
+   */
+  shared?: SharedLimits;
 }
 
 /** The request weight Binance last reported for one API (X-MBX-USED-WEIGHT-1M), and when. */
@@ -117,6 +123,8 @@ const MAX_BODY_BYTES = { klines: 4 * 2 ** 20, exchangeInfo: 64 * 2 ** 20 };
 const DEFAULT_BAN_MS = 120_000;
 const WEIGHT_HEADER = "x-mbx-used-weight-1m";
 const WEIGHT_LIMIT_1M: Record<MarketType, number> = { spot: 6000, futures: 2400 };
+/** After the shared limits fail, this process keeps its own for this long before asking them again. */
+const SHARED_RETRY_MS = 10_000;
 /** Binance's error code for a symbol it does not list: https://developers.binance.com/docs/binance-spot-api-docs/errors */
 const INVALID_SYMBOL = -1121;
 const MINUTE_MS = 60_000;
@@ -149,6 +157,20 @@ export function createBinanceClient(options: BinanceClientOptions = {}): Binance
     spot: { weight: null, bannedUntil: null, pausedUntil: null },
     futures: { weight: null, bannedUntil: null, pausedUntil: null },
   };
+  const shared = options.shared;
+  let sharedDownUntilMs = 0;
+
+  /** Runs one call to the shared limits; when they fail, logs it and goes on without them for a while. */
+  async function withShared<T>(what: string, call: (limits: SharedLimits) => Promise<T>): Promise<T | null> {
+    if (!shared || clock.now().getTime() < sharedDownUntilMs) return null;
+    try {
+      return await call(shared);
+    } catch (error) {
+      sharedDownUntilMs = clock.now().getTime() + SHARED_RETRY_MS;
+      log.warn("binance_shared_limits_unavailable", { what, error, retry_in_ms: SHARED_RETRY_MS });
+      return null;
+    }
+  }
 
   /**
    * GET one endpoint with the house rules (timeout, ban, Retry-After, retries, the deadline); resolves to the parsed
@@ -162,8 +184,10 @@ export function createBinanceClient(options: BinanceClientOptions = {}): Binance
     options: RequestOptions = {},
   ): Promise<Answer> {
     const url = urlOf(baseUrls[market], path, query);
+    const weight = weightOf(market, path, Number(query.limit ?? 0));
     for (let attempt = 1; ; attempt++) {
       await waitForGo(market, options.deadline);
+      await waitForShared(market, weight, options.deadline);
       options.onAttempt?.();
       const outcome = await attemptOnce(market, path, url, maxBodyBytes, options.deadline);
       if (!("problem" in outcome)) return outcome;
@@ -212,6 +236,31 @@ export function createBinanceClient(options: BinanceClientOptions = {}): Binance
   }
 
   /**
+   * Counts the request in this minute's weight of every container, and heeds what another container learned: a ban
+   * stops this one too; a Retry-After pause is waited out (or refused, as a local one); a minute whose summed weight
+   * is past the soft limit is waited out to the next one. Each at most once, so a fixed clock cannot loop.
+   */
+  async function waitForShared(market: MarketType, weight: number, deadline: Deadline | undefined): Promise<void> {
+    const view = await withShared("reserve", (limits) => limits.reserve(market, weight, clock.now().getTime()));
+    if (!view) return;
+    const now = clock.now().getTime();
+    if (view.bannedUntilMs !== null && view.bannedUntilMs > now) {
+      const until = new Date(view.bannedUntilMs);
+      state[market].bannedUntil = until;
+      throw bannedError(market, until);
+    }
+    if (view.pausedUntilMs !== null && view.pausedUntilMs > now) {
+      state[market].pausedUntil = new Date(view.pausedUntilMs);
+      return waitForGo(market, deadline);
+    }
+    if (view.usedWeight > weightSoftLimit1m[market]) {
+      const waitMs = MINUTE_MS - (now % MINUTE_MS);
+      log.warn("binance_shared_weight_slowdown", { market, weight1m: view.usedWeight, wait_ms: waitMs });
+      await pause(waitMs, deadline, "a pause for the weight limit of all containers");
+    }
+  }
+
+  /**
    * When this minute's reported weight has reached the soft limit, waits for the next minute, when Binance's weight
    * window starts afresh (once: the weight is then unknown until the next answer, so a fixed clock cannot loop).
    */
@@ -252,12 +301,14 @@ export function createBinanceClient(options: BinanceClientOptions = {}): Binance
       const until = new Date(clock.now().getTime() + (retryAfterMs(response.headers) ?? DEFAULT_BAN_MS));
       state[market].bannedUntil = until;
       log.warn("binance_banned", { market, path, until: until.toISOString(), body: text.slice(0, 200) });
+      await withShared("ban", (limits) => limits.ban(market, until.getTime(), clock.now().getTime()));
       throw bannedError(market, until);
     }
     if (status === 429) {
       const waitMs = retryAfterMs(response.headers);
       if (waitMs === null) return { problem: "HTTP 429 without Retry-After", backoff: true };
       state[market].pausedUntil = new Date(clock.now().getTime() + waitMs);
+      await withShared("pause", (limits) => limits.pause(market, clock.now().getTime() + waitMs, clock.now().getTime()));
       return { problem: `HTTP 429, Retry-After ${waitMs / 1000} s`, backoff: false };
     }
     if (status >= 500) return { problem: `HTTP ${status}: ${text.slice(0, 200)}`, backoff: true };
@@ -350,6 +401,13 @@ async function readText(response: Response, maxBytes: number): Promise<string> {
 }
 
 const symbolOf = (url: string): string => new URL(url).searchParams.get("symbol") ?? "";
+
+/** The weight Binance charges a request (its docs of each endpoint): spot klines 2, futures klines by limit. */
+function weightOf(market: MarketType, path: string, limit: number): number {
+  if (path.endsWith("/exchangeInfo")) return market === "spot" ? 20 : 1;
+  if (market === "spot") return 2;
+  return limit < 100 ? 1 : limit < 500 ? 2 : limit <= 1000 ? 5 : 10;
+}
 
 /** The `code` of a Binance error body (`{"code": -1121, "msg": "Invalid symbol."}`); null when it is not one. */
 function binanceErrorCode(text: string): number | null {

@@ -43,8 +43,8 @@ afterAll(async () => {
 });
 
 /** A fresh service on its own temp folder, on a real HTTP server; `auth` is the write header. */
-async function startService() {
-  const service = testApp({ cacheApiToken: TOKEN });
+async function startService(options: { cacheReadToken?: string } = {}) {
+  const service = testApp({ cacheApiToken: TOKEN, ...options });
   const server = await serveApp(service.app);
   return { ...service, ...server, auth: { Authorization: `Bearer ${TOKEN}` } };
 }
@@ -261,6 +261,30 @@ describe("the admin page in Chromium", () => {
       expect(await expiresOf(behind.page, old.symbol)).toBe("permanent");
       expect(behind.watch.unexpected()).toEqual([]);
       await behind.page.close();
+    } finally {
+      await service.close();
+    }
+  });
+
+  it("asks for the token when reading needs one, then shows the cache", async () => {
+    const service = await startService({ cacheReadToken: "read-token" });
+    try {
+      await putThroughApi(service, SEEDS[0] as Seed);
+      const page = await newPage(service);
+      const watch = watchPage(page);
+      watch.expectFailedRequest(`${CACHE}/info`, 401);
+      watch.expectFailedRequest(METRICS, 401);
+      await page.goto(`${service.url}/`);
+      const tokenDialog = page.getByRole("dialog", { name: "API token" });
+      await tokenDialog.waitFor({ state: "visible" });
+      expect(await tokenDialog.getByRole("alert").textContent()).toContain("Reading this cache needs its token");
+
+      await tokenDialog.getByLabel("Token").fill("read-token");
+      await tokenDialog.getByRole("button", { name: "Use token" }).click();
+      await expect.poll(() => text(page, "#total-entries")).toBe("1");
+      expect(await page.locator("#metrics-state").isHidden()).toBe(true);
+      expect(watch.unexpected()).toEqual([]);
+      await page.close();
     } finally {
       await service.close();
     }

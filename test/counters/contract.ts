@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { beforeEach, describe, expect, it } from "vitest";
-import type { Counters, KeyValueStore } from "../../src/counters/types.js";
+import type { Counters, KeyValueStore, Leases } from "../../src/counters/types.js";
 
 /**
  * The Counters contract, run unchanged against every driver. `makeCounters` is called before each test; keys
@@ -97,6 +97,49 @@ export function testKeyValueStore(name: string, makeStore: () => KeyValueStore |
       await kv.set(key("list"), "[]", { ttlSeconds: 600 });
 
       expect(await kv.get(key("list"))).toBe("[]");
+    });
+
+    it("adds to a counter from 0 and answers the new value, exactly under 100 concurrent adds", async () => {
+      expect(await kv.add(key("weight"), 2, { ttlSeconds: 120 })).toBe(2);
+      const values = await Promise.all(Array.from({ length: 100 }, () => kv.add(key("weight"), 3, { ttlSeconds: 120 })));
+
+      expect(Math.max(...values)).toBe(302);
+      expect(new Set(values).size).toBe(100);
+      expect(await kv.get(key("weight"))).toBe("302");
+    });
+  });
+}
+
+/**
+ * The Leases contract, run unchanged against every driver. Keys carry a fresh prefix per test. Expiry is tested
+ * per driver: the memory one takes a clock, the Upstash one a real short TTL.
+ */
+export function testLeases(name: string, makeLeases: () => Leases | Promise<Leases>): void {
+  describe(`Leases contract: ${name}`, () => {
+    let leases: Leases;
+    let key: string;
+
+    beforeEach(async () => {
+      leases = await makeLeases();
+      key = `test:${randomUUID()}:lease`;
+    });
+
+    it("gives a free lease to one of many asking at once", async () => {
+      const tokens = await Promise.all(Array.from({ length: 20 }, () => leases.acquire(key, 60_000)));
+
+      expect(tokens.filter((token) => token !== null)).toHaveLength(1);
+    });
+
+    it("is renewed and released by its token only", async () => {
+      const token = (await leases.acquire(key, 60_000)) as string;
+
+      expect(await leases.renew(key, "not-the-token", 60_000)).toBe(false);
+      await leases.release(key, "not-the-token");
+      expect(await leases.acquire(key, 60_000)).toBeNull();
+      expect(await leases.renew(key, token, 60_000)).toBe(true);
+      await leases.release(key, token);
+      expect(await leases.renew(key, token, 60_000)).toBe(false);
+      expect(await leases.acquire(key, 60_000)).not.toBeNull();
     });
   });
 }

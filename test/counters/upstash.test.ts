@@ -2,9 +2,9 @@ import { createServer, type Server, type Socket } from "node:net";
 import { Redis } from "@upstash/redis";
 import { Redis as IORedis } from "ioredis";
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it, vi } from "vitest";
-import { createUpstashCounters, createUpstashKeyValueStore } from "../../src/counters/upstash.js";
+import { createUpstashCounters, createUpstashKeyValueStore, createUpstashLeases } from "../../src/counters/upstash.js";
 import { startRedisStack, type RedisStack } from "../../src/local/redis-server.js";
-import { testCounters, testKeyValueStore } from "./contract.js";
+import { testCounters, testKeyValueStore, testLeases } from "./contract.js";
 
 const url = inject("upstashUrl");
 const token = inject("upstashToken");
@@ -17,6 +17,28 @@ testCounters("upstash, through the bridge to redis-server", () =>
 testKeyValueStore("upstash, through the bridge to redis-server", () =>
   createUpstashKeyValueStore({ url, token, timeoutMs: 5000 }),
 );
+
+testLeases("upstash, through the bridge to redis-server", () => createUpstashLeases({ url, token, timeoutMs: 5000 }));
+
+describe("upstash leases", () => {
+  const direct = new IORedis(inject("redisUrl"), { protocol: 2 });
+  afterAll(() => direct.disconnect());
+
+  it("are SET NX PX in Redis: a holder that stops renewing loses the lease when it expires", async () => {
+    const leases = createUpstashLeases({ url, token });
+    const key = `test:${crypto.randomUUID()}:lease`;
+    const holder = (await leases.acquire(key, 300)) as string;
+
+    expect(await direct.get(key)).toBe(holder);
+    expect(await direct.pttl(key)).toBeGreaterThan(0);
+    expect(await leases.acquire(key, 300)).toBeNull();
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    const next = await leases.acquire(key, 60_000);
+    expect(next).not.toBeNull();
+    expect(await leases.renew(key, holder, 60_000)).toBe(false);
+    expect(await direct.get(key)).toBe(next);
+  });
+});
 
 describe("upstash key-value store", () => {
   const direct = new IORedis(inject("redisUrl"), { protocol: 2 });
@@ -34,6 +56,18 @@ describe("upstash key-value store", () => {
     expect(ttl).toBeLessThanOrEqual(600);
     expect(await direct.ttl(key)).toBe(-1);
     expect(await direct.get(key)).toBe("[1]");
+  });
+
+  it("adds with the window's TTL set by the first add, not pushed back by later ones", async () => {
+    const kv = createUpstashKeyValueStore({ url, token });
+    const key = `test:${crypto.randomUUID()}`;
+
+    await kv.add(key, 2, { ttlSeconds: 120 });
+    await direct.expire(key, 50);
+    await kv.add(key, 2, { ttlSeconds: 120 });
+
+    expect(await direct.ttl(key)).toBeLessThanOrEqual(50);
+    expect(await direct.get(key)).toBe("4");
   });
 });
 

@@ -1,9 +1,10 @@
 import { readdirSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ErrorEnvelope } from "../../src/http/envelope.js";
 import { createFsStore } from "../../src/storage/fs.js";
 import { DATA, testApp } from "../support/app.js";
+import { startBinanceStandIn, type BinanceStandIn } from "../support/binance-standin.js";
 import { BTC_SPOT, klinesCsv, tempDir } from "../support/fixtures.js";
 import { jsonOf } from "../support/json.js";
 
@@ -42,10 +43,11 @@ const ROUTES = [
   { method: "POST", path: "/api/v1/backtest/cache/upload-url" },
   { method: "POST", path: "/api/v1/backtest/cache/commit" },
 ];
+const KLINES = { method: "GET", path: "/api/v1/klines" };
 
 /** Every hostile value in every field on every route, plus duplicated and missing parameters. */
-function* hostileRequests(): Generator<{ label: string; method: string; url: string; field: string }> {
-  for (const route of ROUTES) {
+function* hostileRequests(routes = ROUTES): Generator<{ label: string; method: string; url: string; field: string }> {
+  for (const route of routes) {
     for (const field of FIELDS) {
       for (const value of HOSTILE_VALUES) {
         const params = new URLSearchParams({ ...BTC_SPOT, [field]: value });
@@ -62,6 +64,12 @@ function* hostileRequests(): Generator<{ label: string; method: string; url: str
     }
   }
 }
+
+let standIn: BinanceStandIn;
+beforeAll(async () => {
+  standIn = await startBinanceStandIn({ now: () => Date.parse("2026-11-25T12:00:00.000Z") });
+});
+afterAll(() => standIn.close());
 
 describe("hostile input", () => {
   it("never answers 5xx, names the bad field, and writes nothing but well-named cache objects", async () => {
@@ -121,5 +129,106 @@ describe("hostile input", () => {
       expect((await jsonOf<ErrorEnvelope>(res)).status).toBe("error");
     }
     expect(await store.list()).toEqual([]);
+  });
+});
+
+describe("hostile input, with a token set", () => {
+  const TOKEN = "the-write-token";
+
+  it("lets no anonymous request write an object or reach Binance, valid or not", async () => {
+    standIn.reset();
+    const { app, store } = testApp({ cacheApiToken: TOKEN, binanceUrl: standIn.url });
+    const valid = [
+      { method: "PUT", url: `${DATA}?${new URLSearchParams(BTC_SPOT)}` },
+      { method: "DELETE", url: `${DATA}?${new URLSearchParams(BTC_SPOT)}` },
+      { method: "POST", url: "/api/v1/backtest/cache/clear" },
+      { method: "POST", url: "/api/v1/backtest/cache/sweep" },
+      { method: "GET", url: `/api/v1/klines?${new URLSearchParams({ ...BTC_SPOT, interval: "1h", end_date: "2021-11-30" })}` },
+    ];
+    const statuses = new Set<number>();
+    for (const request of [...hostileRequests([...ROUTES, KLINES]), ...valid]) {
+      const init = request.method === "PUT" ? { method: "PUT", body: klinesCsv(2), headers: { "Content-Type": "text/csv" } } : { method: request.method };
+      const res = await app.request(request.url, init);
+      statuses.add(res.status);
+      expect(res.status, request.method + " " + request.url.slice(0, 80)).toBeLessThan(500);
+    }
+    expect(await store.list()).toEqual([]);
+    expect(standIn.served).toEqual([]);
+    expect([...statuses].sort()).toEqual([400, 401, 404]);
+  });
+
+  it("answers an anonymous klines request from the cache when all of it is there, else 401 naming what is missing", async () => {
+    standIn.reset();
+    const { app } = testApp({ cacheApiToken: TOKEN, binanceUrl: standIn.url, now: "2026-11-25T12:00:00.000Z" });
+    const query = new URLSearchParams({ symbol: "ETHUSDT", interval: "1d", start_date: "2024-01-01", end_date: "2024-02-29" });
+    const anonymous = await app.request(`/api/v1/klines?${query}`);
+
+    expect(anonymous.status).toBe(401);
+    expect((await jsonOf<ErrorEnvelope>(anonymous)).error.details).toEqual({
+      missing: [
+        { start_date: "2024-01-01", end_date: "2024-01-31" },
+        { start_date: "2024-02-01", end_date: "2024-02-29" },
+      ],
+    });
+    expect(standIn.served).toEqual([]);
+    const withToken = await app.request(`/api/v1/klines?${query}`, { headers: { Authorization: `Bearer ${TOKEN}` } });
+    expect(withToken.status).toBe(200);
+    const hit = await app.request(`/api/v1/klines?${query}`);
+    expect(hit.status).toBe(200);
+    expect(hit.headers.get("X-Cache")).toBe("HIT");
+  });
+
+  it("guards every read with CACHE_READ_TOKEN, which the write token also passes", async () => {
+    const { app } = testApp({ cacheApiToken: TOKEN, cacheReadToken: "the-read-token", withPythonCache: true });
+    const reads = [`${DATA}?${new URLSearchParams(BTC_SPOT)}`, "/api/v1/backtest/cache/info", "/api/v1/metrics", "/api/v1/symbols/spot", `/api/v1/klines?${new URLSearchParams(BTC_SPOT)}`];
+    for (const url of reads) {
+      expect((await app.request(url)).status, url).toBe(401);
+      expect((await app.request(url, { headers: { Authorization: "Bearer wrong" } })).status, url).toBe(401);
+    }
+    for (const token of ["the-read-token", TOKEN]) {
+      const res = await app.request(reads[1] as string, { headers: { Authorization: `Bearer ${token}` } });
+      expect(res.status).toBe(200);
+    }
+    expect((await app.request("/healthz")).status).toBe(200);
+    const put = await app.request(`${DATA}?${new URLSearchParams(BTC_SPOT)}`, {
+      method: "PUT",
+      body: klinesCsv(2),
+      headers: { "Content-Type": "text/csv", Authorization: "Bearer the-read-token" },
+    });
+    expect(put.status).toBe(401);
+  });
+});
+
+describe("writes without a token", () => {
+  it("are closed when deployed: 403 WRITES_DISABLED, and klines that would fetch too", async () => {
+    standIn.reset();
+    const { app, store } = testApp({ writesWithoutToken: "closed", binanceUrl: standIn.url, withPythonCache: true });
+    const keys = (await store.list()).map((object) => object.key);
+    for (const [method, url] of [
+      ["PUT", `${DATA}?${new URLSearchParams(BTC_SPOT)}`],
+      ["DELETE", `${DATA}?${new URLSearchParams(BTC_SPOT)}`],
+      ["POST", "/api/v1/backtest/cache/clear"],
+      ["POST", "/api/v1/backtest/cache/sweep"],
+      ["GET", `/api/v1/klines?${new URLSearchParams({ ...BTC_SPOT, interval: "1h", end_date: "2021-10-31" })}`],
+    ] as const) {
+      const res = await app.request(url, { method, body: method === "PUT" ? klinesCsv(1) : undefined, headers: { "Content-Type": "text/csv" } });
+      expect(res.status, `${method} ${url}`).toBe(403);
+      expect((await jsonOf<ErrorEnvelope>(res)).error.code).toBe("WRITES_DISABLED");
+    }
+    expect((await store.list()).map((object) => object.key)).toEqual(keys);
+    expect(standIn.served).toEqual([]);
+    expect((await app.request(`${DATA}?${new URLSearchParams(BTC_SPOT)}`)).status).toBe(200);
+  });
+
+  it("are open locally, to curl and to the service's own pages, not to other web pages", async () => {
+    const { app } = testApp({ withPythonCache: true });
+    const clear = (headers: Record<string, string>) => app.request("http://127.0.0.1:3000/api/v1/backtest/cache/clear", { method: "POST", headers });
+
+    const foreign = await clear({ Origin: "https://evil.example" });
+    expect(foreign.status).toBe(403);
+    expect((await jsonOf<ErrorEnvelope>(foreign)).error.code).toBe("FORBIDDEN_ORIGIN");
+    expect((await app.request(`${DATA}?${new URLSearchParams(BTC_SPOT)}`)).status).toBe(200);
+    expect((await clear({ Origin: "http://127.0.0.1:3000" })).status).toBe(200);
+    expect((await clear({})).status).toBe(200);
   });
 });

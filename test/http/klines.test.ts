@@ -654,6 +654,7 @@ describe("GET /api/v1/klines, bad requests", () => {
 });
 
 describe("GET /api/v1/klines on Lambda, with S3", () => {
+  const LAMBDA_TOKEN = "lambda-write-token";
   type Handler = (event: unknown, lambdaContext?: unknown) => Promise<APIGatewayProxyResult>;
   let handler: Handler;
 
@@ -667,6 +668,8 @@ describe("GET /api/v1/klines on Lambda, with S3", () => {
     // A month of 1h candles is about 90 KB: one fits inline, three do not.
     vi.stubEnv("INLINE_MAX_MB", String(150_000 / 2 ** 20));
     vi.stubEnv("LOG_LEVEL", "silent");
+    // Deployed, fetching from Binance needs the token.
+    vi.stubEnv("CACHE_API_TOKEN", LAMBDA_TOKEN);
     vi.resetModules();
     handler = (await import("../../functions/klines.js")).handler as Handler;
   });
@@ -675,9 +678,10 @@ describe("GET /api/v1/klines on Lambda, with S3", () => {
   });
 
   const query = { symbol: "XRPUSDT", interval: "1h", start_date: "2025-01-15", end_date: "2025-03-10" };
+  const headers = { Authorization: `Bearer ${LAMBDA_TOKEN}` };
 
   it("answers a range over INLINE_MAX_MB with presigned URLs of its month partitions, which read into the same candles", async () => {
-    const res = await handler(httpApiEvent("GET", "/api/v1/klines", { query }));
+    const res = await handler(httpApiEvent("GET", "/api/v1/klines", { query, headers }));
 
     expect(res.statusCode).toBe(200);
     expect(res.headers?.["x-cache"]).toBe("MISS");
@@ -702,7 +706,7 @@ describe("GET /api/v1/klines on Lambda, with S3", () => {
     clock = null;
 
     standIn.reset();
-    const again = await handler(httpApiEvent("GET", "/api/v1/klines", { query: { ...query, format: "csv" } }));
+    const again = await handler(httpApiEvent("GET", "/api/v1/klines", { query: { ...query, format: "csv" }, headers }));
     expect(again.headers?.["x-cache"]).toBe("HIT");
     expect((JSON.parse(again.body) as KlinesParts).data.parts).toHaveLength(3);
     expect(upstream()).toBe(0);
@@ -710,6 +714,7 @@ describe("GET /api/v1/klines on Lambda, with S3", () => {
 
   it("answers a short range of a cached month inline", async () => {
     const res = await handler(httpApiEvent("GET", "/api/v1/klines", { query: { ...query, start_date: "2025-02-10", end_date: "2025-02-10" } }));
+    // A hit needs no token.
 
     expect(res.statusCode).toBe(200);
     expect((JSON.parse(res.body) as KlinesJson).data.rows).toHaveLength(24);
@@ -719,7 +724,7 @@ describe("GET /api/v1/klines on Lambda, with S3", () => {
     standIn.set({ slow: { count: Infinity, delayMs: 2_000 } });
     const lambdaContext = { awsRequestId: "req-1", getRemainingTimeInMillis: () => 3_500 };
 
-    const res = await handler(httpApiEvent("GET", "/api/v1/klines", { query: { ...query, symbol: "TRXUSDT" } }), lambdaContext);
+    const res = await handler(httpApiEvent("GET", "/api/v1/klines", { query: { ...query, symbol: "TRXUSDT" }, headers }), lambdaContext);
 
     expect(res.statusCode).toBe(503);
     expect(res.headers?.["retry-after"]).toBe("1");

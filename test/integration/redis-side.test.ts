@@ -1,7 +1,9 @@
 import type { ScheduledEvent } from "aws-lambda";
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { Redis } from "@upstash/redis";
-import type { MarketType } from "../../src/market.js";
+import type { DatasetId, MarketType } from "../../src/market.js";
+import { fixedClock } from "../../src/clock.js";
+import { datasetKey } from "../../src/cache/key.js";
 import { loadConfig } from "../../src/config.js";
 import { createDeps, type Deps } from "../../src/deps.js";
 import { createApp } from "../../src/http/app.js";
@@ -28,7 +30,7 @@ let redis: Redis;
 
 beforeAll(async () => {
   stack = await startRedisStack();
-  binance = await startBinanceStandIn();
+  binance = await startBinanceStandIn({ now: () => Date.parse(NOW) });
   redis = new Redis({ url: stack.upstashUrl, token: stack.upstashToken, automaticDeserialization: false });
 });
 afterAll(async () => {
@@ -40,7 +42,7 @@ beforeEach(async () => {
   await redis.flushdb();
 });
 
-function build(env: Record<string, string> = {}): Deps & { app: ReturnType<typeof createApp> } {
+function build(env: Record<string, string> = {}, clock = fixedClock(NOW)): Deps & { app: ReturnType<typeof createApp> } {
   const config = loadConfig({
     CACHE_DIR: tempDir({ withPythonCache: true }),
     UPSTASH_REDIS_REST_URL: stack.upstashUrl,
@@ -51,11 +53,12 @@ function build(env: Record<string, string> = {}): Deps & { app: ReturnType<typeo
     COUNTERS_TIMEOUT_MS: "500",
     ...env,
   });
-  const deps = createDeps(config, { runtime: "local", log: silentLog });
+  const deps = createDeps(config, { runtime: "local", log: silentLog, clock });
   return { ...deps, app: createApp(deps) };
 }
 
 const get = async (key: string) => redis.get<string>(key);
+const NOW = "2026-11-25T12:00:00.000Z";
 
 describe("data cache counters", () => {
   it("counts 200 concurrent hits and misses exactly, per market", async () => {
@@ -94,17 +97,24 @@ describe("symbol lists", () => {
     expect(ttl).toBeLessThanOrEqual(600);
     expect(await redis.ttl("cache:symbols:spot:last_good")).toBe(-1);
     expect(JSON.parse((await get("cache:symbols:spot:last_good")) as string)).toEqual(body.data.symbols);
-    expect(Number(await get("metrics:spot_symbols_cache:last_refresh_ts"))).toBeCloseTo(Date.now() / 1000, -1);
+    expect(Number(await get("metrics:spot_symbols_cache:last_refresh_ts"))).toBe(Date.parse(NOW) / 1000);
   });
 
-  it("serves futures perpetuals by default and other contract types when asked, uncached", async () => {
+  it("serves futures perpetuals by default, and other contract types from the cached list of every one", async () => {
     const { app } = build();
     const perpetual = (await jsonOf<SymbolList>(await app.request("/api/v1/symbols/futures"))).data.symbols;
     expect(perpetual.every((s) => s.contractType === "PERPETUAL")).toBe(true);
     const res = await app.request("/api/v1/symbols/futures?contract_types=PERPETUAL,CURRENT_QUARTER");
-    expect(res.headers.get("X-Cache")).toBe("BYPASS");
-    const all = (await jsonOf<SymbolList>(res)).data.symbols;
-    expect(all.some((s) => s.contractType === "CURRENT_QUARTER")).toBe(true);
+    expect(res.headers.get("X-Cache")).toBe("HIT");
+    const both = (await jsonOf<SymbolList>(res)).data.symbols;
+    expect(both.some((s) => s.contractType === "CURRENT_QUARTER")).toBe(true);
+    expect(new Set(both.map((s) => s.contractType))).toEqual(new Set(["PERPETUAL", "CURRENT_QUARTER"]));
+    expect(both.filter((s) => s.contractType === "PERPETUAL")).toEqual(perpetual);
+    const quarters = await app.request("/api/v1/symbols/futures?contract_types=NEXT_QUARTER");
+    expect((await jsonOf<SymbolList>(quarters)).data.symbols.map((s) => s.symbol)).toEqual(["BTCUSDT_220624"]);
+    expect(binance.requests["/fapi/v1/exchangeInfo"]).toBe(1);
+    expect(JSON.parse((await get("cache:symbols:futures:v1")) as string)).toEqual(perpetual);
+    expect(await redis.ttl("cache:symbols:futures:all:v1")).toBeGreaterThan(590);
   });
 
   it("treats an empty list as a value, not a miss", async () => {
@@ -229,5 +239,99 @@ describe("Redis killed mid-test", () => {
       await app.request(dataUrl(BTC_SPOT));
       expect(Number(await get("metrics:cache_hit:data_spot"))).toBeGreaterThan(0);
     }, { timeout: 5000, interval: 200 });
+  });
+});
+
+describe("many containers, one Redis", () => {
+  const cold = { symbol: "BTCUSDT", interval: "1h", start_date: "2024-02-01", end_date: "2024-02-29" };
+  const klinesOf = (app: ReturnType<typeof createApp>, query: Record<string, string>) =>
+    Promise.resolve(app.request(`/api/v1/klines?${new URLSearchParams(query)}`));
+  const klinesRequests = () => binance.served.filter((call) => call.path.endsWith("/klines"));
+  /** Two containers: their own memory, the same cache folder, the same Redis. */
+  function containers(clock = fixedClock(NOW)) {
+    const CACHE_DIR = tempDir();
+    return [build({ CACHE_DIR }, clock), build({ CACHE_DIR }, clock)] as const;
+  }
+
+  it("two containers asking for the same cold month at once fetch it once: one holds its lease, the other waits", async () => {
+    const [a, b] = containers();
+    binance.set({ slow: { count: 1, delayMs: 500 } });
+
+    const [fromA, fromB] = await Promise.all([klinesOf(a.app, cold), klinesOf(b.app, cold)]);
+
+    expect([fromA.status, fromB.status]).toEqual([200, 200]);
+    expect(await fromA.text()).toBe(await fromB.text());
+    expect(klinesRequests()).toHaveLength(1);
+    expect([fromA.headers.get("X-Upstream-Requests"), fromB.headers.get("X-Upstream-Requests")].sort()).toEqual(["0", "1"]);
+    expect(await redis.keys("lease:klines:*")).toEqual([]);
+  });
+
+  it("takes over the fetch of a holder that crashed, once its lease has expired", async () => {
+    const [a] = containers();
+    await redis.set(`lease:klines:partitions/${datasetKey({ ...cold, market_type: "spot" } as DatasetId)}`, "crashed", { px: 800 });
+
+    const res = await klinesOf(a.app, cold);
+
+    expect(res.status).toBe(200);
+    expect(res.headers.get("X-Upstream-Requests")).toBe("1");
+  });
+
+  it("stops every container at a 418 seen by one, until its Retry-After has passed", async () => {
+    const clock = fixedClock(NOW);
+    const [a, b] = containers(clock);
+    binance.set({ banned: { count: 1, retryAfterSeconds: 120 } });
+
+    expect((await klinesOf(a.app, cold)).status).toBe(503);
+    expect(klinesRequests()).toHaveLength(1);
+    const other = await klinesOf(b.app, { ...cold, symbol: "ETHUSDT" });
+
+    expect(other.status).toBe(503);
+    expect(other.headers.get("Retry-After")).toBe("120");
+    expect(klinesRequests()).toHaveLength(1);
+    clock.set(new Date(Date.parse(NOW) + 120_000));
+    expect((await klinesOf(b.app, { ...cold, symbol: "ETHUSDT" })).status).toBe(200);
+    expect(klinesRequests()).toHaveLength(2);
+  });
+
+  it("counts the weight of every container in one budget per minute", async () => {
+    const [a, b] = containers();
+    await klinesOf(a.app, cold);
+    await klinesOf(b.app, { ...cold, symbol: "ETHUSDT" });
+
+    const minute = Math.floor(Date.parse(NOW) / 60_000);
+    expect(await get(`binance:spot:weight_1m:${minute}`)).toBe("4");
+    expect(await redis.ttl(`binance:spot:weight_1m:${minute}`)).toBeGreaterThan(100);
+  });
+
+  it("refreshes a market's symbol list once when two containers warm up at once", async () => {
+    const [a, b] = containers();
+    binance.set({ slow: { count: 2, delayMs: 300 } });
+
+    await Promise.all([a.symbols.warmup(), b.symbols.warmup()]);
+
+    expect(binance.requests["/api/v3/exchangeInfo"]).toBe(1);
+    expect(binance.requests["/fapi/v1/exchangeInfo"]).toBe(1);
+  });
+
+  it("with Redis unreachable, fifty concurrent symbol requests make one exchangeInfo call; the last good list is kept in memory", async () => {
+    const { app } = build({ UPSTASH_REDIS_REST_URL: "http://127.0.0.1:9", COUNTERS_TIMEOUT_MS: "200" });
+
+    const answers = await Promise.all(Array.from({ length: 50 }, () => Promise.resolve(app.request("/api/v1/symbols/spot"))));
+
+    expect(answers.map((res) => res.status)).toEqual(Array(50).fill(200));
+    expect(binance.requests["/api/v3/exchangeInfo"]).toBe(1);
+    binance.set({ serverError: { count: Infinity } });
+    const stale = await app.request("/api/v1/symbols/spot");
+    expect(stale.status).toBe(200);
+    expect(stale.headers.get("X-Cache")).toBe("STALE");
+  });
+
+  it("with Redis unreachable, a cold klines request still fetches, uncoordinated, and answers", async () => {
+    const { app } = build({ UPSTASH_REDIS_REST_URL: "http://127.0.0.1:9", COUNTERS_TIMEOUT_MS: "200" });
+
+    const res = await klinesOf(app, cold);
+
+    expect(res.status).toBe(200);
+    expect(res.headers.get("X-Upstream-Requests")).toBe("1");
   });
 });

@@ -1,5 +1,6 @@
 import { fixedClock } from "../../src/clock.js";
-import { createMemoryCounters, createMemoryKeyValueStore } from "../../src/counters/memory.js";
+import { createMemoryCounters, createMemoryKeyValueStore, createMemoryLeases } from "../../src/counters/memory.js";
+import type { Leases } from "../../src/counters/types.js";
 import { assembleDeps } from "../../src/deps.js";
 import { createApp } from "../../src/http/app.js";
 import type { AppDeps } from "../../src/http/env.js";
@@ -9,7 +10,15 @@ import type { ObjectStore } from "../../src/storage/types.js";
 import { createBinanceClient, type BinanceClientOptions } from "../../src/upstream/binance.js";
 import { tempDir } from "./fixtures.js";
 
-export interface TestAppOptions extends Partial<Omit<AppDeps, "cache" | "log" | "symbols" | "clock" | "klines">> {
+export interface TestAppOptions extends Partial<Omit<AppDeps, "cache" | "log" | "symbols" | "clock" | "klines" | "access">> {
+  /** The write token (CACHE_API_TOKEN); unset: writes are open, as on `npm start`, unless `writesWithoutToken`. */
+  cacheApiToken?: string;
+  /** The read token (CACHE_READ_TOKEN). */
+  cacheReadToken?: string;
+  /** "closed" is the deployed default without a write token. */
+  writesWithoutToken?: "open" | "closed";
+  /** Leases of the klines service; in this process's memory by default. */
+  leases?: Leases;
   /** Defaults to an fs store on a fresh temp folder. */
   store?: ObjectStore;
   withPythonCache?: boolean;
@@ -45,13 +54,17 @@ export function testApp(options: TestAppOptions = {}) {
   const counters = options.counters ?? createMemoryCounters();
   const kv = options.kv ?? createMemoryKeyValueStore({ clock });
   const deps = assembleDeps(
-    { store, counters, kv, binance, clock, log, sleep },
+    { store, counters, kv, leases: options.leases ?? createMemoryLeases({ clock }), binance, clock, log, sleep },
     {
       rule: { recentWindowDays: 1, recentTtlSeconds: 86_400 },
       symbolsCacheTtlSeconds: options.symbolsTtlSeconds ?? 600,
       maxBodyBytes: options.maxBodyBytes ?? 128 * 2 ** 20,
       presignTtlSeconds: options.presignTtlSeconds ?? 300,
-      cacheApiToken: options.cacheApiToken,
+      access: {
+        writeToken: options.cacheApiToken,
+        readToken: options.cacheReadToken,
+        withoutWriteToken: options.writesWithoutToken ?? "open",
+      },
       inlineMaxBytes: options.inlineMaxBytes,
       klinesDeadlineMs: options.klinesDeadlineMs ?? 25_000,
       klinesRecheckSeconds: options.klinesRecheckSeconds ?? 3600,

@@ -1,7 +1,9 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from "vitest";
+import { createUpstashKeyValueStore } from "../../src/counters/upstash.js";
 import { fixedClock } from "../../src/clock.js";
 import { UpstreamBannedError, UpstreamUnavailableError } from "../../src/errors.js";
 import { createBinanceClient, type BinanceClientOptions } from "../../src/upstream/binance.js";
+import { createSharedLimits } from "../../src/upstream/limits.js";
 import { startBinanceStandIn, type BinanceStandIn } from "../support/binance-standin.js";
 
 const SPOT_PATH = "/api/v3/exchangeInfo";
@@ -189,5 +191,50 @@ describe("Binance client", () => {
     expect(error).toBeInstanceOf(UpstreamUnavailableError);
     expect((error as Error).message).toMatch(/not JSON: "<html>/);
     expect(standIn.requests[SPOT_PATH]).toBe(1);
+  });
+});
+
+describe("Binance clients of many containers, sharing their limits through Upstash", () => {
+  const url = inject("upstashUrl");
+  const token = inject("upstashToken");
+  const sharedOf = () => createSharedLimits({ kv: createUpstashKeyValueStore({ url, token }) });
+
+  it("keeps all of them under one weight budget per minute", async () => {
+    const shared = sharedOf();
+    // A minute of its own: the run's Redis is shared by every test file.
+    const clock = fixedClock("2031-06-01T10:00:15.000Z");
+    const a = clientOf({ shared, clock, weightSoftLimit1m: { futures: 2 } });
+    const b = clientOf({ shared, clock, weightSoftLimit1m: { futures: 2 } });
+
+    await a.client.exchangeInfo("futures");
+    await a.client.exchangeInfo("futures");
+    expect(a.sleeps).toEqual([]);
+    // b has seen no answer yet, so only the shared budget knows that a spent it.
+    await b.client.exchangeInfo("futures");
+
+    // Weight 1 each: b's request is past the budget of both together, and waits for the next minute.
+    expect(b.sleeps).toEqual([45_000]);
+    expect(standIn.requests[FUTURES_PATH]).toBe(3);
+  });
+
+  it("stops the others at a ban one of them was answered, before they send anything", async () => {
+    const shared = sharedOf();
+    const clock = fixedClock("2031-06-02T10:00:00.000Z");
+    const a = clientOf({ shared, clock });
+    const b = clientOf({ shared, clock });
+    standIn.set({ banned: { count: 1, retryAfterSeconds: 60 } });
+
+    await expect(a.client.exchangeInfo("futures")).rejects.toBeInstanceOf(UpstreamBannedError);
+    await expect(b.client.exchangeInfo("futures")).rejects.toBeInstanceOf(UpstreamBannedError);
+
+    expect(standIn.requests[FUTURES_PATH]).toBe(1);
+    expect(b.client.bannedUntil("futures")).toEqual(new Date("2031-06-02T10:01:00.000Z"));
+  });
+
+  it("goes on with its own limits when the shared ones cannot be reached", async () => {
+    const down = createSharedLimits({ kv: createUpstashKeyValueStore({ url: "http://127.0.0.1:9", token, timeoutMs: 200 }) });
+    const { client } = clientOf({ shared: down });
+
+    await expect(client.exchangeInfo("spot")).resolves.toBeDefined();
   });
 });

@@ -80,7 +80,11 @@ export const ADMIN_SCRIPT = String.raw`
   /** fetch that never throws: { status, ok, body } with status 0 when the service could not be reached. */
   async function request(url, init) {
     try {
-      const response = await fetch(url, Object.assign({ cache: "no-store" }, init));
+      // Reads carry the token too: a service with CACHE_READ_TOKEN answers 401 without it.
+      const token = storedToken();
+      const auth = token === null ? {} : { Authorization: "Bearer " + token };
+      const headers = Object.assign(auth, init && init.headers);
+      const response = await fetch(url, Object.assign({ cache: "no-store" }, init, { headers }));
       let body = null;
       try { body = await response.json(); } catch { body = null; }
       return { status: response.status, ok: response.ok, body };
@@ -189,6 +193,12 @@ export const ADMIN_SCRIPT = String.raw`
 
   async function loadInfo() {
     const result = await request(INFO_URL);
+    if (result.status === 401) {
+      storeToken(null);
+      const text = "Reading this cache needs its token (" + problem(result) + ").";
+      notify(text, "error");
+      return askToken({ reload: true, what: "read the cache" }, text);
+    }
     if (!result.ok || !result.body || !result.body.data) {
       notify("Could not load the cache info (" + problem(result) + ").", "error");
       return;
@@ -426,7 +436,8 @@ export const ADMIN_SCRIPT = String.raw`
     tokenDialog.close();
     const pending = state.pending;
     state.pending = null;
-    if (pending) write(pending);
+    if (pending && pending.reload) refresh();
+    else if (pending) write(pending);
     else notify("Token kept for this tab; the service checks it on the next delete or clear.", "ok");
   });
   function cancelToken() {

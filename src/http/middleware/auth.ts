@@ -1,23 +1,82 @@
 import { createHash, timingSafeEqual } from "node:crypto";
-import type { MiddlewareHandler } from "hono";
-import { UnauthorizedError } from "../../errors.js";
+import type { Context, MiddlewareHandler } from "hono";
+import { ForbiddenOriginError, UnauthorizedError, WritesDisabledError } from "../../errors.js";
 import type { AppEnv } from "../env.js";
+
+/**
+ * Who may read, and who may write or spend (make the service fetch from Binance and store what it got):
+ * - with a write token (CACHE_API_TOKEN), writes and fetches need it;
+ * - without one, writes are "open" (the local server, or ALLOW_OPEN_WRITES=true) or "closed" (deployed: 403);
+ * - with a read token (CACHE_READ_TOKEN), every read needs it or the write token; without one, reads are open.
+ */
+export interface Access {
+  writeToken?: string;
+  readToken?: string;
+  withoutWriteToken: "open" | "closed";
+}
+
+/** What a klines request may do beyond reading the cache (see KlinesRequest.spend). */
+export type Spend = "allowed" | "token_required" | "writes_disabled";
 
 const digest = (text: string): Buffer => createHash("sha256").update(text).digest();
 
-/**
- * Requires `Authorization: Bearer <token>` when a token is configured; open otherwise. Compares digests in
- * constant time, so neither the token's content nor its length leaks through timing.
- */
-export const requireToken = (token: string | undefined): MiddlewareHandler<AppEnv> =>
-  async function requireToken(c, next) {
-    if (token === undefined) return next();
-    const header = c.req.header("authorization") ?? "";
-    const match = /^Bearer (.+)$/i.exec(header);
-    if (!match || !timingSafeEqual(digest(match[1] as string), digest(token))) {
-      throw new UnauthorizedError(
-        header ? "Wrong bearer token" : "This operation needs an 'Authorization: Bearer <CACHE_API_TOKEN>' header",
+/** The bearer token the request presents, or null. */
+function bearerOf(c: Context<AppEnv>): string | null {
+  const match = /^Bearer (.+)$/i.exec(c.req.header("authorization") ?? "");
+  return match ? (match[1] as string) : null;
+}
+
+/** Compares digests in constant time, so neither a token's content nor its length leaks through timing. */
+function presents(c: Context<AppEnv>, token: string): boolean {
+  const bearer = bearerOf(c);
+  return bearer !== null && timingSafeEqual(digest(bearer), digest(token));
+}
+
+function missingOrWrong(c: Context<AppEnv>, name: string): UnauthorizedError {
+  return new UnauthorizedError(c.req.header("authorization") ? "Wrong bearer token" : `This operation needs an 'Authorization: Bearer <${name}>' header`);
+}
+
+/** Writes: PUT, DELETE, clear, sweep, upload-url, commit. */
+export const requireWrite = (access: Access): MiddlewareHandler<AppEnv> =>
+  async function requireWrite(c, next) {
+    if (access.writeToken !== undefined) {
+      if (!presents(c, access.writeToken)) throw missingOrWrong(c, "CACHE_API_TOKEN");
+    } else if (access.withoutWriteToken === "closed") {
+      throw new WritesDisabledError(
+        "Writes are disabled: this deployment has no CACHE_API_TOKEN (set one, or ALLOW_OPEN_WRITES=true to open them)",
       );
+    }
+    return next();
+  };
+
+/** Reads, when a read token is set: it or the write token. */
+export const requireRead = (access: Access): MiddlewareHandler<AppEnv> =>
+  async function requireRead(c, next) {
+    const { readToken, writeToken } = access;
+    if (readToken !== undefined && !presents(c, readToken) && !(writeToken !== undefined && presents(c, writeToken))) {
+      throw missingOrWrong(c, "CACHE_READ_TOKEN");
+    }
+    return next();
+  };
+
+/** Whether this request may fetch from Binance: as a write does. */
+export function spendOf(c: Context<AppEnv>, access: Access): Spend {
+  if (access.writeToken !== undefined) return presents(c, access.writeToken) ? "allowed" : "token_required";
+  return access.withoutWriteToken === "closed" ? "writes_disabled" : "allowed";
+}
+
+const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
+
+/**
+ * Refuses a mutation a browser sends from a page of another origin: without a token, `npm start` is open to curl
+ * and to its own admin page, not to every web page the user visits (POST clear is a CORS-simple request). curl
+ * sends no Origin; the admin page sends its own.
+ */
+export const sameOriginMutations = (): MiddlewareHandler<AppEnv> =>
+  async function sameOriginMutations(c, next) {
+    const origin = c.req.header("origin");
+    if (origin !== undefined && !SAFE_METHODS.has(c.req.method) && origin !== new URL(c.req.url).origin) {
+      throw new ForbiddenOriginError(origin);
     }
     return next();
   };

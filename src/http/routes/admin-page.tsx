@@ -34,9 +34,9 @@ const COLUMNS = [
 ] as const;
 
 /** `GET /`: the operator's page (figures, metrics, entries, delete and clear); its script calls the JSON API. */
-export function adminPage(deps: Pick<AppDeps, "cacheApiToken">): Hono<AppEnv> {
+export function adminPage(deps: Pick<AppDeps, "access">): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
-  const tokenRequired = deps.cacheApiToken !== undefined;
+  const tokenRequired = deps.access.writeToken !== undefined || deps.access.readToken !== undefined;
   app.get("/", (c) => {
     c.header("Content-Security-Policy", ADMIN_PAGE_CSP);
     c.header("Cache-Control", "no-store");

@@ -9,7 +9,7 @@ import { dataCacheHitKey, dataCacheMissKey } from "../../counters/keys.js";
 import { AppError, InvalidBodyError, UnsupportedMediaTypeError } from "../../errors.js";
 import { failure, success } from "../envelope.js";
 import type { AppDeps, AppEnv } from "../env.js";
-import { requireToken } from "../middleware/auth.js";
+import { requireRead, requireWrite } from "../middleware/auth.js";
 import { limitBody } from "../middleware/body.js";
 import { datasetFromQuery, wantedFormat } from "../validation.js";
 import { streamOf } from "../stream.js";
@@ -21,9 +21,9 @@ export function dataRoutes(deps: AppDeps): Hono<AppEnv> {
   const count = (id: DatasetId, isHit: boolean) =>
     deps.counters.increment(isHit ? dataCacheHitKey(id.market_type) : dataCacheMissKey(id.market_type));
   const app = new Hono<AppEnv>();
-  const guard = requireToken(deps.cacheApiToken);
+  const guard = requireWrite(deps.access);
 
-  app.get("/data", async (c) => {
+  app.get("/data", requireRead(deps.access), async (c) => {
     const id = datasetFromQuery(c);
     const format = wantedFormat(c);
     c.header("X-Cache-Key", datasetKey(id));

@@ -7,6 +7,7 @@ import type { KlinesResult, PartitionSource } from "../../klines/service.js";
 import { csvToJsonRows } from "../../cache/json-rows.js";
 import type { DatasetId } from "../../market.js";
 import type { AppDeps, AppEnv } from "../env.js";
+import { requireRead, spendOf } from "../middleware/auth.js";
 import { datasetFromQuery, wantedFormat } from "../validation.js";
 import { streamOf } from "../stream.js";
 
@@ -15,19 +16,22 @@ const LAMBDA_MARGIN_MS = 3_000;
 
 /** GET /api/v1/klines: the closed candles of any range, read through the month partitions. */
 export function klinesRoutes(
-  deps: Pick<AppDeps, "klines" | "cache" | "counters" | "clock" | "inlineMaxBytes" | "presignTtlSeconds" | "klinesDeadlineMs">,
+  deps: Pick<
+    AppDeps,
+    "klines" | "cache" | "counters" | "clock" | "access" | "inlineMaxBytes" | "presignTtlSeconds" | "klinesDeadlineMs"
+  >,
 ): Hono<AppEnv> {
   const { klines, counters, inlineMaxBytes, presignTtlSeconds } = deps;
   const app = new Hono<AppEnv>();
   const overInline = (sizeBytes: number) => inlineMaxBytes !== undefined && sizeBytes > inlineMaxBytes;
 
-  app.get("/", async (c) => {
+  app.get("/", requireRead(deps.access), async (c) => {
     const id = datasetFromQuery(c);
     const format = wantedFormat(c);
     const lambda = c.env?.lambdaContext;
     const budgetMs = lambda ? lambda.getRemainingTimeInMillis() - LAMBDA_MARGIN_MS : deps.klinesDeadlineMs;
     const deadline = deadlineIn(deps.clock, budgetMs);
-    const result = await klines.get(id, { deadline }).catch(async (error: unknown) => {
+    const result = await klines.get(id, { deadline, spend: spendOf(c, deps.access) }).catch(async (error: unknown) => {
       const requests = error instanceof AppError ? Number(error.details?.upstream_requests ?? 0) : 0;
       if (requests > 0) await counters.increment(klinesUpstreamRequestsKey(id.market_type), requests);
       throw error;

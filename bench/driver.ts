@@ -14,7 +14,7 @@ import { formatCachedAt } from "../src/cache/validity.js";
 import { systemClock } from "../src/clock.js";
 import { loadConfig } from "../src/config.js";
 import { createDeps } from "../src/deps.js";
-import { createApp } from "../src/http/app.js";
+import { createApp } from "../src/http/all-routes.js";
 import { createLog } from "../src/log.js";
 import { createS3Store } from "../src/storage/s3.js";
 import type { ObjectStore } from "../src/storage/types.js";

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { serve } from "@hono/node-server";
 import { loadConfig } from "../src/config.js";
 import { createDeps } from "../src/deps.js";
-import { createApp } from "../src/http/app.js";
+import { createApp } from "../src/http/all-routes.js";
 import { silentLog } from "../src/log.js";
 import { startBinanceStandIn } from "../test/support/binance-standin.js";
 import type { BenchClient } from "./client.js";

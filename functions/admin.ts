@@ -1,5 +1,5 @@
-import { handle } from "hono/aws-lambda";
-import { lambdaApp } from "../src/lambda.js";
+import { adminPage, health } from "../src/http/routes/admin-page.js";
+import { httpFunction, lambdaSettings } from "../src/lambda.js";
 
-/** GET /: the admin page (its script calls info, metrics, delete and clear, each served by its own function). */
-export const handler = handle(lambdaApp());
+/** GET /: the admin page (its script calls info, metrics, delete and clear, each served by its own function); GET /healthz. */
+export const handler = httpFunction("admin", () => ({ adminPage: adminPage(lambdaSettings()), health: health() }));

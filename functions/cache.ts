@@ -1,5 +1,5 @@
-import { handle } from "hono/aws-lambda";
-import { lambdaApp } from "../src/lambda.js";
+import { storeData } from "../src/http/routes/data.js";
+import { httpFunction, lambdaCache, lambdaSettings } from "../src/lambda.js";
 
 /** PUT /api/v1/backtest/cache/data: stores one dataset. */
-export const handler = handle(lambdaApp());
+export const handler = httpFunction("cache", () => ({ storeData: storeData({ cache: lambdaCache(), ...lambdaSettings() }) }));

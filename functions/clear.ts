@@ -1,5 +1,5 @@
-import { handle } from "hono/aws-lambda";
-import { lambdaApp } from "../src/lambda.js";
+import { clear } from "../src/http/routes/cache.js";
+import { httpFunction, lambdaCache, lambdaLog, lambdaSettings } from "../src/lambda.js";
 
 /** POST /api/v1/backtest/cache/clear: empties the cache. */
-export const handler = handle(lambdaApp());
+export const handler = httpFunction("clear", () => ({ clear: clear({ cache: lambdaCache(), log: lambdaLog(), ...lambdaSettings() }) }));

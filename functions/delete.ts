@@ -1,5 +1,5 @@
-import { handle } from "hono/aws-lambda";
-import { lambdaApp } from "../src/lambda.js";
+import { deleteData } from "../src/http/routes/data.js";
+import { httpFunction, lambdaCache, lambdaSettings } from "../src/lambda.js";
 
 /** DELETE /api/v1/backtest/cache/data: removes one dataset. */
-export const handler = handle(lambdaApp());
+export const handler = httpFunction("delete", () => ({ deleteData: deleteData({ cache: lambdaCache(), ...lambdaSettings() }) }));

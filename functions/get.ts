@@ -1,5 +1,5 @@
-import { handle } from "hono/aws-lambda";
-import { lambdaApp } from "../src/lambda.js";
+import { readData } from "../src/http/routes/data.js";
+import { httpFunction, lambdaCache, lambdaCounters, lambdaSettings } from "../src/lambda.js";
 
 /** GET /api/v1/backtest/cache/data: a hit as JSON rows or CSV bytes (a large CSV redirects to S3). */
-export const handler = handle(lambdaApp());
+export const handler = httpFunction("get", () => ({ readData: readData({ cache: lambdaCache(), counters: lambdaCounters(), ...lambdaSettings() }) }));

@@ -1,5 +1,6 @@
-import { handle } from "hono/aws-lambda";
-import { lambdaApp } from "../src/lambda.js";
+import { systemClock } from "../src/clock.js";
+import { metrics } from "../src/http/routes/metrics.js";
+import { httpFunction, lambdaCounters, lambdaSettings, lambdaSymbols } from "../src/lambda.js";
 
 /** GET /api/v1/metrics: counters, hit ratios and symbol-list ages (JSON or Prometheus text). */
-export const handler = handle(lambdaApp());
+export const handler = httpFunction("metrics", () => ({ metrics: metrics({ counters: lambdaCounters(), symbols: lambdaSymbols(), clock: systemClock, ...lambdaSettings() }) }));

@@ -1,5 +1,5 @@
-import { handle } from "hono/aws-lambda";
-import { lambdaApp } from "../src/lambda.js";
+import { sweep } from "../src/http/routes/cache.js";
+import { httpFunction, lambdaCache, lambdaCounters, lambdaLog, lambdaSettings } from "../src/lambda.js";
 
 /** POST /api/v1/backtest/cache/sweep: the scheduled sweep, on demand (token-guarded like clear). */
-export const handler = handle(lambdaApp());
+export const handler = httpFunction("sweepNow", () => ({ sweep: sweep({ cache: lambdaCache(), counters: lambdaCounters(), log: lambdaLog(), ...lambdaSettings() }) }));

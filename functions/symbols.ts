@@ -1,5 +1,5 @@
-import { handle } from "hono/aws-lambda";
-import { lambdaApp } from "../src/lambda.js";
+import { symbols } from "../src/http/routes/symbols.js";
+import { httpFunction, lambdaSettings, lambdaSymbols } from "../src/lambda.js";
 
 /** GET /api/v1/symbols/{market}: the exchange's USDT symbols, read through Redis. */
-export const handler = handle(lambdaApp());
+export const handler = httpFunction("symbols", () => ({ symbols: symbols({ symbols: lambdaSymbols(), ...lambdaSettings() }) }));

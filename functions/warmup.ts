@@ -1,10 +1,8 @@
 import type { ScheduledEvent } from "aws-lambda";
-import { lambdaDeps } from "../src/lambda.js";
-import type { WarmupReport } from "../src/symbols/service.js";
+import { lambdaLog, lambdaSymbols, scheduledFunction } from "../src/lambda.js";
 
 /** Scheduled (EventBridge, every 5 minutes): refreshes both markets' symbol lists, each on its own. */
-export async function handler(event: ScheduledEvent): Promise<WarmupReport> {
-  const { symbols, log } = lambdaDeps();
-  log.info("warmup_started", { trigger: event["detail-type"], event_id: event.id, scheduled_at: event.time });
-  return symbols.warmup();
-}
+export const handler = scheduledFunction(async (event: ScheduledEvent) => {
+  lambdaLog().info("warmup_started", { trigger: event["detail-type"], event_id: event.id, scheduled_at: event.time });
+  return lambdaSymbols().warmup();
+});

@@ -1,4 +1,4 @@
-import * as z from "zod";
+import * as z from "zod/mini";
 import { ConfigError } from "./errors.js";
 import {
   BINANCE_FUTURES_TESTNET_URL,
@@ -61,44 +61,50 @@ type Env = Record<string, string | undefined>;
 
 const MB = 1024 * 1024;
 
-const positiveInt = z.coerce.number().int().positive();
-const nonNegativeNumber = z.coerce.number().nonnegative();
-const flag = z.enum(["true", "false", "1", "0"]).transform((v) => v === "true" || v === "1");
+const number = (message: string) => z.coerce.number({ error: message });
+const positiveInt = (max = Number.MAX_SAFE_INTEGER) =>
+  number("must be a whole number").check(z.int({ error: "must be a whole number" }), z.positive("must be above 0"), z.lte(max, `must be at most ${max}`));
+const positive = number("must be a number").check(z.positive("must be above 0"));
+const nonNegative = number("must be a number").check(z.nonnegative("must not be negative"));
+const flag = z.pipe(z.enum(["true", "false", "1", "0"], { error: "must be true or false" }), z.transform((v) => v === "true" || v === "1"));
+const url = z.url({ error: "must be a URL, like http://127.0.0.1:4566" });
+const oneOf = <const T extends readonly [string, ...string[]]>(values: T) => z.enum(values, { error: `must be one of ${values.join(", ")}` });
+const withDefault = <T extends z.ZodMiniType>(schema: T, value: z.output<T>) => z._default(schema, value as never);
 
 /** One entry per variable: its schema (with default). Empty strings count as unset. */
 const schema = z.object({
-  PORT: positiveInt.max(65535).default(3000),
-  HOST: z.string().default("127.0.0.1"),
-  STORAGE_DRIVER: z.enum(["fs", "s3"]).default("fs"),
-  CACHE_DIR: z.string().default("./cache/data"),
-  S3_BUCKET: z.string().optional(),
-  S3_PREFIX: z.string().default("cache/data"),
-  AWS_ENDPOINT_URL: z.url().optional(),
-  S3_ENDPOINT: z.url().optional(),
-  AWS_REGION: z.string().default("us-east-1"),
-  STORAGE_TIMEOUT_MS: positiveInt.default(10_000),
-  CACHE_API_TOKEN: z.string().optional(),
-  CACHE_READ_TOKEN: z.string().optional(),
-  ALLOW_OPEN_WRITES: flag.default(false),
-  MAX_BODY_MB: z.coerce.number().positive().default(128),
-  RECENT_WINDOW_DAYS: nonNegativeNumber.default(1),
-  RECENT_TTL_SECONDS: nonNegativeNumber.default(86_400),
-  INLINE_MAX_MB: z.coerce.number().positive().default(5),
-  PRESIGN_TTL_SECONDS: positiveInt.max(604_800).default(300),
-  LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
-  UPSTASH_REDIS_REST_URL: z.url().optional(),
-  UPSTASH_REDIS_REST_TOKEN: z.string().optional(),
-  COUNTERS_TIMEOUT_MS: positiveInt.default(300),
-  BINANCE_SPOT_URL: z.url().optional(),
-  BINANCE_FUTURES_URL: z.url().optional(),
-  BINANCE_TESTNET: flag.default(false),
-  BINANCE_TIMEOUT_MS: positiveInt.default(10_000),
-  SYMBOLS_CACHE_TTL_SECONDS: positiveInt.default(600),
-  WARMUP_INTERVAL_SECONDS: positiveInt.default(300),
-  SWEEP_INTERVAL_SECONDS: positiveInt.default(86_400),
-  KLINES_DEADLINE_MS: positiveInt.default(25_000),
-  KLINES_RECHECK_SECONDS: positiveInt.default(3600),
-  CLEAR_ON_START: flag.default(false),
+  PORT: withDefault(positiveInt(65535), 3000),
+  HOST: withDefault(z.string(), "127.0.0.1"),
+  STORAGE_DRIVER: withDefault(oneOf(["fs", "s3"]), "fs"),
+  CACHE_DIR: withDefault(z.string(), "./cache/data"),
+  S3_BUCKET: z.optional(z.string()),
+  S3_PREFIX: withDefault(z.string(), "cache/data"),
+  AWS_ENDPOINT_URL: z.optional(url),
+  S3_ENDPOINT: z.optional(url),
+  AWS_REGION: withDefault(z.string(), "us-east-1"),
+  STORAGE_TIMEOUT_MS: withDefault(positiveInt(), 10_000),
+  CACHE_API_TOKEN: z.optional(z.string()),
+  CACHE_READ_TOKEN: z.optional(z.string()),
+  ALLOW_OPEN_WRITES: withDefault(flag, false),
+  MAX_BODY_MB: withDefault(positive, 128),
+  RECENT_WINDOW_DAYS: withDefault(nonNegative, 1),
+  RECENT_TTL_SECONDS: withDefault(nonNegative, 86_400),
+  INLINE_MAX_MB: withDefault(positive, 5),
+  PRESIGN_TTL_SECONDS: withDefault(positiveInt(604_800), 300),
+  LOG_LEVEL: withDefault(oneOf(["debug", "info", "warn", "error", "silent"]), "info"),
+  UPSTASH_REDIS_REST_URL: z.optional(url),
+  UPSTASH_REDIS_REST_TOKEN: z.optional(z.string()),
+  COUNTERS_TIMEOUT_MS: withDefault(positiveInt(), 300),
+  BINANCE_SPOT_URL: z.optional(url),
+  BINANCE_FUTURES_URL: z.optional(url),
+  BINANCE_TESTNET: withDefault(flag, false),
+  BINANCE_TIMEOUT_MS: withDefault(positiveInt(), 10_000),
+  SYMBOLS_CACHE_TTL_SECONDS: withDefault(positiveInt(), 600),
+  WARMUP_INTERVAL_SECONDS: withDefault(positiveInt(), 300),
+  SWEEP_INTERVAL_SECONDS: withDefault(positiveInt(), 86_400),
+  KLINES_DEADLINE_MS: withDefault(positiveInt(), 25_000),
+  KLINES_RECHECK_SECONDS: withDefault(positiveInt(), 3600),
+  CLEAR_ON_START: withDefault(flag, false),
 });
 
 export function loadConfig(env: Env = process.env): Config {

@@ -15,12 +15,13 @@ import { createS3Store } from "./storage/s3.js";
 import type { ObjectStore } from "./storage/types.js";
 import { createSymbolService } from "./symbols/service.js";
 import { createBinanceClient, type BinanceClient } from "./upstream/binance.js";
-import { createSharedLimits, type SharedLimits } from "./upstream/limits.js";
+import { createSharedLimits } from "./upstream/limits.js";
 
 /** Where the service runs: Lambda answers at most 6 MB, so it redirects large hits; the local server streams. */
 export type Runtime = "lambda" | "local";
 
-export type Deps = AppDeps & { store: ObjectStore };
+/** The app's dependencies, and the drivers under them that jobs and tests reach for. */
+export type Deps = AppDeps & { store: ObjectStore; kv: KeyValueStore };
 
 /** What deps.ts chooses from the environment; a test passes its own. */
 export interface Drivers {
@@ -50,27 +51,17 @@ export type Settings = Pick<
 export function createDeps(config: Config, options: { runtime: Runtime; clock?: Clock; log?: Log }): Deps {
   const log = options.log ?? createLog({ level: config.logLevel });
   const clock = options.clock ?? systemClock;
-  const { shared, ...redisSide } = createRedisSide(config, log, clock);
-  const binance = createBinanceClient({
-    spotUrl: config.binanceSpotUrl,
-    futuresUrl: config.binanceFuturesUrl,
-    timeoutMs: config.binanceTimeoutMs,
-    clock,
-    log,
-    shared,
-  });
   return assembleDeps(
-    { store: createStore(config), ...redisSide, binance, clock, log },
     {
-      rule: { recentWindowDays: config.recentWindowDays, recentTtlSeconds: config.recentTtlSeconds },
-      symbolsCacheTtlSeconds: config.symbolsCacheTtlSeconds,
-      access: accessOf(config, options.runtime),
-      maxBodyBytes: config.maxBodyBytes,
-      inlineMaxBytes: options.runtime === "lambda" ? config.inlineMaxBytes : undefined,
-      presignTtlSeconds: config.presignTtlSeconds,
-      klinesDeadlineMs: config.klinesDeadlineMs,
-      klinesRecheckSeconds: config.klinesRecheckSeconds,
+      store: createStore(config),
+      counters: createCountersOf(config, log),
+      kv: createKeyValueStoreOf(config, clock),
+      leases: createLeasesOf(config, clock),
+      binance: createBinanceOf(config, { clock, log }),
+      clock,
+      log,
     },
+    settingsOf(config, options.runtime),
   );
 }
 
@@ -85,7 +76,27 @@ export function assembleDeps(drivers: Drivers, settings: Settings): Deps {
   return { store, cache, counters, kv, symbols, klines, clock, log, ...http };
 }
 
-function createStore(config: Config): ObjectStore {
+/** Everything but the drivers: validity, access, limits. */
+export function settingsOf(config: Config, runtime: Runtime): Settings {
+  return {
+    rule: ruleOf(config),
+    symbolsCacheTtlSeconds: config.symbolsCacheTtlSeconds,
+    access: accessOf(config, runtime),
+    maxBodyBytes: config.maxBodyBytes,
+    inlineMaxBytes: runtime === "lambda" ? config.inlineMaxBytes : undefined,
+    presignTtlSeconds: config.presignTtlSeconds,
+    klinesDeadlineMs: config.klinesDeadlineMs,
+    klinesRecheckSeconds: config.klinesRecheckSeconds,
+  };
+}
+
+export const ruleOf = (config: Config): ValidityRule => ({
+  recentWindowDays: config.recentWindowDays,
+  recentTtlSeconds: config.recentTtlSeconds,
+});
+
+/** The cache directory: a folder on disk, or a bucket and prefix. */
+export function createStore(config: Config): ObjectStore {
   if (config.storageDriver === "fs") return createFsStore({ baseDir: config.cacheDir });
   return createS3Store({
     bucket: config.s3Bucket as string,
@@ -96,26 +107,35 @@ function createStore(config: Config): ObjectStore {
   });
 }
 
+/** Upstash when configured; otherwise process memory, so `npm start` needs nothing (and has one process to coordinate). */
+export function createCountersOf(config: Config, log: Log): Counters {
+  if (!config.upstash) return createMemoryCounters();
+  return createUpstashCounters({ ...config.upstash, timeoutMs: config.countersTimeoutMs, log });
+}
+
+export function createKeyValueStoreOf(config: Config, clock: Clock): KeyValueStore {
+  return config.upstash ? createUpstashKeyValueStore(config.upstash) : createMemoryKeyValueStore({ clock });
+}
+
+export function createLeasesOf(config: Config, clock: Clock): Leases {
+  return config.upstash ? createUpstashLeases(config.upstash) : createMemoryLeases({ clock });
+}
+
 /**
- * Upstash when configured: counters, values, leases and the exchange's limits shared by every container.
- * Otherwise process memory, so `npm start` needs nothing (and has one process to coordinate).
+ * The Binance client; with Upstash, its bans, pauses and weight budget are those of every container, asked before
+ * every request and so bounded like a count (a slow Redis never slows the fetch much).
  */
-function createRedisSide(
-  config: Config,
-  log: Log,
-  clock: Clock,
-): { counters: Counters; kv: KeyValueStore; leases: Leases; shared?: SharedLimits } {
-  if (!config.upstash) {
-    return { counters: createMemoryCounters(), kv: createMemoryKeyValueStore({ clock }), leases: createMemoryLeases({ clock }) };
-  }
-  const { url, token } = config.upstash;
-  return {
-    counters: createUpstashCounters({ url, token, timeoutMs: config.countersTimeoutMs, log }),
-    kv: createUpstashKeyValueStore({ url, token }),
-    leases: createUpstashLeases({ url, token }),
-    // Asked before every Binance request: bounded like a count, so a slow Redis never slows the fetch much.
-    shared: createSharedLimits({ kv: createUpstashKeyValueStore({ url, token, timeoutMs: config.countersTimeoutMs }) }),
-  };
+export function createBinanceOf(config: Config, options: { clock: Clock; log: Log }): BinanceClient {
+  const shared = config.upstash
+    ? createSharedLimits({ kv: createUpstashKeyValueStore({ ...config.upstash, timeoutMs: config.countersTimeoutMs }) })
+    : undefined;
+  return createBinanceClient({
+    spotUrl: config.binanceSpotUrl,
+    futuresUrl: config.binanceFuturesUrl,
+    timeoutMs: config.binanceTimeoutMs,
+    ...options,
+    shared,
+  });
 }
 
 /** Who may read and write: deployed without a write token, writes are closed unless opened on purpose. */

@@ -1,27 +1,108 @@
-import type { Hono } from "hono";
-import { loadConfig } from "./config.js";
-import { createDeps, logAccess, type Deps } from "./deps.js";
-import { createApp } from "./http/app.js";
-import type { AppEnv } from "./http/env.js";
-
-let deps: Deps | undefined;
-let app: Hono<AppEnv> | undefined;
+import { handle } from "hono/aws-lambda";
+import { createDataCache, type DataCache } from "./cache/data-cache.js";
+import { systemClock } from "./clock.js";
+import { loadConfig, type Config } from "./config.js";
+import type { Counters } from "./counters/types.js";
+import {
+  accessOf,
+  createBinanceOf,
+  createCountersOf,
+  createKeyValueStoreOf,
+  createLeasesOf,
+  createStore,
+  logAccess,
+  ruleOf,
+} from "./deps.js";
+import { appOf, type Handlers } from "./http/app.js";
+import type { Access } from "./http/middleware/auth.js";
+import type { HttpFunctionName } from "./http/route-table.js";
+import { createListing } from "./klines/listing.js";
+import { createKlinesService, type KlinesService } from "./klines/service.js";
+import { createLog, withLogFields, type Log } from "./log.js";
+import { createSymbolService, type SymbolService } from "./symbols/service.js";
 
 /**
- * Everything a function needs, built once per container from the environment (a warm invocation pays nothing).
+ * Per-container pieces for the functions, each built on first use and kept for the container's life (a warm
+ * invocation pays nothing). A function takes only the pieces its routes use, so its bundle holds only their code.
  * A bad environment fails the cold start with a message naming the variable.
  */
-export function lambdaDeps(env: Record<string, string | undefined> = process.env): Deps {
-  if (!deps) {
-    const config = loadConfig(env);
-    deps = createDeps(config, { runtime: "lambda" });
-    logAccess(deps.access, deps.log);
-  }
-  return deps;
+function once<T>(build: () => T): () => T {
+  let built: { value: T } | undefined;
+  return () => (built ??= { value: build() }).value;
 }
 
-/** The app every HTTP function serves. */
-export function lambdaApp(): Hono<AppEnv> {
-  app ??= createApp(lambdaDeps());
-  return app;
+export const lambdaConfig = /* @__PURE__ */ once((): Config => loadConfig(process.env));
+export const lambdaLog = /* @__PURE__ */ once((): Log => createLog({ level: lambdaConfig().logLevel }));
+export const lambdaAccess = /* @__PURE__ */ once((): Access => {
+  const access = accessOf(lambdaConfig(), "lambda");
+  logAccess(access, lambdaLog());
+  return access;
+});
+export const lambdaCache = /* @__PURE__ */ once(
+  (): DataCache => createDataCache({ store: createStore(lambdaConfig()), clock: systemClock, rule: ruleOf(lambdaConfig()) }),
+);
+export const lambdaCounters = /* @__PURE__ */ once((): Counters => createCountersOf(lambdaConfig(), lambdaLog()));
+const lambdaKv = /* @__PURE__ */ once(() => createKeyValueStoreOf(lambdaConfig(), systemClock));
+const lambdaLeases = /* @__PURE__ */ once(() => createLeasesOf(lambdaConfig(), systemClock));
+const lambdaBinance = /* @__PURE__ */ once(() => createBinanceOf(lambdaConfig(), { clock: systemClock, log: lambdaLog() }));
+export const lambdaSymbols = /* @__PURE__ */ once(
+  (): SymbolService =>
+    createSymbolService({
+      binance: lambdaBinance(),
+      kv: lambdaKv(),
+      counters: lambdaCounters(),
+      leases: lambdaLeases(),
+      clock: systemClock,
+      log: lambdaLog(),
+      ttlSeconds: lambdaConfig().symbolsCacheTtlSeconds,
+    }),
+);
+export const lambdaKlines = /* @__PURE__ */ once(
+  (): KlinesService =>
+    createKlinesService({
+      cache: lambdaCache(),
+      binance: lambdaBinance(),
+      listing: createListing({ kv: lambdaKv(), log: lambdaLog() }),
+      leases: lambdaLeases(),
+      clock: systemClock,
+      log: lambdaLog(),
+      recheckSeconds: lambdaConfig().klinesRecheckSeconds,
+    }),
+);
+
+/** What Lambda hands a handler beside the event, as far as it is read here. */
+interface LambdaContext {
+  awsRequestId?: string;
 }
+
+let coldStart = true;
+
+/** Runs one invocation with Lambda's request id and whether this container was cold on every log line it writes. */
+function invocation<T>(context: LambdaContext | undefined, work: () => T): T {
+  const fields = { request_id: context?.awsRequestId, cold_start: coldStart };
+  coldStart = false;
+  return withLogFields(fields, work);
+}
+
+/** A function's HTTP handler: the app of its own routes (see the route table); any other path answers 404. */
+export function httpFunction(fn: HttpFunctionName, handlers: () => Handlers) {
+  const serve = handle(appOf([fn], { log: lambdaLog(), clock: systemClock }, handlers()));
+  return (event: Parameters<typeof serve>[0], context: Parameters<typeof serve>[1]) => invocation(context, () => serve(event, context));
+}
+
+/** A scheduled function's handler: `work` for each EventBridge event, with the same log fields. */
+export function scheduledFunction<E, R>(work: (event: E) => Promise<R>) {
+  return (event: E, context?: LambdaContext) => invocation(context, () => work(event));
+}
+
+/** Settings the HTTP routes read, from the environment. */
+export const lambdaSettings = /* @__PURE__ */ once(() => {
+  const config = lambdaConfig();
+  return {
+    access: lambdaAccess(),
+    maxBodyBytes: config.maxBodyBytes,
+    inlineMaxBytes: config.inlineMaxBytes,
+    presignTtlSeconds: config.presignTtlSeconds,
+    klinesDeadlineMs: config.klinesDeadlineMs,
+  };
+});

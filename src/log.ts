@@ -1,3 +1,5 @@
+import { AsyncLocalStorage } from "node:async_hooks";
+
 /** Structured logs: one JSON object per line, with a level, a time and an event name. */
 export type LogLevel = "debug" | "info" | "warn" | "error" | "silent";
 export type LogFields = Record<string, unknown>;
@@ -18,6 +20,14 @@ export interface LogOptions {
   write?: (line: string, level: LogLevel) => void;
 }
 
+/** Fields added to every line written while a piece of work runs (a Lambda invocation's request id, cold start). */
+const context = new AsyncLocalStorage<LogFields>();
+
+/** Runs `work` with `fields` on every log line it writes, however deep the call that writes it. */
+export function withLogFields<T>(fields: LogFields, work: () => T): T {
+  return context.run({ ...context.getStore(), ...fields }, work);
+}
+
 export function createLog(options: LogOptions = {}): Log {
   const threshold = RANK[options.level ?? "info"];
   const write =
@@ -27,7 +37,8 @@ export function createLog(options: LogOptions = {}): Log {
     (level: LogLevel) =>
     (event: string, fields: LogFields = {}): void => {
       if (RANK[level] < threshold) return;
-      write(JSON.stringify({ level, time: new Date().toISOString(), event, ...fields }, errorsAsText), level);
+      const line = { level, time: new Date().toISOString(), event, ...context.getStore(), ...fields };
+      write(JSON.stringify(line, errorsAsText), level);
     };
   return { debug: at("debug"), info: at("info"), warn: at("warn"), error: at("error") };
 }

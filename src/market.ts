@@ -2,7 +2,7 @@
  * The market vocabulary: intervals, markets, the dataset id (one symbol, interval, date range and market), and the
  * columns of a stored candle. Every module takes these from here.
  */
-import * as z from "zod";
+import * as z from "zod/mini";
 
 /** Binance's kline intervals; case matters (1m is a minute, 1M a month). */
 export const INTERVALS = ["1s", "1m", "3m", "5m", "15m", "30m", "1h", "2h", "4h", "6h", "8h", "12h", "1d", "3d", "1w", "1M"] as const;
@@ -27,28 +27,31 @@ export function isCalendarDate(text: string): boolean {
   return !Number.isNaN(date.getTime()) && date.toISOString().slice(0, 10) === text;
 }
 
-const calendarDate = z.string().refine(isCalendarDate, "must be a real calendar date written YYYY-MM-DD");
+const calendarDate = z.string().check(z.refine(isCalendarDate, "must be a real calendar date written YYYY-MM-DD"));
+const normalized = <T extends z.ZodMiniType<unknown, string>>(normalize: (text: string) => string, then: T) =>
+  z.pipe(z.pipe(z.string(), z.transform(normalize)), then);
 
 /** Parses and normalizes the five query parameters; the only gate into the cache's key space. */
 export const datasetIdSchema = z
   .object({
-    symbol: z
-      .string()
-      .transform((s) => s.toUpperCase())
-      .pipe(z.string().regex(/^[A-Z0-9]{2,30}$/, "must be 2 to 30 letters or digits, like BTCUSDT")),
+    symbol: normalized(
+      (s) => s.toUpperCase(),
+      z.string().check(z.regex(/^[A-Z0-9]{2,30}$/, "must be 2 to 30 letters or digits, like BTCUSDT")),
+    ),
     interval: z.enum(INTERVALS, { error: `must be one of ${INTERVALS.join(" ")}` }),
     start_date: calendarDate,
     end_date: calendarDate,
-    market_type: z
-      .string()
-      .default("spot")
-      .transform((s) => s.toLowerCase())
-      .pipe(z.enum(MARKET_TYPES, { error: "must be spot or futures" })),
+    market_type: z._default(
+      normalized((s) => s.toLowerCase(), z.enum(MARKET_TYPES, { error: "must be spot or futures" })),
+      "spot",
+    ),
   })
-  .refine((id) => id.start_date <= id.end_date, {
-    path: ["end_date"],
-    message: "must not be before start_date",
-  });
+  .check(
+    z.refine((id) => id.start_date <= id.end_date, {
+      path: ["end_date"],
+      message: "must not be before start_date",
+    }),
+  );
 
 /** The stored candle CSV's columns, in the original's order: Binance's kline fields, open time as `timestamp`. */
 export const KLINE_COLUMNS = [

@@ -269,24 +269,23 @@ export function createDataCache(options: DataCacheOptions) {
 
     /**
      * A short-lived URL to PUT a CSV straight into the store, to be committed with `commitUpload`; null when the
-     * store cannot make one. Drops the current meta first, so the entry is not served until the commit.
+     * store cannot make one. Until the commit, the current meta no longer proves the uploaded CSV: a miss.
      */
     async uploadUrl(id: EntryId, expiresSeconds: number): Promise<string | null> {
       if (!store.presigner) return null;
-      await store.deleteMany([metaKeyOf(id)]);
       return store.presigner.putUrl(csvKeyOf(id), expiresSeconds, "text/csv");
     },
 
     /**
      * Stores a dataset CSV (checked and digested first, in one pass; see createCsvDigest), replacing any entry of the
-     * same id. The old meta goes first and the new one last, so a reader never pairs a meta with a CSV it does not
-     * describe; the new meta records the CSV's size, sha256 and the version the store gave it.
+     * same id: the CSV first, the meta last, which records its size, sha256 and the version the store gave it. A
+     * reader between the two pairs the old meta with the new CSV, which the old meta does not prove: a miss, never
+     * the wrong bytes. Nothing is deleted, so writers need no delete right.
      */
     async write(id: EntryId, csv: Uint8Array, write: WriteOptions = {}): Promise<CacheMeta> {
       const digest = createCsvDigest();
       digest.push(csv);
       const { rows, sha256 } = digest.end();
-      await store.deleteMany([metaKeyOf(id)]);
       const version = await store.put(csvKeyOf(id), csv, { contentType: "text/csv", signal: write.signal });
       return commit(id, { rows, csvBytes: csv.length, sha256, version }, write);
     },

@@ -1,4 +1,4 @@
-import * as z from "zod";
+import * as z from "zod/mini";
 import type { DatasetId } from "../market.js";
 import { datasetKey } from "./key.js";
 
@@ -14,6 +14,7 @@ export type Retention = (typeof RETENTIONS)[number];
  * the version the store gave it when written, and the entry's retention. Metas written by the original have none of
  * ours; unknown fields are kept.
  */
+const count = z.int().check(z.nonnegative());
 export const cacheMetaSchema = z.looseObject({
   symbol: z.string(),
   interval: z.string(),
@@ -21,12 +22,12 @@ export const cacheMetaSchema = z.looseObject({
   end_date: z.string(),
   market_type: z.string(),
   cached_at: z.string(),
-  rows: z.number().int().nonnegative(),
+  rows: count,
   cache_key: z.string(),
-  csv_bytes: z.number().int().nonnegative().optional(),
-  csv_sha256: z.string().regex(/^[0-9a-f]{64}$/).optional(),
-  csv_version: z.string().optional(),
-  retention: z.enum(RETENTIONS).optional(),
+  csv_bytes: z.optional(count),
+  csv_sha256: z.optional(z.string().check(z.regex(/^[0-9a-f]{64}$/))),
+  csv_version: z.optional(z.string()),
+  retention: z.optional(z.enum(RETENTIONS)),
 });
 
 export type CacheMeta = z.infer<typeof cacheMetaSchema>;

@@ -1,31 +1,38 @@
-import { Hono } from "hono";
+import { Hono, type MiddlewareHandler } from "hono";
 import { requestId } from "hono/request-id";
 import type { AppDeps, AppEnv } from "./env.js";
 import { accessLog } from "./middleware/access-log.js";
 import { sameOriginMutations } from "./middleware/auth.js";
 import { errorHandler, notFoundHandler } from "./middleware/errors.js";
-import { adminPage } from "./routes/admin-page.js";
-import { cacheRoutes } from "./routes/cache.js";
-import { dataRoutes } from "./routes/data.js";
-import { klinesRoutes } from "./routes/klines.js";
-import { metricsRoutes } from "./routes/metrics.js";
-import { symbolRoutes } from "./routes/symbols.js";
+import { routesOf, ROUTES, type HttpFunctionName, type RouteName } from "./route-table.js";
 
-export const CACHE_API = "/api/v1/backtest/cache";
+/** A route's middleware and handler, in order. */
+export type RouteChain = MiddlewareHandler<AppEnv>[];
+/** Handlers by route name (see the route table). */
+export type Handlers = Partial<Record<RouteName, RouteChain>>;
 
-/** The whole HTTP API, built from its dependencies; Lambda handlers and the local server all serve this. */
-export function createApp(deps: AppDeps): Hono<AppEnv> {
+/**
+ * The app of one or more functions: the shared middleware, then each of their routes from the route table with its
+ * handler. A table route without a handler, or a handler the table does not route, is a setup error, thrown at once;
+ * any other path answers 404.
+ */
+export function appOf(fns: readonly HttpFunctionName[], deps: Pick<AppDeps, "log" | "clock">, handlers: Handlers): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
-  app.use(requestId(), accessLog(deps.log), sameOriginMutations());
+  // On Lambda the request id is Lambda's own, so the access log line and Lambda's REPORT line share it.
+  app.use(requestId({ generator: (c) => (c.env as AppEnv["Bindings"] | undefined)?.lambdaContext?.awsRequestId ?? crypto.randomUUID() }));
+  app.use(accessLog(deps.log), sameOriginMutations());
   app.onError(errorHandler(deps));
   app.notFound(notFoundHandler);
-
-  app.get("/healthz", (c) => c.json({ status: "ok" }));
-  app.route("/", adminPage(deps));
-  app.route(CACHE_API, dataRoutes(deps));
-  app.route(CACHE_API, cacheRoutes(deps));
-  app.route("/api/v1/symbols", symbolRoutes(deps));
-  app.route("/api/v1/klines", klinesRoutes(deps));
-  app.route("/api/v1/metrics", metricsRoutes(deps));
+  const routes = fns.flatMap(routesOf);
+  for (const route of routes) {
+    const chain = handlers[route.name];
+    if (!chain) throw new Error(`No handler for route ${route.name} (${route.method} ${route.path}) of ${route.fn}`);
+    app.on(route.method, route.path, ...(chain as [MiddlewareHandler<AppEnv>]));
+  }
+  const stray = Object.keys(handlers).filter((name) => !routes.some((route) => route.name === name));
+  if (stray.length > 0) throw new Error(`Handlers for routes the table does not give ${fns.join(", ")}: ${stray.join(", ")}`);
   return app;
 }
+
+/** Every function of the route table, for the local server (and the tests): the whole HTTP API on one app. */
+export const ALL_HTTP_FUNCTIONS: readonly HttpFunctionName[] = [...new Set(ROUTES.map((route) => route.fn))];

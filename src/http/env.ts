@@ -1,7 +1,7 @@
 import type { DataCache, MissReason } from "../cache/data-cache.js";
 import type { Access } from "./middleware/auth.js";
 import type { Clock } from "../clock.js";
-import type { Counters, KeyValueStore } from "../counters/types.js";
+import type { Counters } from "../counters/types.js";
 import type { KlinesService } from "../klines/service.js";
 import type { Log } from "../log.js";
 import type { SymbolService } from "../symbols/service.js";
@@ -11,8 +11,6 @@ export interface AppDeps {
   cache: DataCache;
   /** Hit and miss counts; counting never fails a request. */
   counters: Counters;
-  /** Where the symbol lists and their refresh times live (Redis, or memory). */
-  kv: KeyValueStore;
   symbols: SymbolService;
   /** Candles for any range, read through the month partitions. */
   klines: KlinesService;

@@ -24,3 +24,15 @@ export const failure = (
   status: "error",
   error: { code, message, ...(issues ? { issues } : {}), ...(details ? { details } : {}) },
 });
+
+/**
+ * `{"status":"success","data":{...fields,"rows":<rows>}}`, the very bytes `c.json(success({...fields, rows}))`
+ * would answer, around rows already written as JSON (in chunks): streamed from them, never built as one string.
+ */
+export function successWithRows(fields: Record<string, unknown>, rowsJson: readonly Uint8Array[]): { chunks: Uint8Array[]; sizeBytes: number } {
+  const encoder = new TextEncoder();
+  const inner = JSON.stringify(fields);
+  const head = encoder.encode(`{"status":"success","data":${inner.slice(0, -1)}${inner === "{}" ? "" : ","}"rows":`);
+  const chunks = [head, ...rowsJson, encoder.encode("}}")];
+  return { chunks, sizeBytes: chunks.reduce((sum, chunk) => sum + chunk.length, 0) };
+}

@@ -1,4 +1,4 @@
-import * as z from "zod";
+import * as z from "zod/mini";
 import type { CacheMeta } from "../cache/meta.js";
 import { formatTimestamp, parseTimestamp } from "../cache/timestamp.js";
 import { KLINE_COLUMNS, type Interval } from "../market.js";
@@ -29,12 +29,12 @@ export interface PartitionState {
   checkedUntilMs: number;
 }
 
-const timestamp = z.string().refine((text) => parseTimestamp(text) !== null);
+const timestamp = z.string().check(z.refine((text) => parseTimestamp(text) !== null));
 const partitionFieldsSchema = z.object({
   complete: z.boolean(),
-  resume_from: timestamp.nullable(),
-  first_open: timestamp.nullable(),
-  last_open: timestamp.nullable(),
+  resume_from: z.nullable(timestamp),
+  first_open: z.nullable(timestamp),
+  last_open: z.nullable(timestamp),
   gaps: z.array(z.tuple([timestamp, timestamp])),
   checked_until: timestamp,
 });

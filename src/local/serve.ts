@@ -2,7 +2,7 @@ import { resolve } from "node:path";
 import { serve } from "@hono/node-server";
 import type { Config } from "../config.js";
 import { createDeps, logAccess } from "../deps.js";
-import { createApp } from "../http/app.js";
+import { createApp } from "../http/all-routes.js";
 import { runSweep } from "../jobs.js";
 import { runPeriodically } from "./periodic.js";
 

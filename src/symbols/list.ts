@@ -1,4 +1,4 @@
-import * as z from "zod";
+import * as z from "zod/mini";
 import type { MarketType } from "../market.js";
 import { UpstreamUnavailableError } from "../errors.js";
 
@@ -25,7 +25,7 @@ export const DEFAULT_CONTRACT_TYPES: readonly string[] = ["PERPETUAL"];
 
 /** Only the fields used; Binance sends many more, which zod drops. */
 const spotSymbol = z.object({ symbol: z.string(), status: z.string(), baseAsset: z.string(), quoteAsset: z.string() });
-const futuresSymbol = spotSymbol.extend({ contractType: z.string() });
+const futuresSymbol = z.extend(spotSymbol, { contractType: z.string() });
 const spotSchema = z.object({ symbols: z.array(spotSymbol) });
 const futuresSchema = z.object({ symbols: z.array(futuresSymbol) });
 

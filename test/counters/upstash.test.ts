@@ -1,9 +1,8 @@
 import { createServer, type Server, type Socket } from "node:net";
-import { Redis } from "@upstash/redis";
 import { Redis as IORedis } from "ioredis";
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it, vi } from "vitest";
 import { createUpstashCounters, createUpstashKeyValueStore, createUpstashLeases } from "../../src/counters/upstash.js";
-import { startRedisStack, type RedisStack } from "../../src/local/redis-server.js";
+import { startRedisStack, type RedisStack } from "../../dev/redis-server.js";
 import { testCounters, testKeyValueStore, testLeases } from "./contract.js";
 
 const url = inject("upstashUrl");
@@ -110,10 +109,9 @@ describe("upstash counters when Redis fails", () => {
   });
 
   it("logs and drops a failed increment instead of rejecting", async () => {
-    const real = new Redis({ url, token });
-    const failing = { mget: real.mget, incrby: () => Promise.reject(new Error("boom")) };
+    const failing = () => Promise.reject(new Error("boom"));
     const log = { warn: vi.fn() };
-    const counters = createUpstashCounters({ url, token, log, redis: failing });
+    const counters = createUpstashCounters({ url, token, log, fetch: failing });
 
     await expect(counters.increment("metrics:cache_hit:data_spot")).resolves.toBeUndefined();
 

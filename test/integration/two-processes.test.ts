@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { startRedisStack, type RedisStack } from "../../src/local/redis-server.js";
+import { startRedisStack, type RedisStack } from "../../dev/redis-server.js";
 import { startBinanceStandIn, type BinanceStandIn } from "../support/binance-standin.js";
 import { tempDir } from "../support/fixtures.js";
 import { npmStart, type NpmStart } from "../support/npm-start.js";
@@ -23,6 +23,8 @@ beforeAll(async () => {
     BINANCE_FUTURES_URL: binance.url,
     LOG_LEVEL: "error",
     CACHE_API_TOKEN: "",
+    // Generous, so a busy CI machine never turns a slow Redis answer into "Redis down, each on its own".
+    COUNTERS_TIMEOUT_MS: "3000",
   };
   services = await Promise.all([npmStart(env), npmStart(env)]);
   for (const service of services) expect(service.output()).toContain("listening on");

@@ -5,6 +5,8 @@ import { type CacheInfo } from "../../src/cache/data-cache.js";
 import { csvKeyOf, metaKeyOf } from "../../src/cache/objects.js";
 import type { CacheMeta } from "../../src/cache/meta.js";
 import type { ErrorEnvelope, SuccessEnvelope } from "../../src/http/envelope.js";
+import table from "../../src/functions.json" with { type: "json" };
+import { ROUTES, type HttpFunctionName, type Route } from "../../src/http/route-table.js";
 import type { ObjectStore } from "../../src/storage/types.js";
 import { BTC_SPOT, ETH_FUTURES, klinesCsv, readFixture } from "../support/fixtures.js";
 import { httpApiEvent, stubLambdaS3Env } from "../support/lambda.js";
@@ -18,6 +20,8 @@ const bodyOf = <T>(res: APIGatewayProxyResult) => JSON.parse(res.body) as T;
 const TOKEN = "lambda-token";
 const DATA = "/api/v1/backtest/cache/data";
 const SMALL = { ...BTC_SPOT, symbol: "SOLUSDT" };
+/** The file of each HTTP function in functions/, from the route table. */
+const FILES = Object.fromEntries(Object.entries(table).map(([fn, spec]) => [fn, spec.file])) as Record<HttpFunctionName, string>;
 
 let store: ObjectStore;
 const handlers: Record<string, Handler> = {};
@@ -31,7 +35,7 @@ beforeAll(async () => {
   // The Python fixtures' CSVs are 1.3 KB: over this cap they take the redirect path, a 3-row CSV does not.
   vi.stubEnv("INLINE_MAX_MB", String(1000 / 2 ** 20));
   vi.stubEnv("LOG_LEVEL", "silent");
-  for (const name of ["get", "cache", "delete", "info", "clear", "upload-url", "commit"]) {
+  for (const name of new Set(ROUTES.map((route) => FILES[route.fn]))) {
     handlers[name] = ((await import(`../../functions/${name}.ts`)) as { handler: Handler }).handler;
   }
   for (const id of [BTC_SPOT, ETH_FUTURES]) {
@@ -41,6 +45,29 @@ beforeAll(async () => {
 });
 
 const call = (name: string, ...args: Parameters<typeof httpApiEvent>) => (handlers[name] as Handler)(httpApiEvent(...args));
+
+describe("each function of the route table", () => {
+  /** A request each route answers without reaching Binance: any answer but the router's own 404 means it was served. */
+  const probe = (route: Route) => route.path.replace(":market", "nowhere");
+  const routerMiss = (res: APIGatewayProxyResult) =>
+    res.statusCode === 404 && bodyOf<ErrorEnvelope>(res).error.message.startsWith("No route for");
+
+  it("is a file of functions/ that serves its own routes and answers 404 to every other", async () => {
+    const fns = [...new Set(ROUTES.map((route) => route.fn))];
+    for (const fn of fns) {
+      for (const route of ROUTES) {
+        const res = await (handlers[FILES[fn]] as Handler)(httpApiEvent(route.method, probe(route)));
+        expect(routerMiss(res), `${fn} asked ${route.method} ${route.path}`).toBe(route.fn !== fn);
+      }
+    }
+  });
+
+  it("has one function for every route, /healthz included", () => {
+    const keys = ROUTES.map((route) => `${route.method} ${route.path}`);
+    expect(new Set(keys).size).toBe(keys.length);
+    expect(ROUTES.find((route) => route.path === "/healthz")?.fn).toBe("admin");
+  });
+});
 const auth = { Authorization: `Bearer ${TOKEN}` };
 
 describe("Lambda handlers on API Gateway v2 events", () => {
@@ -128,11 +155,11 @@ describe("Lambda handlers on API Gateway v2 events", () => {
     expect(res.statusCode).toBe(404);
   });
 
-  it("info tells what is cached and answers /healthz", async () => {
+  it("info tells what is cached; admin answers /healthz", async () => {
     const info = await call("info", "GET", "/api/v1/backtest/cache/info");
     expect(info.statusCode).toBe(200);
     expect(bodyOf<SuccessEnvelope<CacheInfo>>(info).data.cached_symbols).toContain("ETHUSDT");
-    expect(JSON.parse((await call("info", "GET", "/healthz")).body)).toEqual({ status: "ok" });
+    expect(JSON.parse((await call("admin", "GET", "/healthz")).body)).toEqual({ status: "ok" });
   });
 
   it("delete and clear need the token, then do their job", async () => {

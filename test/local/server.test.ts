@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { freePort } from "../../src/local/ports.js";
+import { freePort } from "../../dev/ports.js";
 import { tempDir } from "../support/fixtures.js";
 import { npmStart } from "../support/npm-start.js";
 

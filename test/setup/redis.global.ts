@@ -1,5 +1,5 @@
 import type { TestProject } from "vitest/node";
-import { startRedisStack } from "../../src/local/redis-server.js";
+import { startRedisStack } from "../../dev/redis-server.js";
 
 declare module "vitest" {
   export interface ProvidedContext {

@@ -1,8 +1,8 @@
 import { fixedClock } from "../../src/clock.js";
 import { createMemoryCounters, createMemoryKeyValueStore, createMemoryLeases } from "../../src/counters/memory.js";
-import type { Leases } from "../../src/counters/types.js";
+import type { KeyValueStore, Leases } from "../../src/counters/types.js";
 import { assembleDeps } from "../../src/deps.js";
-import { createApp } from "../../src/http/app.js";
+import { createApp } from "../../src/http/all-routes.js";
 import type { AppDeps } from "../../src/http/env.js";
 import { createLog } from "../../src/log.js";
 import { createFsStore } from "../../src/storage/fs.js";
@@ -19,6 +19,8 @@ export interface TestAppOptions extends Partial<Omit<AppDeps, "cache" | "log" | 
   writesWithoutToken?: "open" | "closed";
   /** Leases of the klines service; in this process's memory by default. */
   leases?: Leases;
+  /** Where symbol lists and first candles are kept; in this process's memory by default. */
+  kv?: KeyValueStore;
   /** Defaults to an fs store on a fresh temp folder. */
   store?: ObjectStore;
   withPythonCache?: boolean;

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { join } from "node:path";
-import { freePort } from "../../src/local/ports.js";
+import { freePort } from "../../dev/ports.js";
 
 const ROOT = join(import.meta.dirname, "..", "..");
 const START_TIMEOUT_MS = 20_000;

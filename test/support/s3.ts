@@ -4,8 +4,11 @@ import { inject } from "vitest";
 import { createS3Store } from "../../src/storage/s3.js";
 import type { ObjectStore } from "../../src/storage/types.js";
 
-/** What the moto_server stand-in accepts; any values work, these are the conventional ones. */
-export const S3_TEST_CREDENTIALS = { accessKeyId: "test", secretAccessKey: "test" };
+/** What moto_server and LocalStack accept (any values work, these are the conventional ones); MinIO wants its own. */
+export const S3_TEST_CREDENTIALS = {
+  accessKeyId: process.env.TEST_S3_ACCESS_KEY_ID ?? "test",
+  secretAccessKey: process.env.TEST_S3_SECRET_ACCESS_KEY ?? "test",
+};
 export const S3_TEST_REGION = "us-east-1";
 
 export interface S3TestStore {

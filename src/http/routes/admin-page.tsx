@@ -1,9 +1,9 @@
 import { createHash } from "node:crypto";
-import { Hono } from "hono";
 import { raw } from "hono/html";
 import { ADMIN_SCRIPT } from "../admin/script.js";
 import { ADMIN_STYLE } from "../admin/style.js";
-import type { AppDeps, AppEnv } from "../env.js";
+import type { RouteChain } from "../app.js";
+import type { AppDeps } from "../env.js";
 
 const sha256 = (text: string): string => `'sha256-${createHash("sha256").update(text, "utf8").digest("base64")}'`;
 
@@ -34,17 +34,22 @@ const COLUMNS = [
 ] as const;
 
 /** `GET /`: the operator's page (figures, metrics, entries, delete and clear); its script calls the JSON API. */
-export function adminPage(deps: Pick<AppDeps, "access">): Hono<AppEnv> {
-  const app = new Hono<AppEnv>();
+export function adminPage(deps: Pick<AppDeps, "access">): RouteChain {
   const tokenRequired = deps.access.writeToken !== undefined || deps.access.readToken !== undefined;
-  app.get("/", (c) => {
-    c.header("Content-Security-Policy", ADMIN_PAGE_CSP);
-    c.header("Cache-Control", "no-store");
-    c.header("X-Content-Type-Options", "nosniff");
-    c.header("Referrer-Policy", "no-referrer");
-    return c.html(<AdminPage tokenRequired={tokenRequired} />);
-  });
-  return app;
+  return [
+    function adminPage(c) {
+      c.header("Content-Security-Policy", ADMIN_PAGE_CSP);
+      c.header("Cache-Control", "no-store");
+      c.header("X-Content-Type-Options", "nosniff");
+      c.header("Referrer-Policy", "no-referrer");
+      return Promise.resolve(c.html(<AdminPage tokenRequired={tokenRequired} />));
+    },
+  ];
+}
+
+/** `GET /healthz`: the service answers. */
+export function health(): RouteChain {
+  return [(c) => Promise.resolve(c.json({ status: "ok" }))];
 }
 
 function AdminPage({ tokenRequired }: { tokenRequired: boolean }) {

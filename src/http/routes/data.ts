@@ -1,115 +1,121 @@
-import { Hono, type Context } from "hono";
-import { type DatasetId } from "../../market.js";
-import { datasetKey } from "../../cache/key.js";
+import type { Context } from "hono";
 import { rowsToCsv } from "../../cache/csv.js";
 import type { Lookup } from "../../cache/data-cache.js";
-import type { RowsJson } from "../../cache/json-rows.js";
-import type { CacheMeta } from "../../cache/meta.js";
+import { datasetKey } from "../../cache/key.js";
 import { dataCacheHitKey, dataCacheMissKey } from "../../counters/keys.js";
-import { AppError, InvalidBodyError, UnsupportedMediaTypeError } from "../../errors.js";
-import { failure, success } from "../envelope.js";
+import { AppError, InvalidBodyError, NotFoundError, UnsupportedMediaTypeError } from "../../errors.js";
+import type { DatasetId } from "../../market.js";
+import type { RouteChain } from "../app.js";
+import { success, successWithRows } from "../envelope.js";
 import type { AppDeps, AppEnv } from "../env.js";
 import { requireRead, requireWrite } from "../middleware/auth.js";
 import { limitBody } from "../middleware/body.js";
-import { datasetFromQuery, wantedFormat } from "../validation.js";
 import { streamOf } from "../stream.js";
+import { datasetFromQuery, wantedFormat } from "../validation.js";
 
-/** One dataset: read it (JSON rows or the CSV bytes), store it, delete it; and direct transfers on S3. */
-export function dataRoutes(deps: AppDeps): Hono<AppEnv> {
-  const { cache, inlineMaxBytes, presignTtlSeconds } = deps;
+/** GET data: a hit as JSON rows or the stored CSV bytes, streamed; on Lambda a large CSV redirects to the store. */
+export function readData(
+  deps: Pick<AppDeps, "cache" | "counters" | "access" | "inlineMaxBytes" | "presignTtlSeconds">,
+): RouteChain {
+  const { cache, counters, inlineMaxBytes, presignTtlSeconds } = deps;
   /** One INCRBY per read, bounded by the counters' short timeout; it never fails the request. */
   const count = (id: DatasetId, isHit: boolean) =>
-    deps.counters.increment(isHit ? dataCacheHitKey(id.market_type) : dataCacheMissKey(id.market_type));
-  const app = new Hono<AppEnv>();
-  const guard = requireWrite(deps.access);
-
-  app.get("/data", requireRead(deps.access), async (c) => {
-    const id = datasetFromQuery(c);
-    const format = wantedFormat(c);
-    c.header("X-Cache-Key", datasetKey(id));
-    if (format === "json") {
-      const found = await cache.readRowsJson(id, { maxCsvBytes: inlineMaxBytes });
+    counters.increment(isHit ? dataCacheHitKey(id.market_type) : dataCacheMissKey(id.market_type));
+  return [
+    requireRead(deps.access),
+    async function readData(c) {
+      const id = datasetFromQuery(c);
+      const format = wantedFormat(c);
+      c.header("X-Cache-Key", datasetKey(id));
+      if (format === "json") {
+        const found = await cache.readRowsJson(id, { maxCsvBytes: inlineMaxBytes });
+        await count(id, found.hit);
+        if (!found.hit) return miss(c, found);
+        hit(c);
+        const body = successWithRows({ meta: found.meta }, found.json.chunks);
+        return c.body(streamOf(body.chunks), 200, { "Content-Type": "application/json", "Content-Length": String(body.sizeBytes) });
+      }
+      const found = await cache.openCsv(id);
       await count(id, found.hit);
       if (!found.hit) return miss(c, found);
       hit(c);
-      return rowsAnswer(c, found.meta, found.json);
-    }
-    const found = await cache.openCsv(id);
-    await count(id, found.hit);
-    if (!found.hit) return miss(c, found);
-    hit(c);
-    if (inlineMaxBytes !== undefined && found.csv.sizeBytes > inlineMaxBytes) {
-      await found.csv.stream.cancel();
-      return redirectToObject(c, id);
-    }
-    return c.body(found.csv.stream, 200, {
-      "Content-Type": "text/csv; charset=utf-8",
-      "Content-Length": String(found.csv.sizeBytes),
-      "Content-Disposition": `inline; filename="${datasetKey(id)}.csv"`,
-    });
-  });
-
-  app.put("/data", guard, limitBody(deps.maxBodyBytes), async (c) => {
-    const id = datasetFromQuery(c);
-    const meta = await cache.write(id, await csvBody(c));
-    c.header("X-Cache-Key", meta.cache_key);
-    return c.json(success({ meta }), 201);
-  });
-
-  app.delete("/data", guard, async (c) => {
-    const id = datasetFromQuery(c);
-    c.header("X-Cache-Key", datasetKey(id));
-    if (!(await cache.remove(id))) {
-      return c.json(failure("NOT_FOUND", "No cache entry for these parameters"), 404);
-    }
-    return c.json(success({ cache_key: datasetKey(id), deleted: true }));
-  });
-
-  app.post("/upload-url", guard, async (c) => {
-    const id = datasetFromQuery(c);
-    const url = await cache.uploadUrl(id, presignTtlSeconds);
-    if (!url) throw directTransferUnavailable();
-    return c.json(
-      success({
-        cache_key: datasetKey(id),
-        method: "PUT",
-        url,
-        headers: { "Content-Type": "text/csv" },
-        expires_in_seconds: presignTtlSeconds,
-      }),
-    );
-  });
-
-  app.post("/commit", guard, async (c) => {
-    const id = datasetFromQuery(c);
-    const meta = await cache.commitUpload(id);
-    if (!meta) {
-      return c.json(failure("NOT_FOUND", "Nothing was uploaded for these parameters; PUT the CSV to the upload URL first"), 404);
-    }
-    c.header("X-Cache-Key", meta.cache_key);
-    return c.json(success({ meta }), 201);
-  });
-
-  async function redirectToObject(c: Context<AppEnv>, id: DatasetId): Promise<Response> {
-    const url = await cache.downloadUrl(id, presignTtlSeconds);
-    if (!url) throw directTransferUnavailable();
-    c.header("Cache-Control", "no-store");
-    return c.redirect(url, 303);
-  }
-
-  return app;
+      if (inlineMaxBytes !== undefined && found.csv.sizeBytes > inlineMaxBytes) {
+        await found.csv.stream.cancel();
+        const url = await cache.downloadUrl(id, presignTtlSeconds);
+        if (!url) throw directTransferUnavailable();
+        c.header("Cache-Control", "no-store");
+        return c.redirect(url, 303);
+      }
+      return c.body(found.csv.stream, 200, {
+        "Content-Type": "text/csv; charset=utf-8",
+        "Content-Length": String(found.csv.sizeBytes),
+        "Content-Disposition": `inline; filename="${datasetKey(id)}.csv"`,
+      });
+    },
+  ];
 }
 
-/**
- * What `c.json(success({ meta, rows }))` answers, byte for byte, with the rows' JSON already written: streamed from
- * its chunks rather than built as one string.
- */
-function rowsAnswer(c: Context<AppEnv>, meta: CacheMeta, rows: RowsJson): Response {
-  const encoder = new TextEncoder();
-  const head = encoder.encode(`{"status":"success","data":{"meta":${JSON.stringify(meta)},"rows":`);
-  const chunks = [head, ...rows.chunks, encoder.encode("}}")];
-  const sizeBytes = chunks.reduce((sum, chunk) => sum + chunk.length, 0);
-  return c.body(streamOf(chunks), 200, { "Content-Type": "application/json", "Content-Length": String(sizeBytes) });
+/** PUT data: stores a CSV (or JSON rows, written as the original's CSV), replacing any entry of the same id. */
+export function storeData(deps: Pick<AppDeps, "cache" | "access" | "maxBodyBytes">): RouteChain {
+  return [
+    requireWrite(deps.access),
+    limitBody(deps.maxBodyBytes),
+    async function storeData(c) {
+      const id = datasetFromQuery(c);
+      const meta = await deps.cache.write(id, await csvBody(c));
+      c.header("X-Cache-Key", meta.cache_key);
+      return c.json(success({ meta }), 201);
+    },
+  ];
+}
+
+/** DELETE data: removes both objects of the entry. */
+export function deleteData(deps: Pick<AppDeps, "cache" | "access">): RouteChain {
+  return [
+    requireWrite(deps.access),
+    async function deleteData(c) {
+      const id = datasetFromQuery(c);
+      c.header("X-Cache-Key", datasetKey(id));
+      if (!(await deps.cache.remove(id))) throw new NotFoundError("No cache entry for these parameters");
+      return c.json(success({ cache_key: datasetKey(id), deleted: true }));
+    },
+  ];
+}
+
+/** POST upload-url: a presigned PUT URL for a CSV too big for a Lambda request, to be committed after. */
+export function uploadUrl(deps: Pick<AppDeps, "cache" | "access" | "presignTtlSeconds">): RouteChain {
+  const { presignTtlSeconds } = deps;
+  return [
+    requireWrite(deps.access),
+    async function uploadUrl(c) {
+      const id = datasetFromQuery(c);
+      const url = await deps.cache.uploadUrl(id, presignTtlSeconds);
+      if (!url) throw directTransferUnavailable();
+      return c.json(
+        success({
+          cache_key: datasetKey(id),
+          method: "PUT",
+          url,
+          headers: { "Content-Type": "text/csv" },
+          expires_in_seconds: presignTtlSeconds,
+        }),
+      );
+    },
+  ];
+}
+
+/** POST commit: checks the uploaded CSV in one streaming pass, then commits its entry. */
+export function commit(deps: Pick<AppDeps, "cache" | "access">): RouteChain {
+  return [
+    requireWrite(deps.access),
+    async function commit(c) {
+      const id = datasetFromQuery(c);
+      const meta = await deps.cache.commitUpload(id);
+      if (!meta) throw new NotFoundError("Nothing was uploaded for these parameters; PUT the CSV to the upload URL first");
+      c.header("X-Cache-Key", meta.cache_key);
+      return c.json(success({ meta }), 201);
+    },
+  ];
 }
 
 function hit(c: Context<AppEnv>): void {
@@ -117,11 +123,10 @@ function hit(c: Context<AppEnv>): void {
   c.header("X-Cache", "HIT");
 }
 
-function miss(c: Context<AppEnv>, found: Extract<Lookup<object>, { hit: false }>): Response {
+function miss(c: Context<AppEnv>, found: Extract<Lookup<object>, { hit: false }>): never {
   c.set("cacheOutcome", found.reason);
   c.header("X-Cache", "MISS");
-  const why = found.reason === "expired" ? "The cache entry has expired" : "No cache entry for these parameters";
-  return c.json(failure("CACHE_MISS", why), 404);
+  throw new NotFoundError(found.reason === "expired" ? "The cache entry has expired" : "No cache entry for these parameters", "CACHE_MISS");
 }
 
 /** The body as dataset CSV bytes: stored as sent when CSV, serialized the original's way when JSON rows. */

@@ -1,4 +1,4 @@
-import { Hono, type Context } from "hono";
+import type { Context } from "hono";
 import { formatTimestamp } from "../../cache/timestamp.js";
 import { klinesOutcomeKey, klinesUpstreamRequestsKey, type KlinesOutcome } from "../../counters/keys.js";
 import { deadlineIn } from "../../deadline.js";
@@ -6,6 +6,8 @@ import { AppError, PayloadTooLargeError } from "../../errors.js";
 import type { KlinesResult, PartitionSource } from "../../klines/service.js";
 import { csvToJsonRows } from "../../cache/json-rows.js";
 import type { DatasetId } from "../../market.js";
+import type { RouteChain } from "../app.js";
+import { success, successWithRows } from "../envelope.js";
 import type { AppDeps, AppEnv } from "../env.js";
 import { requireRead, spendOf } from "../middleware/auth.js";
 import { datasetFromQuery, wantedFormat } from "../validation.js";
@@ -14,18 +16,17 @@ import { streamOf } from "../stream.js";
 /** What a Lambda keeps back from its remaining time to write the answer: Lambda's own timeout never ends a request. */
 const LAMBDA_MARGIN_MS = 3_000;
 
-/** GET /api/v1/klines: the closed candles of any range, read through the month partitions. */
-export function klinesRoutes(
+/** GET klines: the closed candles of any range, read through the month partitions. */
+export function klines(
   deps: Pick<
     AppDeps,
     "klines" | "cache" | "counters" | "clock" | "access" | "inlineMaxBytes" | "presignTtlSeconds" | "klinesDeadlineMs"
   >,
-): Hono<AppEnv> {
+): RouteChain {
   const { klines, counters, inlineMaxBytes, presignTtlSeconds } = deps;
-  const app = new Hono<AppEnv>();
   const overInline = (sizeBytes: number) => inlineMaxBytes !== undefined && sizeBytes > inlineMaxBytes;
 
-  app.get("/", requireRead(deps.access), async (c) => {
+  async function answer(c: Context<AppEnv>): Promise<Response> {
     const id = datasetFromQuery(c);
     const format = wantedFormat(c);
     const lambda = c.env?.lambdaContext;
@@ -44,16 +45,15 @@ export function klinesRoutes(
     if (overInline(estimatedCsvBytes(result))) return partsAnswer(c, id, result);
 
     const csv = await klines.csvChunksOf(result, { deadline });
-    const body = format === "csv" ? csv : jsonAnswer(id, result, csv);
-    const sizeBytes = body.reduce((sum, chunk) => sum + chunk.length, 0);
-    if (overInline(sizeBytes)) return partsAnswer(c, id, result);
+    const body = format === "csv" ? { chunks: csv, sizeBytes: sizeOf(csv) } : jsonAnswer(id, result, csv);
+    if (overInline(body.sizeBytes)) return partsAnswer(c, id, result);
     const name = `${id.symbol}_${id.interval}_${id.start_date}_${id.end_date}_${id.market_type}.csv`;
     const headers: Record<string, string> =
       format === "csv"
         ? { "Content-Type": "text/csv; charset=utf-8", "Content-Disposition": `inline; filename="${name}"` }
         : { "Content-Type": "application/json" };
-    return c.body(streamOf(body), 200, { ...headers, "Content-Length": String(sizeBytes) });
-  });
+    return c.body(streamOf(body.chunks), 200, { ...headers, "Content-Length": String(body.sizeBytes) });
+  }
 
   /**
    * Too big to answer inline (Lambda answers at most 6 MB): short-lived URLs of the partitions' CSVs, in order, for
@@ -75,19 +75,19 @@ export function klinesRoutes(
     );
     c.header("Cache-Control", "no-store");
     const fields = answerFields(id, result, formatTimestamp);
-    return c.json({ status: "success", data: { ...fields, expires_in_seconds: presignTtlSeconds, parts } });
+    return c.json(success({ ...fields, expires_in_seconds: presignTtlSeconds, parts }));
   }
 
-  return app;
+  return [requireRead(deps.access), answer];
 }
 
+const sizeOf = (chunks: readonly Uint8Array[]) => chunks.reduce((sum, chunk) => sum + chunk.length, 0);
+
 /** `{"status":"success","data":{"meta":…,"rows":[…]}}`, the rows' JSON written from the CSV without building rows. */
-function jsonAnswer(id: DatasetId, result: KlinesResult, csv: Uint8Array[]): Uint8Array[] {
+function jsonAnswer(id: DatasetId, result: KlinesResult, csv: Uint8Array[]): { chunks: Uint8Array[]; sizeBytes: number } {
   const rows = csvToJsonRows(csv);
   const meta = { ...answerFields(id, result, (ms) => new Date(ms).toISOString()), rows: rows.rows };
-  const encoder = new TextEncoder();
-  const head = encoder.encode(`{"status":"success","data":{"meta":${JSON.stringify(meta)},"rows":`);
-  return [head, ...rows.chunks, encoder.encode("}}")];
+  return successWithRows({ meta }, rows.chunks);
 }
 
 /** What every answer says of itself; timestamps in the form of its rows (ISO in JSON, the CSV's form in parts). */

@@ -1,9 +1,9 @@
 import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
-import { loadConfig } from "../config.js";
-import { ConfigError } from "../errors.js";
+import { loadConfig } from "../src/config.js";
+import { ConfigError } from "../src/errors.js";
 import { startMotoServer } from "./moto.js";
 import { startRedisStack } from "./redis-server.js";
-import { startLocalService } from "./serve.js";
+import { startLocalService } from "../src/local/serve.js";
 
 const BUCKET = "candle-cache";
 const CREDENTIALS = { AWS_ACCESS_KEY_ID: "test", AWS_SECRET_ACCESS_KEY: "test" };

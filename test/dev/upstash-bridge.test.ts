@@ -2,8 +2,8 @@ import { randomUUID } from "node:crypto";
 import { Redis as UpstashRedis } from "@upstash/redis";
 import { Redis as IORedis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { createUpstashBridge, startUpstashBridge } from "../../src/local/upstash-bridge.js";
-import { freePort } from "../../src/local/ports.js";
+import { createUpstashBridge, startUpstashBridge } from "../../dev/upstash-bridge.js";
+import { freePort } from "../../dev/ports.js";
 
 const url = inject("upstashUrl");
 const token = inject("upstashToken");

@@ -1,0 +1,73 @@
+// @ts-check
+/**
+ * serverless.yml's functions and their IAM roles, made from the one route table (src/functions.json): each function
+ * gets its events (its routes, or its schedule) and a role of its own with only the S3 actions the table grants it,
+ * on the cache prefix of the bucket only. osls loads this file at package time: `${file(./deploy/functions.cjs):…}`.
+ */
+const table = require("../src/functions.json");
+
+const pascal = (name) => name[0].toUpperCase() + name.slice(1);
+const roleOf = (fn) => `${pascal(fn)}Role`;
+const OBJECT_ACTIONS = new Set(["GetObject", "PutObject", "DeleteObject"]);
+
+/** The events of one function: an httpApi event per route, or its schedule (overridable from the environment). */
+function eventsOf(spec) {
+  if (spec.schedule) return [{ schedule: { rate: process.env[spec.schedule.env] || spec.schedule.rate, enabled: true } }];
+  return Object.values(spec.routes).map((route) => {
+    const [method, path] = route.split(" ");
+    return { httpApi: { method, path } };
+  });
+}
+
+/** A role that lets Lambda run the function, write its logs, and do the table's S3 actions and nothing else. */
+function roleResource(fn, spec, prefix) {
+  const objectActions = spec.s3.filter((action) => OBJECT_ACTIONS.has(action)).map((action) => `s3:${action}`);
+  const statements = [];
+  if (objectActions.length > 0) {
+    statements.push({
+      Effect: "Allow",
+      Action: objectActions,
+      Resource: { "Fn::Join": ["", [{ "Fn::GetAtt": ["CacheBucket", "Arn"] }, `/${prefix}/*`]] },
+    });
+  }
+  if (spec.s3.includes("ListBucket")) {
+    statements.push({
+      Effect: "Allow",
+      Action: "s3:ListBucket",
+      Resource: { "Fn::GetAtt": ["CacheBucket", "Arn"] },
+      Condition: { StringLike: { "s3:prefix": [`${prefix}/*`] } },
+    });
+  }
+  return {
+    Type: "AWS::IAM::Role",
+    Properties: {
+      AssumeRolePolicyDocument: {
+        Version: "2012-10-17",
+        Statement: [{ Effect: "Allow", Principal: { Service: "lambda.amazonaws.com" }, Action: "sts:AssumeRole" }],
+      },
+      ManagedPolicyArns: [{ "Fn::Sub": "arn:${AWS::Partition}:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole" }],
+      Policies:
+        statements.length === 0
+          ? []
+          : [{ PolicyName: `${fn}-cache`, PolicyDocument: { Version: "2012-10-17", Statement: statements } }],
+    },
+  };
+}
+
+module.exports = async ({ resolveVariable }) => {
+  const prefix = await resolveVariable("self:custom.cachePrefix");
+  const functions = {};
+  const Resources = {};
+  for (const [fn, spec] of Object.entries(table)) {
+    functions[fn] = {
+      handler: `functions/${spec.file}.handler`,
+      description: spec.description,
+      role: roleOf(fn),
+      events: eventsOf(spec),
+      ...(spec.timeout ? { timeout: spec.timeout } : {}),
+      ...(spec.concurrency ? { reservedConcurrency: Number(process.env[spec.concurrency.env] || spec.concurrency.max) } : {}),
+    };
+    Resources[roleOf(fn)] = roleResource(fn, spec, prefix);
+  }
+  return { functions, resources: { Resources } };
+};

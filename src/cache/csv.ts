@@ -22,111 +22,121 @@ const MAX_TIMESTAMP_BYTES = 64;
  * readable timestamp in each. Blank lines are skipped. Throws InvalidBodyError naming the first bad line.
  */
 export function createCsvInspector(): { push(chunk: Uint8Array): void; end(): CsvShape } {
-  const headerParts: Uint8Array[] = [];
-  let headerBytes = 0;
-  let columns: string[] | null = null;
-  let timestampIndex = -1;
-  let line = 1;
-  let rows = 0;
-  let field = 0;
-  let inQuotes = false;
-  let lineHasContent = false;
-  // The timestamp field's bytes (quotes and unquoted CRs left out), the first MAX_TIMESTAMP_BYTES of them kept.
-  const timestamp = new Uint8Array(MAX_TIMESTAMP_BYTES);
-  let timestampBytes = 0;
-  const day = new OriginalFormDay();
+  return new CsvInspector();
+}
 
-  function readHeader(bytes: Uint8Array): void {
+/**
+ * The inspector's state machine. A class, not closures: every write makes an inspector, and a hot loop compiled
+ * against one instance's closures is thrown away for the next one's.
+ */
+class CsvInspector {
+  private readonly headerParts: Uint8Array[] = [];
+  private headerBytes = 0;
+  private columns: string[] | null = null;
+  private timestampIndex = -1;
+  private line = 1;
+  private rows = 0;
+  private field = 0;
+  private inQuotes = false;
+  private lineHasContent = false;
+  /** The timestamp field's bytes (quotes and unquoted CRs left out), the first MAX_TIMESTAMP_BYTES of them kept. */
+  private readonly timestamp = new Uint8Array(MAX_TIMESTAMP_BYTES);
+  private timestampBytes = 0;
+  private readonly day = new OriginalFormDay();
+
+  push(chunk: Uint8Array): void {
+    if (this.columns) return this.scan(chunk, 0);
+    const newline = chunk.indexOf(LF);
+    const part = newline === -1 ? chunk : chunk.subarray(0, newline);
+    this.headerParts.push(part);
+    this.headerBytes += part.length;
+    if (this.headerBytes > MAX_HEADER_BYTES) throw new InvalidBodyError("CSV header row is too long");
+    if (newline === -1) return;
+    this.readHeader(Buffer.concat(this.headerParts));
+    this.scan(chunk, newline + 1);
+  }
+
+  end(): CsvShape {
+    if (!this.columns) {
+      if (this.headerBytes === 0) throw new InvalidBodyError("CSV is empty");
+      this.readHeader(Buffer.concat(this.headerParts));
+    }
+    if (this.inQuotes) throw new InvalidBodyError(`CSV line ${this.line} has an unterminated quoted field`);
+    if (this.lineHasContent || this.field > 0) this.endRecord();
+    return { columns: this.columns as unknown as string[], rows: this.rows };
+  }
+
+  private readHeader(bytes: Uint8Array): void {
     const text = new TextDecoder("utf-8", { fatal: false }).decode(bytes).replace(/^\uFEFF/, "").replace(/\r$/, "");
     const parsed = Papa.parse<string[]>(text, { header: false });
     const names = (parsed.data[0] ?? []).map((name) => name.trim());
     if (names.length === 0 || names.every((name) => name === "")) throw new InvalidBodyError("CSV has no header row");
     if (new Set(names).size !== names.length) throw new InvalidBodyError("CSV header names a column twice");
-    timestampIndex = names.indexOf("timestamp");
-    if (timestampIndex === -1) throw new InvalidBodyError("CSV header row must contain a 'timestamp' column");
-    columns = names;
-    line = 2;
+    this.timestampIndex = names.indexOf("timestamp");
+    if (this.timestampIndex === -1) throw new InvalidBodyError("CSV header row must contain a 'timestamp' column");
+    this.columns = names;
+    this.line = 2;
   }
 
-  function endRecord(): void {
-    if (!lineHasContent && field === 0) {
-      line++;
+  /** The state machine over one chunk's bytes. */
+  private scan(chunk: Uint8Array, from: number): void {
+    const timestampAt = this.timestampIndex;
+    for (let i = from; i < chunk.length; i++) {
+      const byte = chunk[i] as number;
+      if (this.inQuotes) {
+        if (byte === QUOTE) this.inQuotes = false;
+        else if (this.field === timestampAt) this.addTimestampByte(byte);
+      } else if (byte === COMMA) {
+        this.field++;
+        this.lineHasContent = true;
+      } else if (byte === LF) {
+        this.endRecord();
+      } else if (byte === QUOTE) {
+        this.inQuotes = true;
+        this.lineHasContent = true;
+      } else if (byte !== CR) {
+        this.lineHasContent = true;
+        if (this.field === timestampAt) this.addTimestampByte(byte);
+      }
+    }
+  }
+
+  private addTimestampByte(byte: number): void {
+    if (this.timestampBytes < MAX_TIMESTAMP_BYTES) this.timestamp[this.timestampBytes] = byte;
+    this.timestampBytes++;
+  }
+
+  private endRecord(): void {
+    if (!this.lineHasContent && this.field === 0) {
+      this.line++;
       return;
     }
-    const width = (columns as string[]).length;
-    if (field + 1 !== width) {
-      throw new InvalidBodyError(`CSV line ${line} has ${field + 1} fields, the header has ${width}`);
+    const width = (this.columns as string[]).length;
+    if (this.field + 1 !== width) {
+      throw new InvalidBodyError(`CSV line ${this.line} has ${this.field + 1} fields, the header has ${width}`);
     }
-    checkTimestamp();
-    rows++;
-    line++;
-    field = 0;
-    lineHasContent = false;
-    timestampBytes = 0;
+    this.checkTimestamp();
+    this.rows++;
+    this.line++;
+    this.field = 0;
+    this.lineHasContent = false;
+    this.timestampBytes = 0;
   }
 
   /** The row's timestamp must be readable; one on a day already seen in the original's form needs no parsing. */
-  function checkTimestamp(): void {
-    const kept = Math.min(timestampBytes, MAX_TIMESTAMP_BYTES);
-    if (kept === timestampBytes && day.matches(timestamp, 0, kept)) return;
-    const text = (length: number) => Buffer.from(timestamp.buffer, 0, length).toString("latin1");
-    if (kept < timestampBytes || parseTimestamp(text(kept)) === null) {
-      const start = JSON.stringify(text(Math.min(kept, 40)));
-      throw new InvalidBodyError(`CSV line ${line}: timestamp ${start} is not a date`);
+  private checkTimestamp(): void {
+    const kept = Math.min(this.timestampBytes, MAX_TIMESTAMP_BYTES);
+    if (kept === this.timestampBytes && this.day.matches(this.timestamp, 0, kept)) return;
+    if (kept < this.timestampBytes || parseTimestamp(this.timestampText(kept)) === null) {
+      const start = JSON.stringify(this.timestampText(Math.min(kept, 40)));
+      throw new InvalidBodyError(`CSV line ${this.line}: timestamp ${start} is not a date`);
     }
-    day.remember(timestamp, 0, kept);
+    this.day.remember(this.timestamp, 0, kept);
   }
 
-  function addTimestampByte(byte: number): void {
-    if (timestampBytes < MAX_TIMESTAMP_BYTES) timestamp[timestampBytes] = byte;
-    timestampBytes++;
+  private timestampText(length: number): string {
+    return Buffer.from(this.timestamp.buffer, 0, length).toString("latin1");
   }
-
-  function scan(chunk: Uint8Array, from: number): void {
-    for (let i = from; i < chunk.length; i++) {
-      const byte = chunk[i] as number;
-      if (inQuotes) {
-        if (byte === QUOTE) inQuotes = false;
-        else if (field === timestampIndex) addTimestampByte(byte);
-        continue;
-      }
-      if (byte === COMMA) {
-        field++;
-        lineHasContent = true;
-      } else if (byte === LF) {
-        endRecord();
-      } else if (byte === QUOTE) {
-        inQuotes = true;
-        lineHasContent = true;
-      } else if (byte !== CR) {
-        lineHasContent = true;
-        if (field === timestampIndex) addTimestampByte(byte);
-      }
-    }
-  }
-
-  return {
-    push(chunk) {
-      if (columns) return scan(chunk, 0);
-      const newline = chunk.indexOf(LF);
-      const part = newline === -1 ? chunk : chunk.subarray(0, newline);
-      headerParts.push(part);
-      headerBytes += part.length;
-      if (headerBytes > MAX_HEADER_BYTES) throw new InvalidBodyError("CSV header row is too long");
-      if (newline === -1) return;
-      readHeader(Buffer.concat(headerParts));
-      scan(chunk, newline + 1);
-    },
-    end() {
-      if (!columns) {
-        if (headerBytes === 0) throw new InvalidBodyError("CSV is empty");
-        readHeader(Buffer.concat(headerParts));
-      }
-      if (inQuotes) throw new InvalidBodyError(`CSV line ${line} has an unterminated quoted field`);
-      if (lineHasContent || field > 0) endRecord();
-      return { columns: columns as unknown as string[], rows };
-    },
-  };
 }
 
 /** Inspects a whole CSV held in memory. */

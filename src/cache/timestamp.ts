@@ -16,10 +16,17 @@ export function parseTimestamp(text: string): number | null {
 
 /** The form the original service writes in its CSVs: `2021-10-22 23:03:00` (UTC, milliseconds only when set). */
 export function formatTimestamp(ms: number): string {
-  const iso = new Date(ms).toISOString();
-  const seconds = iso.slice(0, 19).replace("T", " ");
-  return ms % 1000 === 0 ? seconds : `${seconds}.${iso.slice(20, 23)}`;
+  // Candles come a day at a time: the date is formatted once per day, the time of day by arithmetic.
+  const day = Math.floor(ms / DAY_MS);
+  if (day !== lastDay.day) lastDay = { day, text: new Date(day * DAY_MS).toISOString().slice(0, 10) };
+  const inDay = ms - day * DAY_MS;
+  const time = `${pad(Math.floor(inDay / 3_600_000), 2)}:${pad(Math.floor(inDay / 60_000) % 60, 2)}:${pad(Math.floor(inDay / 1000) % 60, 2)}`;
+  return inDay % 1000 === 0 ? `${lastDay.text} ${time}` : `${lastDay.text} ${time}.${pad(inDay % 1000, 3)}`;
 }
+
+const DAY_MS = 86_400_000;
+let lastDay = { day: NaN, text: "" };
+const pad = (value: number, digits: number) => String(value).padStart(digits, "0");
 
 const ORIGINAL_FORM_BYTES = 19; // 2021-10-22 23:03:00
 const DAY_BYTES = 10;

@@ -73,16 +73,42 @@ export function metaFieldsOf(state: PartitionState): Record<string, unknown> {
 
 /** Binance's decimal string as the original wrote prices and volumes (Python floats): `60707.00000000` -> `60707.0`. */
 function asFloat(decimal: string): string {
-  if (!decimal.includes(".")) return `${decimal}.0`;
-  const trimmed = decimal.replace(/0+$/, "");
-  return trimmed.endsWith(".") ? `${trimmed}0` : trimmed;
+  const dot = decimal.indexOf(".");
+  if (dot === -1) return `${decimal}.0`;
+  let end = decimal.length;
+  while (end > dot + 2 && decimal.charCodeAt(end - 1) === 0x30) end--;
+  return end === decimal.length ? decimal : decimal.slice(0, end);
 }
 
 /** One CSV line in the original's form: timestamp as `2021-10-22 23:03:00`, prices and volume as floats. */
 export function klineLine(kline: Kline): string {
   const [open, o, h, l, c, v, closeTime, quoteVolume, trades, takerBase, takerQuote, ignore] = kline;
-  const prices = [o, h, l, c, v].map(asFloat).join(",");
+  const prices = `${asFloat(o)},${asFloat(h)},${asFloat(l)},${asFloat(c)},${asFloat(v)}`;
   return `${formatTimestamp(open)},${prices},${closeTime},${quoteVolume},${trades},${takerBase},${takerQuote},${ignore}\n`;
+}
+
+const CHUNK_BYTES = 1 << 20;
+
+/**
+ * The CSV lines of the klines, as bytes. Each line is written as soon as it is made, so no string outlives its
+ * line (holding a month's lines as strings costs more in garbage collection than making them).
+ */
+export function klinesCsv(klines: readonly Kline[]): Buffer {
+  const chunks: Buffer[] = [];
+  let chunk = Buffer.allocUnsafe(CHUNK_BYTES);
+  let at = 0;
+  for (const kline of klines) {
+    const line = klineLine(kline);
+    // UTF-8 takes at most 3 bytes per UTF-16 unit; Binance's fields are ASCII, 1 byte each.
+    if (at + line.length * 3 > chunk.length) {
+      chunks.push(chunk.subarray(0, at));
+      chunk = Buffer.allocUnsafe(Math.max(CHUNK_BYTES, line.length * 3));
+      at = 0;
+    }
+    at += chunk.write(line, at);
+  }
+  chunks.push(chunk.subarray(0, at));
+  return Buffer.concat(chunks);
 }
 
 /** What one fetch found for one partition (see pass.ts): the closed candles after what is stored, and the proof. */
@@ -104,12 +130,11 @@ export function extendPartition(
   base: { csv: Uint8Array; state: PartitionState } | null,
   fetched: PartitionFetch,
 ): { csv: Uint8Array; state: PartitionState } {
-  const lines = fetched.klines.map(klineLine).join("");
-  const head = base ? base.csv : new TextEncoder().encode(KLINES_CSV_HEADER);
+  const head = base ? base.csv : Buffer.from(KLINES_CSV_HEADER);
   const first = fetched.klines[0];
   const last = fetched.klines.at(-1);
   return {
-    csv: Buffer.concat([head, Buffer.from(lines)]),
+    csv: Buffer.concat([head, klinesCsv(fetched.klines)]),
     state: {
       complete: fetched.complete,
       resumeFromMs: fetched.complete ? null : fetched.resumeFromMs,

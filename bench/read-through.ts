@@ -13,6 +13,10 @@ import { medianRun } from "./stats.js";
 
 export interface ReadThroughFigures {
   range: string;
+  /** Where cold months came from: REST pages only, or the public archive's files (REST for the rest). */
+  source: "rest" | "archive";
+  /** The round trip added to every upstream answer. */
+  latencyMs: number;
   csvBytes: number;
   coldMs: number;
   coldUpstreamRequests: number;
@@ -23,16 +27,26 @@ export interface ReadThroughFigures {
 }
 
 /**
- * GET /api/v1/klines for one range of 1m candles: cold (every month fetched from the loopback Binance stand-in)
- * and then warm (served from the month partitions), counting the requests the stand-in served.
+ * GET /api/v1/klines for one range of 1m candles: cold (every month fetched from the loopback Binance stand-in, by
+ * REST only or from its archive) and then warm (served from the month partitions), counting the requests the
+ * stand-in served. The archive's files are made before the timing starts: the real one serves files it holds.
  */
 export async function measureReadThrough(
   client: BenchClient,
-  options: { startDate: string; endDate: string; warmRuns: number },
+  options: { startDate: string; endDate: string; warmRuns: number; source: "rest" | "archive"; latencyMs: number },
 ): Promise<ReadThroughFigures> {
-  const binance = await startBinanceStandIn();
+  const binance = await startBinanceStandIn({ latencyMs: options.latencyMs });
   const dir = mkdtempSync(join(tmpdir(), "candle-cache-bench-klines-"));
-  const config = loadConfig({ CACHE_DIR: dir, BINANCE_SPOT_URL: binance.url, BINANCE_FUTURES_URL: binance.url });
+  const config = loadConfig({
+    CACHE_DIR: dir,
+    BINANCE_SPOT_URL: binance.url,
+    BINANCE_FUTURES_URL: binance.url,
+    BINANCE_ARCHIVE_URL: options.source === "archive" ? binance.url : "",
+    // A cold year is one request here; the deadline a Lambda's API Gateway imposes is not what is measured.
+    KLINES_DEADLINE_MS: "600000",
+  });
+  if (options.source === "archive") await makeArchiveFiles(binance.url, options.startDate, options.endDate);
+  binance.reset();
   const deps = createDeps(config, { runtime: "local", log: silentLog });
   const server = await new Promise<ReturnType<typeof serve>>((ready) => {
     const started = serve({ fetch: createApp(deps).fetch, port: 0, hostname: "127.0.0.1" }, () => ready(started));
@@ -52,6 +66,8 @@ export async function measureReadThrough(
     const warmUpstreamRequests = (upstream() - coldUpstreamRequests) / (options.warmRuns + 1);
     return {
       range: `${options.startDate} .. ${options.endDate}`,
+      source: options.source,
+      latencyMs: options.latencyMs,
       csvBytes: cold.sizeBytes,
       coldMs: cold.ms,
       coldUpstreamRequests,
@@ -64,5 +80,15 @@ export async function measureReadThrough(
     await new Promise<void>((done) => server.close(() => done()));
     await binance.close();
     rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Asks the stand-in's archive for each month's zip once, so that it holds them as files before the timing. */
+async function makeArchiveFiles(baseUrl: string, startDate: string, endDate: string): Promise<void> {
+  const end = Date.parse(endDate);
+  for (let month = new Date(Date.parse(startDate)); month.getTime() <= end; month.setUTCMonth(month.getUTCMonth() + 1)) {
+    const stem = `BTCUSDT-1m-${month.toISOString().slice(0, 7)}`;
+    const answer = await fetch(`${baseUrl}/data/spot/monthly/klines/BTCUSDT/1m/${stem}.zip`);
+    await answer.arrayBuffer();
   }
 }

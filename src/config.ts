@@ -6,6 +6,7 @@ import {
   BINANCE_SPOT_TESTNET_URL,
   BINANCE_SPOT_URL,
 } from "./upstream/binance.js";
+import { BINANCE_ARCHIVE_URL } from "./upstream/archive.js";
 
 /** Everything the service reads from its environment, typed. The only reader of process.env. */
 export interface Config {
@@ -45,6 +46,8 @@ export interface Config {
   binanceSpotUrl: string;
   binanceFuturesUrl: string;
   binanceTimeoutMs: number;
+  /** Binance's public archive (data.binance.vision); undefined: not used, REST only. */
+  binanceArchiveUrl: string | undefined;
   /** Life of the cached symbol lists; always longer than the warmup interval. */
   symbolsCacheTtlSeconds: number;
   warmupIntervalSeconds: number;
@@ -99,6 +102,7 @@ const schema = z.object({
   BINANCE_FUTURES_URL: z.optional(url),
   BINANCE_TESTNET: withDefault(flag, false),
   BINANCE_TIMEOUT_MS: withDefault(positiveInt(), 10_000),
+  BINANCE_ARCHIVE_URL: z.optional(url),
   SYMBOLS_CACHE_TTL_SECONDS: withDefault(positiveInt(), 600),
   WARMUP_INTERVAL_SECONDS: withDefault(positiveInt(), 300),
   SWEEP_INTERVAL_SECONDS: withDefault(positiveInt(), 86_400),
@@ -158,6 +162,9 @@ export function loadConfig(env: Env = process.env): Config {
     binanceSpotUrl: v.BINANCE_SPOT_URL ?? (v.BINANCE_TESTNET ? BINANCE_SPOT_TESTNET_URL : BINANCE_SPOT_URL),
     binanceFuturesUrl: v.BINANCE_FUTURES_URL ?? (v.BINANCE_TESTNET ? BINANCE_FUTURES_TESTNET_URL : BINANCE_FUTURES_URL),
     binanceTimeoutMs: v.BINANCE_TIMEOUT_MS,
+    // Set empty, the archive is off; unset, the public one, but for the testnets (their candles are not its own).
+    binanceArchiveUrl:
+      env.BINANCE_ARCHIVE_URL === "" ? undefined : (v.BINANCE_ARCHIVE_URL ?? (v.BINANCE_TESTNET ? undefined : BINANCE_ARCHIVE_URL)),
     symbolsCacheTtlSeconds: v.SYMBOLS_CACHE_TTL_SECONDS,
     warmupIntervalSeconds: v.WARMUP_INTERVAL_SECONDS,
     sweepIntervalSeconds: v.SWEEP_INTERVAL_SECONDS,

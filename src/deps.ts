@@ -15,6 +15,7 @@ import { createS3Store } from "./storage/s3.js";
 import type { ObjectStore } from "./storage/types.js";
 import { createSymbolService } from "./symbols/service.js";
 import { createBinanceClient, type BinanceClient } from "./upstream/binance.js";
+import { createBinanceArchive, type BinanceArchive } from "./upstream/archive.js";
 import { createSharedLimits } from "./upstream/limits.js";
 
 /** Where the service runs: Lambda answers at most 6 MB, so it redirects large hits; the local server streams. */
@@ -31,6 +32,8 @@ export interface Drivers {
   /** One holder at a time of a partition's fetch, a symbol list's refresh: across containers with Upstash. */
   leases: Leases;
   binance: BinanceClient;
+  /** Binance's public archive; none: REST only. */
+  archive?: BinanceArchive;
   clock: Clock;
   log: Log;
   /** How the services wait (between passes); the timer by default, instant in tests. */
@@ -58,6 +61,7 @@ export function createDeps(config: Config, options: { runtime: Runtime; clock?: 
       kv: createKeyValueStoreOf(config, clock),
       leases: createLeasesOf(config, clock),
       binance: createBinanceOf(config, { clock, log }),
+      archive: createArchiveOf(config),
       clock,
       log,
     },
@@ -67,12 +71,22 @@ export function createDeps(config: Config, options: { runtime: Runtime; clock?: 
 
 /** Builds the services on top of the drivers, the same way for the service, the tests and the benchmark. */
 export function assembleDeps(drivers: Drivers, settings: Settings): Deps {
-  const { store, counters, kv, leases, binance, clock, log, sleep } = drivers;
+  const { store, counters, kv, leases, binance, archive, clock, log, sleep } = drivers;
   const { rule, symbolsCacheTtlSeconds, klinesRecheckSeconds, ...http } = settings;
   const cache = createDataCache({ store, clock, rule });
   const symbols = createSymbolService({ binance, kv, counters, leases, clock, log, sleep, ttlSeconds: symbolsCacheTtlSeconds });
   const listing = createListing({ kv, log });
-  const klines = createKlinesService({ cache, binance, listing, leases, clock, log, sleep, recheckSeconds: klinesRecheckSeconds });
+  const klines = createKlinesService({
+    cache,
+    binance,
+    archive,
+    listing,
+    leases,
+    clock,
+    log,
+    sleep,
+    recheckSeconds: klinesRecheckSeconds,
+  });
   return { store, cache, counters, kv, symbols, klines, clock, log, ...http };
 }
 
@@ -119,6 +133,11 @@ export function createKeyValueStoreOf(config: Config, clock: Clock): KeyValueSto
 
 export function createLeasesOf(config: Config, clock: Clock): Leases {
   return config.upstash ? createUpstashLeases(config.upstash) : createMemoryLeases({ clock });
+}
+
+/** Binance's public archive, unless BINANCE_ARCHIVE_URL turns it off. */
+export function createArchiveOf(config: Config): BinanceArchive | undefined {
+  return config.binanceArchiveUrl ? createBinanceArchive({ baseUrl: config.binanceArchiveUrl, timeoutMs: config.binanceTimeoutMs * 3 }) : undefined;
 }
 
 /**

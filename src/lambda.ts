@@ -5,6 +5,7 @@ import { loadConfig, type Config } from "./config.js";
 import type { Counters } from "./counters/types.js";
 import {
   accessOf,
+  createArchiveOf,
   createBinanceOf,
   createCountersOf,
   createKeyValueStoreOf,
@@ -62,6 +63,7 @@ export const lambdaKlines = /* @__PURE__ */ once(
     createKlinesService({
       cache: lambdaCache(),
       binance: lambdaBinance(),
+      archive: createArchiveOf(lambdaConfig()),
       listing: createListing({ kv: lambdaKv(), log: lambdaLog() }),
       leases: lambdaLeases(),
       clock: systemClock,

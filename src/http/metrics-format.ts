@@ -1,4 +1,7 @@
-import { klinesUpstreamRequestsKey } from "../counters/keys.js";
+import { klinesArchiveKey, klinesUpstreamRequestsKey } from "../counters/keys.js";
+
+const ARCHIVE_OUTCOMES = ["hit", "miss", "failure"] as const;
+type ArchiveOutcome = (typeof ARCHIVE_OUTCOMES)[number];
 import type { MarketType } from "../market.js";
 
 const CACHES = ["data_spot", "data_futures", "symbols_spot", "symbols_futures", "klines_spot", "klines_futures"] as const;
@@ -22,6 +25,8 @@ export interface Metrics {
   caches: Record<(typeof CACHES)[number], CacheRatio>;
   /** HTTP requests the klines answers sent to Binance, per market. */
   klines_upstream_requests: Record<MarketType, number>;
+  /** Files of Binance's public archive the klines answers used, found missing, or failed on, per market. */
+  klines_archive: Record<MarketType, Record<ArchiveOutcome, number>>;
   symbols_refresh: Record<MarketType, RefreshAge>;
 }
 
@@ -58,8 +63,19 @@ export function summarizeMetrics(
       spot: counters[klinesUpstreamRequestsKey("spot")] ?? 0,
       futures: counters[klinesUpstreamRequestsKey("futures")] ?? 0,
     },
+    klines_archive: {
+      spot: archiveOf(counters, "spot"),
+      futures: archiveOf(counters, "futures"),
+    },
     symbols_refresh: { spot: refresh(lastRefreshTs.spot), futures: refresh(lastRefreshTs.futures) },
   };
+}
+
+function archiveOf(counters: Record<string, number>, market: MarketType): Record<ArchiveOutcome, number> {
+  return Object.fromEntries(ARCHIVE_OUTCOMES.map((outcome) => [outcome, counters[klinesArchiveKey(market, outcome)] ?? 0])) as Record<
+    ArchiveOutcome,
+    number
+  >;
 }
 
 /** The same figures in the Prometheus text exposition format. */
@@ -89,6 +105,14 @@ export function toPrometheusText(metrics: Metrics): string {
     "gauge",
     "Hits over hits and misses (absent before the first request).",
     entries.filter(([, r]) => r.hit_ratio !== null).map(([cache, r]) => [`{cache="${cache}"}`, r.hit_ratio as number]),
+  );
+  family(
+    "candle_cache_archive_files_total",
+    "counter",
+    "Files of Binance's public archive the klines answers used (hit), found missing (miss), or failed on (failure).",
+    Object.entries(metrics.klines_archive).flatMap(([market, outcomes]) =>
+      Object.entries(outcomes).map(([outcome, n]): [string, number] => [`{market="${market}",outcome="${outcome}"}`, n]),
+    ),
   );
   family(
     "candle_cache_counter",

@@ -12,6 +12,11 @@ export interface FetchGroup {
   fromMs: number;
   /** The open time of the last candle stored before `fromMs`; null when none is. */
   heldBeforeMs: number | null;
+  /**
+   * Candles of the group already had from Binance's public archive (checked there): taken first, as if they were the
+   * first page; REST then fills only what they lack.
+   */
+  archived?: readonly Kline[];
 }
 
 /** What a pass needs of the world: the exchange's pages, the symbol's first candle, a pause, the local clock. */
@@ -114,9 +119,22 @@ export async function fetchGroup(
 
   /** Takes one closed candle. */
   async function accept(kline: Kline): Promise<void> {
+    if (takeNext(kline)) return;
     await reach(kline[0]);
     found[index]?.klines.push(kline);
     lastOpenMs = kline[0];
+  }
+
+  /**
+   * Takes the candle at once, with no await, when it is the one after the last inside the same partition, as most
+   * are: a month of 1m candles is 44,640 of them. False when `accept` must.
+   */
+  function takeNext(kline: Kline): boolean {
+    const partition = partitions[index];
+    if (lastOpenMs === null || !partition || kline[0] !== nextOpen(interval, lastOpenMs) || kline[0] >= partition.endMs) return false;
+    found[index]?.klines.push(kline);
+    lastOpenMs = kline[0];
+    return true;
   }
 
   /** Emits what is left: complete where the evidence reaches past a closed partition, else resuming at `resumeAtMs`. */
@@ -151,7 +169,42 @@ export async function fetchGroup(
     return klines;
   }
 
+  /**
+   * The candles had end short at `nextMs`, before candles that should have closed: where is the exchange's next one?
+   * True, with the partitions emitted, when the evidence proves the rest of the group has none.
+   */
+  async function provesTheEnd(nextMs: number, request: typeof page): Promise<boolean> {
+    const [next] = await request({ startTime: nextMs, limit: 1 });
+    if (next && next[0] >= toMs) {
+      if (lastOpenMs === null) await explainLeading(next[0]);
+      else addGap(nextMs, toMs);
+      await finish(toMs, nextMs);
+      return true;
+    }
+    if (!next) {
+      // Not part of the pass's paging, so not counted against it: at most one per pass.
+      const [latest] = await page({ limit: 1 });
+      if (latest && latest[0] < nextMs) {
+        await finish(toMs, nextMs);
+        return true;
+      }
+    }
+    return false;
+  }
+
   let fromMs = group.fromMs;
+  if (group.archived) {
+    const archivedCutoffMs = cutoffMs();
+    for (const kline of group.archived) {
+      if (kline[6] >= archivedCutoffMs) break;
+      if (!takeNext(kline)) await accept(kline);
+    }
+    const nextMs = lastOpenMs === null ? group.fromMs : nextOpen(interval, lastOpenMs);
+    if (nextMs >= toMs) return finish(toMs, nextMs);
+    // The file ends early (a symbol delisted, or a file short of candles): REST is asked only for what follows.
+    if (await provesTheEnd(nextMs, page)) return;
+    fromMs = nextMs;
+  }
   for (let pass = 1; ; pass++) {
     const expected = candlesBetween(interval, fromMs, Math.min(toMs, nextOpen(interval, ports.localCutoffMs())));
     const maxRequests = Math.ceil(expected / pageLimit) + 2;
@@ -167,12 +220,13 @@ export async function fetchGroup(
     let forming: number | null = null;
     for (let cursor = fromMs; forming === null && cursor < toMs; ) {
       const klines = await request({ startTime: cursor, endTime: toMs - 1, limit: pageLimit });
+      const pageCutoffMs = cutoffMs();
       for (const kline of klines) {
-        if (kline[6] >= cutoffMs()) {
+        if (kline[6] >= pageCutoffMs) {
           forming = kline[0];
           break;
         }
-        await accept(kline);
+        if (!takeNext(kline)) await accept(kline);
       }
       const last = klines.at(-1);
       if (klines.length < pageLimit || !last) break;
@@ -186,18 +240,7 @@ export async function fetchGroup(
     const nextMs = lastOpenMs === null ? group.fromMs : nextOpen(interval, lastOpenMs);
     if (nextMs >= toMs || nextOpen(interval, nextMs) > cutoffMs()) return finish(Math.min(nextMs, toMs), nextMs);
 
-    // The answer ended short of candles that should have closed: where is the exchange's next candle?
-    const [next] = await request({ startTime: nextMs, limit: 1 });
-    if (next && next[0] >= toMs) {
-      if (lastOpenMs === null) await explainLeading(next[0]);
-      else addGap(nextMs, toMs);
-      return finish(toMs, nextMs);
-    }
-    if (!next) {
-      // Not part of the pass's paging, so not counted against it: at most one per pass.
-      const [latest] = await page({ limit: 1 });
-      if (latest && latest[0] < nextMs) return finish(toMs, nextMs);
-    }
+    if (await provesTheEnd(nextMs, request)) return;
     if (pass >= maxPasses) return finish(nextMs, nextMs);
     await ports.pause(retryPauseMs * 2 ** (pass - 1));
     fromMs = nextMs;

@@ -17,7 +17,9 @@ import {
 } from "../errors.js";
 import type { Log } from "../log.js";
 import type { DatasetId, MarketType } from "../market.js";
-import { KLINES_PAGE_LIMIT, type BinanceClient } from "../upstream/binance.js";
+import { ArchiveRejectedError, type BinanceArchive } from "../upstream/archive.js";
+import { KLINES_PAGE_LIMIT, type BinanceClient, type Kline } from "../upstream/binance.js";
+import { candlesBetween } from "./interval.js";
 import { mapLimit } from "../util/map-limit.js";
 import type { Listing } from "./listing.js";
 import { fetchGroup, type FetchGroup, type PassPorts } from "./pass.js";
@@ -33,6 +35,7 @@ import {
   type PartitionState,
 } from "./partition.js";
 import {
+  closesAt,
   needOf,
   partitionsOf,
   planFetches,
@@ -71,6 +74,8 @@ export interface KlinesServiceOptions {
   leaseTtlMs?: number;
   /** How often a request waiting for another container's fetch looks for the partition. */
   pollMs?: number;
+  /** Binance's public archive, for past months (days for 1s) REST would page at length; none: REST only. */
+  archive?: BinanceArchive;
 }
 
 /**
@@ -95,9 +100,26 @@ export interface KlinesResult {
   range: Range;
   /** In order, oldest first. */
   partitions: ServedPartition[];
-  /** HTTP requests this answer sent to Binance, retries included (a shared fetch counts for the request that made it). */
+  /**
+   * HTTP requests this answer sent to Binance, its REST API and its archive, retries included (a shared fetch counts
+   * for the request that made it).
+   */
   upstreamRequests: number;
+  /** Files of Binance's public archive: used, missing (not published, or never), and rejected or unreachable. */
+  archive: ArchiveTally;
   coverage: Coverage;
+}
+
+export interface ArchiveTally {
+  files: number;
+  missing: number;
+  failed: number;
+}
+
+/** What one request spent upstream, for its answer's headers and the counters. */
+interface Tally {
+  requests: number;
+  archive: ArchiveTally;
 }
 
 export interface KlinesRequest {
@@ -133,7 +155,7 @@ export function createKlinesService(options: KlinesServiceOptions) {
   const fetchConcurrency = options.fetchConcurrency ?? 3;
   const readConcurrency = options.readConcurrency ?? 8;
   const recheckMs = (options.recheckSeconds ?? 3600) * 1000;
-  const { leases } = options;
+  const { leases, archive } = options;
   const leaseTtlMs = options.leaseTtlMs ?? 15_000;
   const pollMs = options.pollMs ?? 250;
   /** Fetches under way in this process, by partition entry; each settles once its partition is stored. */
@@ -194,7 +216,7 @@ export function createKlinesService(options: KlinesServiceOptions) {
     if (mine.length > 0 && request.spend && request.spend !== "allowed") throw refusal(request.spend, mine);
     const settlers = new Map(mine.map(({ partition }) => [partition, register(partition)] as const));
     for (const { index, partition } of mine) answers[index] = (settlers.get(partition) as Settler).promise;
-    const counted = { requests: 0 };
+    const counted: Tally = { requests: 0, archive: { files: 0, missing: 0, failed: 0 } };
 
     // Across containers: a lease per partition. One another container holds is waited for; the rest are fetched.
     const held = new Map<Partition, string | null>();
@@ -215,7 +237,13 @@ export function createKlinesService(options: KlinesServiceOptions) {
     const storedOf = new Map(fetched.map(({ partition, stored }) => [partition, stored] as const));
     const renewal = renewWhileHeld(held);
     try {
-      const groups = planFetches(fetched, KLINES_PAGE_LIMIT[id.market_type]);
+      const pageLimit = KLINES_PAGE_LIMIT[id.market_type];
+      const fromArchive = fetched.filter((want) => archivable(want, pageLimit));
+      const rest = fetched.filter((want) => !fromArchive.includes(want));
+      const groups = [
+        ...fromArchive.map(({ partition }): FetchGroup => ({ partitions: [partition], fromMs: partition.startMs, heldBeforeMs: null })),
+        ...planFetches(rest, pageLimit),
+      ];
       await mapLimit(groups, fetchConcurrency, (group) => fetchOne(id, group, { storedOf, settlers, counted, deadline, held }));
     } catch (error) {
       log.warn("klines_fetch_failed", { dataset: id, error });
@@ -230,7 +258,7 @@ export function createKlinesService(options: KlinesServiceOptions) {
     const failure = settled.find((outcome) => outcome.status === "rejected");
     if (failure) throw progressOf(failure.reason, { total: partitions.length, stored: served.filter((part) => part.meta).length, requests: counted.requests });
     const coverage = coverageOf(id.interval, range, served, cutoffOf(id.market_type));
-    return { range, partitions: served, upstreamRequests: counted.requests, coverage };
+    return { range, partitions: served, upstreamRequests: counted.requests, archive: counted.archive, coverage };
   }
 
   const joined = async (running: Promise<ServedPartition>): Promise<ServedPartition> => ({ ...(await running), shared: true });
@@ -275,7 +303,7 @@ export function createKlinesService(options: KlinesServiceOptions) {
   async function waitForOther(
     id: DatasetId,
     want: Fetch & { stored: Stored | null },
-    options: { context: NeedContext; settler: Settler; counted: { requests: number }; deadline: Deadline | undefined },
+    options: { context: NeedContext; settler: Settler; counted: Tally; deadline: Deadline | undefined },
   ): Promise<ServedPartition> {
     const { partition } = want;
     let stored = want.stored;
@@ -348,7 +376,7 @@ export function createKlinesService(options: KlinesServiceOptions) {
     context: {
       storedOf: Map<Partition, Stored | null>;
       settlers: Map<Partition, Settler>;
-      counted: { requests: number };
+      counted: Tally;
       deadline: Deadline | undefined;
       /** The leases held for the group's partitions; each is released as soon as its partition is stored. */
       held: Map<Partition, string | null>;
@@ -371,7 +399,11 @@ export function createKlinesService(options: KlinesServiceOptions) {
       pause: (ms) => pauseWithin(ms, deadline),
       localCutoffMs: () => clock.now().getTime() - settleMs,
     };
-    await fetchGroup(group, ports, { interval, pageLimit: KLINES_PAGE_LIMIT[market] }, async (index, fetched) => {
+    const archived = archive && archivable({ partition: group.partitions[0] as Partition, fromMs: group.fromMs, heldBeforeMs: group.heldBeforeMs }, KLINES_PAGE_LIMIT[market])
+      ? await fromTheArchive(id, group.partitions[0] as Partition, requestOptions, counted.archive)
+      : null;
+    const pass = archived ? { ...group, archived } : group;
+    await fetchGroup(pass, ports, { interval, pageLimit: KLINES_PAGE_LIMIT[market] }, async (index, fetched) => {
       const partition = group.partitions[index] as Partition;
       const stored = context.storedOf.get(partition) ?? null;
       const served = await storePartition(partition, stored, fetched, deadline);
@@ -379,6 +411,44 @@ export function createKlinesService(options: KlinesServiceOptions) {
       await releaseLease(partition, context.held.get(partition) ?? null);
       context.held.delete(partition);
     });
+  }
+
+  /**
+   * Whether the public archive is worth asking for the partition: it is enabled, the partition is fetched whole and
+   * over (so its file may be published), and REST would page it more than the archive's two requests.
+   */
+  function archivable(want: Fetch, pageLimit: number): boolean {
+    const { partition } = want;
+    if (!archive || want.fromMs !== partition.startMs || want.heldBeforeMs !== null) return false;
+    if (closesAt(partition) > cutoffOf(partition.id.market_type)) return false;
+    return candlesBetween(partition.id.interval, partition.startMs, partition.endMs) / pageLimit > 2;
+  }
+
+  /**
+   * The partition's candles from the archive, checksum-verified; null when its file is missing, rejected or cannot be
+   * reached, each logged and tallied: REST fetches it then, as if there were no archive.
+   */
+  async function fromTheArchive(
+    id: DatasetId,
+    partition: Partition,
+    request: { deadline: Deadline | undefined; onAttempt: () => void },
+    tally: ArchiveTally,
+  ): Promise<Kline[] | null> {
+    const period = { kind: id.interval === "1s" ? "daily" : "monthly", startMs: partition.startMs, endMs: partition.endMs } as const;
+    try {
+      const klines = await (archive as BinanceArchive).klines(id.market_type, id.symbol, id.interval, period, request);
+      if (klines === null) {
+        tally.missing++;
+        log.info("klines_archive_missing", { partition: partition.id });
+        return null;
+      }
+      tally.files++;
+      return klines;
+    } catch (error) {
+      tally.failed++;
+      log.warn(error instanceof ArchiveRejectedError ? "klines_archive_rejected" : "klines_archive_unavailable", { partition: partition.id, error });
+      return null;
+    }
   }
 
   async function storePartition(

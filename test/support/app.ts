@@ -7,6 +7,7 @@ import type { AppDeps } from "../../src/http/env.js";
 import { createLog } from "../../src/log.js";
 import { createFsStore } from "../../src/storage/fs.js";
 import type { ObjectStore } from "../../src/storage/types.js";
+import { createBinanceArchive } from "../../src/upstream/archive.js";
 import { createBinanceClient, type BinanceClientOptions } from "../../src/upstream/binance.js";
 import { tempDir } from "./fixtures.js";
 
@@ -27,6 +28,8 @@ export interface TestAppOptions extends Partial<Omit<AppDeps, "cache" | "log" | 
   now?: string;
   /** Binance base URL for both markets (a stand-in); defaults to a closed port, so upstream is down. */
   binanceUrl?: string;
+  /** Base URL of Binance's public archive (the stand-in serves one too); unset: REST only. */
+  archiveUrl?: string;
   symbolsTtlSeconds?: number;
   /** How the Binance client and the klines service wait (Retry-After, backoff, weight, passes); instant by default. */
   sleep?: (ms: number) => Promise<void>;
@@ -56,7 +59,17 @@ export function testApp(options: TestAppOptions = {}) {
   const counters = options.counters ?? createMemoryCounters();
   const kv = options.kv ?? createMemoryKeyValueStore({ clock });
   const deps = assembleDeps(
-    { store, counters, kv, leases: options.leases ?? createMemoryLeases({ clock }), binance, clock, log, sleep },
+    {
+      store,
+      counters,
+      kv,
+      leases: options.leases ?? createMemoryLeases({ clock }),
+      binance,
+      archive: options.archiveUrl ? createBinanceArchive({ baseUrl: options.archiveUrl, timeoutMs: 20_000 }) : undefined,
+      clock,
+      log,
+      sleep,
+    },
     {
       rule: { recentWindowDays: 1, recentTtlSeconds: 86_400 },
       symbolsCacheTtlSeconds: options.symbolsTtlSeconds ?? 600,

@@ -3,6 +3,7 @@ import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { setTimeout as delay } from "node:timers/promises";
 import { serve } from "@hono/node-server";
+import { zipSync } from "fflate";
 import { Hono, type Context } from "hono";
 import futuresFixture from "../fixtures/binance/futures_exchange_info.json" with { type: "json" };
 import spotFixture from "../fixtures/binance/spot_exchange_info.json" with { type: "json" };
@@ -32,6 +33,13 @@ export interface StandInSwitches {
   shortPages?: { count: number; keep: number; after?: number };
   /** klines only: answer the page of the first startTime seen while on, whatever startTime says (a stuck cursor). */
   stuckCursor?: { count: number };
+  /**
+   * Archive files that are wrong at the source, by name without extension (`BTCUSDT-1m-2024-03`): a .CHECKSUM that
+   * is not the zip's; a zip cut in half (its .CHECKSUM is of the cut zip); rows a month late (outside the file's).
+   */
+  archiveFaults?: Record<string, "bad_checksum" | "truncated" | "shifted">;
+  /** Archive: 503 for every file. */
+  archiveDown?: { count: number };
 }
 
 export interface StandInOptions {
@@ -45,6 +53,10 @@ export interface StandInOptions {
   unknownSymbols?: string[];
   /** Symbols that stopped trading: no kline opens at or after this time (epoch ms). */
   delistedAt?: Record<string, number>;
+  /** Archive files answered 404, by name without extension (`BTCUSDT-1m-2024-03`). */
+  archiveMissing?: string[];
+  /** Every answer, REST's and the archive's, waits this long first: a network round trip (loopback has none). */
+  latencyMs?: number;
 }
 
 /** One request as served: its path and query parameters. */
@@ -148,9 +160,10 @@ export async function startBinanceStandIn(options: StandInOptions = {}): Promise
   const usedWeight: Record<Api, number> = { spot: 0, futures: 0 };
   let switches: StandInSwitches = {};
   let stuckAt: string | null = null;
+  const zips = new Map<string, Uint8Array>();
 
   /** True when switch `name` is on; uses up one of its answers. */
-  function take<K extends keyof StandInSwitches>(name: K): NonNullable<StandInSwitches[K]> | null {
+  function take<K extends Exclude<keyof StandInSwitches, "archiveFaults">>(name: K): NonNullable<StandInSwitches[K]> | null {
     const value = switches[name];
     if (!value || value.count <= 0) return null;
     if ("after" in value && (value.after ?? 0) > 0) {
@@ -173,6 +186,7 @@ export async function startBinanceStandIn(options: StandInOptions = {}): Promise
     // The exchange's own clock, as Binance's answers carry it (HTTP dates have whole seconds).
     c.header("Date", new Date(now()).toUTCString());
 
+    if (options.latencyMs) await delay(options.latencyMs, undefined, { ref: false });
     const slow = take("slow");
     if (slow) await delay(slow.delayMs, undefined, { ref: false });
     const banned = take("banned");
@@ -209,6 +223,24 @@ export async function startBinanceStandIn(options: StandInOptions = {}): Promise
   app.get("/fapi/v1/exchangeInfo", exchangeInfo("futures"));
   app.get("/api/v3/klines", klines("spot"));
   app.get("/fapi/v1/klines", klines("futures"));
+  // The public archive (data.binance.vision): a zip per month (per day for daily files) and its .CHECKSUM.
+  app.get("/data/*", (c) => {
+    if (take("archiveDown")) return c.text("Service Unavailable", 503);
+    const file = archiveFileOf(c.req.path, now());
+    if (!file || (options.archiveMissing ?? []).includes(file.stem)) return c.text("Not Found", 404);
+    const fault = switches.archiveFaults?.[file.stem];
+    // A file is made once (a month of 1m candles takes seconds): its zip and its checksum ask for the same bytes.
+    const made = `${file.stem}:${file.spot}:${fault === "shifted"}`;
+    const whole = zips.get(made) ?? archiveZip(file, history, now(), fault === "shifted");
+    zips.set(made, whole);
+    const zip = fault === "truncated" ? whole.slice(0, Math.floor(whole.length / 2)) : whole.slice();
+    if (file.checksum) {
+      const sha256 = createHash("sha256").update(zip).digest("hex");
+      const written = fault === "bad_checksum" ? sha256.replace(/^./, (first) => (first === "0" ? "1" : "0")) : sha256;
+      return c.text(`${written}  ${file.stem}.zip\n`);
+    }
+    return c.body(zip, 200, { "content-type": "application/zip" });
+  });
   app.notFound((c) => c.json({ code: -1000, msg: `The stand-in does not serve ${c.req.path}` }, 404));
 
   const { server, port } = await new Promise<{ server: Server; port: number }>((resolve) => {
@@ -282,11 +314,19 @@ function klinesAnswer(api: Api, params: URLSearchParams, nowMs: number, history:
     return { error: { code: -1130, msg: "Data sent for parameter 'limit' is not valid." } };
   }
   const startTime = params.has("startTime") ? Number(params.get("startTime")) : null;
-  const delistedAt = history.delistedAt[symbol] ?? Infinity;
-  // The last open time that exists: none at or after a delisting, none after now.
-  const endTime = Math.min(params.has("endTime") ? Number(params.get("endTime")) : nowMs, nowMs, delistedAt - 1);
+  const endTime = Math.min(params.has("endTime") ? Number(params.get("endTime")) : nowMs, nowMs);
+  return { rows: klinesIn(symbol, interval, startTime, endTime, limit, history) };
+}
 
+/**
+ * The klines of the symbol whose open time lies in [startTime, endTime] (endTime already no later than now), oldest
+ * first, at most `limit`; with no startTime, the last `limit` of them. None before the listing, after a delisting,
+ * or in a maintenance window.
+ */
+function klinesIn(symbol: string, interval: string, startTime: number | null, lastOpen: number, limit: number, history: KlineHistory): KlineRow[] {
   const listedAt = history.listedAt[symbol] ?? 0;
+  // The last open time that exists: none at or after a delisting.
+  const endTime = Math.min(lastOpen, (history.delistedAt[symbol] ?? Infinity) - 1);
   /** The first time at or after `time` when klines of the symbol exist. */
   const existsFrom = (time: number): number => {
     const window = history.maintenance.find((w) => time >= w.fromMs && time < w.toMs);
@@ -296,7 +336,6 @@ function klinesAnswer(api: Api, params: URLSearchParams, nowMs: number, history:
     const open = openAtOrBefore(interval, time);
     return open < time ? nextOpen(interval, open) : open;
   };
-
   const opens: number[] = [];
   if (startTime !== null) {
     for (let open = openAtOrAfter(existsFrom(startTime)); open <= endTime && opens.length < limit; ) {
@@ -308,7 +347,54 @@ function klinesAnswer(api: Api, params: URLSearchParams, nowMs: number, history:
       if (existsFrom(open) === open) opens.unshift(open);
     }
   }
-  return { rows: opens.map((open) => klineAt(symbol, open, nextOpen(interval, open))) };
+  return opens.map((open) => klineAt(symbol, open, nextOpen(interval, open)));
+}
+
+/** An archive request: which file, of which period, and whether it is the zip or its checksum. */
+interface ArchiveFile {
+  symbol: string;
+  interval: string;
+  fromMs: number;
+  toMs: number;
+  stem: string;
+  checksum: boolean;
+  spot: boolean;
+}
+
+const ARCHIVE_PATH = /^\/data\/(spot|futures\/um)\/(monthly|daily)\/klines\/([A-Z0-9]+)\/([0-9a-z]+)\/([A-Z0-9]+)-([0-9a-z]+)-(\d{4})-(\d{2})(?:-(\d{2}))?\.zip(\.CHECKSUM)?$/;
+
+/** The file a path names, when it is one the archive has by `nowMs`: a month's from the next month on, a day's the next day. */
+function archiveFileOf(path: string, nowMs: number): ArchiveFile | null {
+  const match = ARCHIVE_PATH.exec(path);
+  if (!match) return null;
+  const [, root, kind, symbol, folder, fileSymbol, fileInterval, year, month, day, checksum] = match as unknown as string[];
+  if (symbol !== fileSymbol || folder !== fileInterval || (kind === "daily") !== (day !== undefined)) return null;
+  const interval = folder === "1mo" ? MONTH : (folder as string);
+  if (interval !== MONTH && !(interval in INTERVAL_MS)) return null;
+  const fromMs = Date.UTC(Number(year), Number(month) - 1, day === undefined ? 1 : Number(day));
+  const toMs = day === undefined ? Date.UTC(Number(year), Number(month), 1) : fromMs + DAY_MS;
+  if (toMs > nowMs) return null;
+  const stem = `${fileSymbol}-${fileInterval}-${year}-${month}${day === undefined ? "" : `-${day}`}`;
+  return { symbol: symbol as string, interval, fromMs, toMs, stem, checksum: checksum !== undefined, spot: root === "spot" };
+}
+
+/** Spot files give times in microseconds from this day on, as Binance's do. */
+const ARCHIVE_MICROSECONDS_FROM = Date.UTC(2025, 0, 1);
+
+/**
+ * The zip of an archive file, made now from the same candles REST answers (so both ways store the same bytes):
+ * one CSV, with a header row in files of even months and none in odd ones, as Binance's files vary; made the same
+ * way every time, so its checksum holds.
+ */
+function archiveZip(file: ArchiveFile, history: KlineHistory, nowMs: number, shifted: boolean): Uint8Array {
+  const rows = klinesIn(file.symbol, file.interval, file.fromMs, Math.min(file.toMs - 1, nowMs), Infinity, history);
+  const micros = file.spot && file.fromMs >= ARCHIVE_MICROSECONDS_FROM;
+  const time = (ms: number) => String(shifted ? ms + 31 * DAY_MS : ms) + (micros ? "000" : "");
+  const withHeader = new Date(file.fromMs).getUTCMonth() % 2 === 1;
+  const header = "open_time,open,high,low,close,volume,close_time,quote_volume,count,taker_buy_volume,taker_buy_quote_volume,ignore\n";
+  const lines = rows.map(([open, o, h, l, c, v, close, ...rest]) => [time(open), o, h, l, c, v, time(close), ...rest].join(",")).join("\n");
+  const csv = (withHeader ? header : "") + lines + (lines ? "\n" : "");
+  return zipSync({ [`${file.stem}.csv`]: [new TextEncoder().encode(csv), { mtime: new Date(Date.UTC(2024, 0, 1)), level: 1 }] });
 }
 
 function openAtOrBefore(interval: string, time: number): number {
@@ -360,7 +446,12 @@ function priceAt(symbol: string, time: number): number {
   return base * (1 + 0.1 * Math.sin(hours / 24) + 0.02 * Math.sin(hours * 1.7));
 }
 
-/** A deterministic number in [0, 1) for (symbol, time, salt). */
+/** A deterministic number in [0, 1) for (symbol, time, salt): FNV-1a of the three, then murmur3's finalizer to mix. */
 function noise(symbol: string, time: number, salt: number): number {
-  return createHash("md5").update(`${symbol}:${time}:${salt}`).digest().readUInt32BE(0) / 2 ** 32;
+  const text = `${symbol}:${time}:${salt}`;
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193);
+  hash = Math.imul(hash ^ (hash >>> 16), 0x85ebca6b);
+  hash = Math.imul(hash ^ (hash >>> 13), 0xc2b2ae35);
+  return ((hash ^ (hash >>> 16)) >>> 0) / 2 ** 32;
 }

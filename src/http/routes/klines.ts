@@ -1,6 +1,6 @@
 import type { Context } from "hono";
 import { formatTimestamp } from "../../cache/timestamp.js";
-import { klinesOutcomeKey, klinesUpstreamRequestsKey, type KlinesOutcome } from "../../counters/keys.js";
+import { klinesArchiveKey, klinesOutcomeKey, klinesUpstreamRequestsKey, type KlinesOutcome } from "../../counters/keys.js";
 import { deadlineIn } from "../../deadline.js";
 import { AppError, PayloadTooLargeError } from "../../errors.js";
 import type { KlinesResult, PartitionSource } from "../../klines/service.js";
@@ -38,10 +38,15 @@ export function klines(
       throw error;
     });
     const outcome = describeOutcome(c, result);
-    await Promise.all([
-      counters.increment(klinesOutcomeKey(id.market_type, outcome)),
-      result.upstreamRequests > 0 && counters.increment(klinesUpstreamRequestsKey(id.market_type), result.upstreamRequests),
-    ]);
+    const { market_type: market } = id;
+    const counts: [string, number][] = [
+      [klinesOutcomeKey(market, outcome), 1],
+      [klinesUpstreamRequestsKey(market), result.upstreamRequests],
+      [klinesArchiveKey(market, "hit"), result.archive.files],
+      [klinesArchiveKey(market, "miss"), result.archive.missing],
+      [klinesArchiveKey(market, "failure"), result.archive.failed],
+    ];
+    await Promise.all(counts.filter(([, by]) => by > 0).map(([key, by]) => counters.increment(key, by)));
     if (overInline(estimatedCsvBytes(result))) return partsAnswer(c, id, result);
 
     const csv = await klines.csvChunksOf(result, { deadline });
@@ -120,6 +125,7 @@ function describeOutcome(c: Context<AppEnv>, result: KlinesResult): KlinesOutcom
   c.header("X-Partitions-Cached", String(cached));
   c.header("X-Partitions-Fetched", String(fetched));
   c.header("X-Upstream-Requests", String(result.upstreamRequests));
+  c.header("X-Archive-Files", String(result.archive.files));
   c.header("X-Reaches-Now", String(result.coverage.reachesNow));
   c.header("X-Gaps", String(result.coverage.gaps.length));
   return outcome;

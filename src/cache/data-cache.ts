@@ -168,9 +168,12 @@ export function createDataCache(options: DataCacheOptions) {
     return again;
   }
 
-  /** The stored CSV as a stream, proven to be its meta's, for serving its bytes unchanged. */
-  async function openCsv(id: EntryId, read: ReadOptions = {}): Promise<Lookup<{ csv: ObjectStream }>> {
-    const found = await lookup(id, read);
+  /**
+   * The stored CSV as a stream, proven to be its meta's, for serving its bytes unchanged: the meta as it is now, or
+   * `read.meta` when the caller looked it up already (a CSV rewritten since is then a miss).
+   */
+  async function openCsv(id: EntryId, read: ReadOptions & { meta?: CacheMeta } = {}): Promise<Lookup<{ csv: ObjectStream }>> {
+    const found: Lookup<object> = read.meta ? { hit: true, meta: read.meta } : await lookup(id, read);
     if (!found.hit) return found;
     const csv = await openProven(id, found.meta, read);
     return csv ? { hit: true, meta: found.meta, csv } : TORN;
@@ -238,6 +241,11 @@ export function createDataCache(options: DataCacheOptions) {
     openCsv,
     readCsv,
 
+    /** When the entry of `meta` stops being served, by the cache's clock and rule; null when it never does. */
+    expiresAtOf(meta: CacheMeta): Date | null {
+      return expiresAt(meta, clock.now(), rule);
+    },
+
     /**
      * The entry's rows, parsed: timestamps as ISO-8601 UTC, numbers as numbers. A CSV larger than
      * `maxCsvBytes` is not read: TooLargeToInlineError.
@@ -254,7 +262,7 @@ export function createDataCache(options: DataCacheOptions) {
      * The entry's rows as JSON text, the very bytes of `JSON.stringify(rows)` for readRows' rows, written without
      * building them (see csvToJsonRows). A CSV larger than `maxCsvBytes` is not read: TooLargeToInlineError.
      */
-    async readRowsJson(id: EntryId, options: { maxCsvBytes?: number } = {}): Promise<Lookup<{ json: RowsJson }>> {
+    async readRowsJson(id: EntryId, options: { maxCsvBytes?: number; meta?: CacheMeta } = {}): Promise<Lookup<{ json: RowsJson }>> {
       const found = await readCsv(id, options);
       if (!found.hit) return found;
       const json = csvToJsonRows(found.csv);

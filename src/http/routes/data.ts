@@ -10,45 +10,66 @@ import { success, successWithRows } from "../envelope.js";
 import type { AppDeps, AppEnv } from "../env.js";
 import { requireRead, requireWrite } from "../middleware/auth.js";
 import { limitBody } from "../middleware/body.js";
+import { compressAnswers } from "../middleware/compress.js";
+import { cacheControlOf, entityTagOf, matchesIfNoneMatch } from "../revalidation.js";
 import { streamOf } from "../stream.js";
 import { datasetFromQuery, wantedFormat } from "../validation.js";
 
-/** GET data: a hit as JSON rows or the stored CSV bytes, streamed; on Lambda a large CSV redirects to the store. */
+/**
+ * GET data: a hit as JSON rows or the stored CSV bytes, streamed (compressed when the client accepts it); on Lambda
+ * a large CSV redirects to the store. Every hit carries an ETag and a Cache-Control; a client whose copy has the
+ * ETag gets 304, and nothing beyond the meta is read for it.
+ */
 export function readData(
-  deps: Pick<AppDeps, "cache" | "counters" | "access" | "inlineMaxBytes" | "presignTtlSeconds">,
+  deps: Pick<AppDeps, "cache" | "counters" | "access" | "clock" | "inlineMaxBytes" | "presignTtlSeconds">,
 ): RouteChain {
-  const { cache, counters, inlineMaxBytes, presignTtlSeconds } = deps;
+  const { cache, counters, clock, inlineMaxBytes, presignTtlSeconds } = deps;
+  /** Shared caches may keep a hit only when anyone may read it. */
+  const shared = deps.access.readToken === undefined;
   /** One INCRBY per read, bounded by the counters' short timeout; it never fails the request. */
   const count = (id: DatasetId, isHit: boolean) =>
     counters.increment(isHit ? dataCacheHitKey(id.market_type) : dataCacheMissKey(id.market_type));
   return [
     requireRead(deps.access),
+    compressAnswers(),
     async function readData(c) {
       const id = datasetFromQuery(c);
       const format = wantedFormat(c);
       c.header("X-Cache-Key", datasetKey(id));
-      if (format === "json") {
-        const found = await cache.readRowsJson(id, { maxCsvBytes: inlineMaxBytes });
-        await count(id, found.hit);
-        if (!found.hit) return miss(c, found);
-        hit(c);
-        const body = successWithRows({ meta: found.meta }, found.json.chunks);
-        return c.body(streamOf(body.chunks), 200, { "Content-Type": "application/json", "Content-Length": String(body.sizeBytes) });
+      const found = await cache.lookup(id);
+      if (!found.hit) return miss(c, found, count(id, false));
+      const { meta } = found;
+      const tag = entityTagOf(meta, format);
+      const validators = { ETag: tag, "Cache-Control": cacheControlOf(cache.expiresAtOf(meta), clock.now(), shared) };
+      if (matchesIfNoneMatch(c.req.header("If-None-Match"), tag)) {
+        await hit(c, count(id, true));
+        return c.body(null, 304, validators);
       }
-      const found = await cache.openCsv(id);
-      await count(id, found.hit);
-      if (!found.hit) return miss(c, found);
-      hit(c);
-      if (inlineMaxBytes !== undefined && found.csv.sizeBytes > inlineMaxBytes) {
-        await found.csv.stream.cancel();
+      if (format === "json") {
+        const read = await cache.readRowsJson(id, { maxCsvBytes: inlineMaxBytes, meta });
+        if (!read.hit) return miss(c, read, count(id, false));
+        await hit(c, count(id, true));
+        const body = successWithRows({ meta }, read.json.chunks);
+        return c.body(streamOf(body.chunks), 200, {
+          ...validators,
+          "Content-Type": "application/json",
+          "Content-Length": String(body.sizeBytes),
+        });
+      }
+      const read = await cache.openCsv(id, { meta });
+      if (!read.hit) return miss(c, read, count(id, false));
+      await hit(c, count(id, true));
+      if (inlineMaxBytes !== undefined && read.csv.sizeBytes > inlineMaxBytes) {
+        await read.csv.stream.cancel();
         const url = await cache.downloadUrl(id, presignTtlSeconds);
         if (!url) throw directTransferUnavailable();
         c.header("Cache-Control", "no-store");
         return c.redirect(url, 303);
       }
-      return c.body(found.csv.stream, 200, {
+      return c.body(read.csv.stream, 200, {
+        ...validators,
         "Content-Type": "text/csv; charset=utf-8",
-        "Content-Length": String(found.csv.sizeBytes),
+        "Content-Length": String(read.csv.sizeBytes),
         "Content-Disposition": `inline; filename="${datasetKey(id)}.csv"`,
       });
     },
@@ -118,12 +139,16 @@ export function commit(deps: Pick<AppDeps, "cache" | "access">): RouteChain {
   ];
 }
 
-function hit(c: Context<AppEnv>): void {
+/** Marks the answer a hit, once its count has gone (counting never fails it). */
+async function hit(c: Context<AppEnv>, counted: Promise<void>): Promise<void> {
+  await counted;
   c.set("cacheOutcome", "hit");
   c.header("X-Cache", "HIT");
 }
 
-function miss(c: Context<AppEnv>, found: Extract<Lookup<object>, { hit: false }>): never {
+/** Answers 404 CACHE_MISS, once its count has gone. */
+async function miss(c: Context<AppEnv>, found: Extract<Lookup<object>, { hit: false }>, counted: Promise<void>): Promise<never> {
+  await counted;
   c.set("cacheOutcome", found.reason);
   c.header("X-Cache", "MISS");
   throw new NotFoundError(found.reason === "expired" ? "The cache entry has expired" : "No cache entry for these parameters", "CACHE_MISS");

@@ -10,6 +10,8 @@ import type { RouteChain } from "../app.js";
 import { success, successWithRows } from "../envelope.js";
 import type { AppDeps, AppEnv } from "../env.js";
 import { requireRead, spendOf } from "../middleware/auth.js";
+import { compressAnswers } from "../middleware/compress.js";
+import { cacheControlOfRange, entityTagOfParts, matchesIfNoneMatch } from "../revalidation.js";
 import { datasetFromQuery, wantedFormat } from "../validation.js";
 import { streamOf } from "../stream.js";
 
@@ -24,6 +26,8 @@ export function klines(
   >,
 ): RouteChain {
   const { klines, counters, inlineMaxBytes, presignTtlSeconds } = deps;
+  /** Shared caches may keep an answer only when anyone may read it. */
+  const shared = deps.access.readToken === undefined;
   const overInline = (sizeBytes: number) => inlineMaxBytes !== undefined && sizeBytes > inlineMaxBytes;
 
   async function answer(c: Context<AppEnv>): Promise<Response> {
@@ -49,6 +53,11 @@ export function klines(
     await Promise.all(counts.filter(([, by]) => by > 0).map(([key, by]) => counters.increment(key, by)));
     if (overInline(estimatedCsvBytes(result))) return partsAnswer(c, id, result);
 
+    const tag = entityTagOfRange(result, format);
+    const settled = !result.coverage.reachesNow && result.coverage.gaps.every((gap) => gap.final);
+    const validators = { ETag: tag, "Cache-Control": cacheControlOfRange(settled, shared) };
+    // The metas are all it takes to know the client's copy is current: no partition's CSV is read.
+    if (matchesIfNoneMatch(c.req.header("If-None-Match"), tag)) return c.body(null, 304, validators);
     const csv = await klines.csvChunksOf(result, { deadline });
     const body = format === "csv" ? { chunks: csv, sizeBytes: sizeOf(csv) } : jsonAnswer(id, result, csv);
     if (overInline(body.sizeBytes)) return partsAnswer(c, id, result);
@@ -57,7 +66,7 @@ export function klines(
       format === "csv"
         ? { "Content-Type": "text/csv; charset=utf-8", "Content-Disposition": `inline; filename="${name}"` }
         : { "Content-Type": "application/json" };
-    return c.body(streamOf(body.chunks), 200, { ...headers, "Content-Length": String(body.sizeBytes) });
+    return c.body(streamOf(body.chunks), 200, { ...headers, ...validators, "Content-Length": String(body.sizeBytes) });
   }
 
   /**
@@ -83,7 +92,18 @@ export function klines(
     return c.json(success({ ...fields, expires_in_seconds: presignTtlSeconds, parts }));
   }
 
-  return [requireRead(deps.access), answer];
+  return [requireRead(deps.access), compressAnswers(), answer];
+}
+
+/** The answer's tag: its range, its partitions' content and its gaps decide its bytes. */
+function entityTagOfRange(result: KlinesResult, format: string): string {
+  const { range, coverage } = result;
+  const decides = JSON.stringify([range.startMs, range.endMs, coverage.reachesNow, coverage.gaps]);
+  return entityTagOfParts(
+    result.partitions.map((part) => part.meta),
+    decides,
+    format,
+  );
 }
 
 const sizeOf = (chunks: readonly Uint8Array[]) => chunks.reduce((sum, chunk) => sum + chunk.length, 0);

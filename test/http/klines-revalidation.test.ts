@@ -1,0 +1,94 @@
+import { gunzipSync } from "node:zlib";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { createFsStore } from "../../src/storage/fs.js";
+import type { Clock } from "../../src/clock.js";
+import type { ObjectStore } from "../../src/storage/types.js";
+import { startBinanceStandIn, type BinanceStandIn } from "../support/binance-standin.js";
+import { testApp } from "../support/app.js";
+import { tempDir } from "../support/fixtures.js";
+
+const NOW = "2026-11-25T12:00:30.000Z";
+const PAST = "/api/v1/klines?symbol=BTCUSDT&interval=1h&start_date=2024-01-01&end_date=2024-03-31";
+const UP_TO_NOW = "/api/v1/klines?symbol=BTCUSDT&interval=1h&start_date=2026-11-01&end_date=2026-11-30";
+
+let standIn: BinanceStandIn;
+/** The clock of the app under test, which the stand-in shares. */
+let clock: Clock | null = null;
+beforeAll(async () => {
+  standIn = await startBinanceStandIn({ now: () => (clock ? clock.now().getTime() : Date.parse(NOW)) });
+});
+afterAll(() => standIn.close());
+beforeEach(() => standIn.reset());
+
+const upstreamRequests = () => Object.values(standIn.requests).reduce((sum, n) => sum + n, 0);
+
+/** The app on a store that records what it reads, talking to the stand-in. */
+function build() {
+  const inner = createFsStore({ baseDir: tempDir() });
+  const reads: string[] = [];
+  const store: ObjectStore = {
+    ...inner,
+    get: async (key, options) => {
+      reads.push(key);
+      return inner.get(key, options);
+    },
+    getStream: async (key, options) => {
+      reads.push(key);
+      return inner.getStream(key, options);
+    },
+  };
+  const built = testApp({ binanceUrl: standIn.url, now: NOW, store });
+  clock = built.clock;
+  return { ...built, reads };
+}
+
+describe("revalidation of klines answers", () => {
+  it("tags a settled range, keeps it a year, and answers 304 to its tag from the partitions' metas alone", async () => {
+    const { app, reads } = build();
+    const first = await app.request(`${PAST}&format=csv`);
+    expect(first.status).toBe(200);
+    const tag = first.headers.get("ETag") as string;
+    expect(tag).toMatch(/^"[0-9a-f]{32}-csv"$/);
+    expect(first.headers.get("Cache-Control")).toBe("public, max-age=31536000, immutable");
+    const body = await first.text();
+
+    const warm = await app.request(`${PAST}&format=csv`);
+    expect(warm.headers.get("ETag")).toBe(tag);
+    expect(await warm.text()).toBe(body);
+
+    const before = upstreamRequests();
+    reads.length = 0;
+    const again = await app.request(`${PAST}&format=csv`, { headers: { "If-None-Match": tag } });
+    expect(again.status).toBe(304);
+    expect(await again.text()).toBe("");
+    expect(again.headers.get("X-Cache")).toBe("HIT");
+    expect(upstreamRequests()).toBe(before);
+    expect(reads.length).toBeGreaterThan(0);
+    expect(reads.every((key) => key.endsWith("_meta.json"))).toBe(true);
+
+    const json = await app.request(PAST, { headers: { "If-None-Match": tag } });
+    expect(json.status).toBe(200);
+    expect(json.headers.get("ETag")).toMatch(/-json"$/);
+  });
+
+  it("has a range that reaches now revalidated on every use, with a new tag once it has grown", async () => {
+    const { app, clock } = build();
+    const first = await app.request(UP_TO_NOW);
+    expect(first.status).toBe(200);
+    expect(first.headers.get("Cache-Control")).toBe("public, no-cache");
+    const tag = first.headers.get("ETag") as string;
+    expect((await app.request(UP_TO_NOW, { headers: { "If-None-Match": tag } })).status).toBe(304);
+    clock.set("2026-11-25T14:00:30.000Z");
+    const grown = await app.request(UP_TO_NOW, { headers: { "If-None-Match": tag } });
+    expect(grown.status).toBe(200);
+    expect(grown.headers.get("ETag")).not.toBe(tag);
+  });
+
+  it("compresses a klines answer with gzip, decoding to exactly the plain one", async () => {
+    const { app } = build();
+    const plain = Buffer.from(await (await app.request(`${PAST}&format=csv`)).arrayBuffer());
+    const packed = await app.request(`${PAST}&format=csv`, { headers: { "Accept-Encoding": "gzip" } });
+    expect(packed.headers.get("Content-Encoding")).toBe("gzip");
+    expect(gunzipSync(Buffer.from(await packed.arrayBuffer())).equals(plain)).toBe(true);
+  });
+});

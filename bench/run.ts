@@ -15,6 +15,7 @@ import { startClient, type BenchClient, type LoadResult, type TimedRequest } fro
 import { startDriver, type DriverName } from "./driver.js";
 import { send } from "./http-client.js";
 import { klinesCsv } from "./klines.js";
+import { measureFormats, type FormatFigures } from "./formats.js";
 import { measureReadThrough, type ReadThroughFigures } from "./read-through.js";
 import { medianMs, medianRun } from "./stats.js";
 
@@ -79,12 +80,15 @@ async function main(): Promise<void> {
   const drivers: Partial<Record<DriverName, DriverFigures>> = {};
   let transportFloorMs: number;
   const readThrough: ReadThroughFigures[] = [];
+  let formats: FormatFigures[];
   try {
     transportFloorMs = await rawTransferMs(client, bigCsv);
     for (const name of ["fs", "s3"] as const) {
       log(`${name}: measuring`);
       drivers[name] = await measureDriver(name, { s3Endpoint: moto.endpoint, client, bodies });
     }
+    log("formats: bytes on the wire and time until a table in the client holds the rows");
+    formats = await measureFormats(bigCsv, SIZES.bigRows, SIZES.runs);
     for (const latencyMs of [0, UPSTREAM_LATENCY_MS]) {
       for (const source of ["rest", "archive"] as const) {
         log(`klines: 1m candles 2025-01-01 .. ${SIZES.klinesEnd}, cold (${source}, ${latencyMs} ms a round trip) then warm`);
@@ -113,11 +117,13 @@ async function main(): Promise<void> {
     transportFloorMs,
     drivers,
     readThrough,
+    formats,
     bundles,
   };
   writeFileSync(join(ROOT, "bench", "results.json"), JSON.stringify(results, null, 2) + "\n");
   console.log(table(drivers as Record<DriverName, DriverFigures>, transportFloorMs, bundles));
   console.log(readThroughTable(readThrough));
+  console.log(formatsTable(formats, SIZES.bigRows));
   log("wrote bench/results.json");
 }
 
@@ -261,6 +267,23 @@ function readThroughTable(figures: ReadThroughFigures[]): string {
   return `\n${markdown([
     [`GET /api/v1/klines, BTCUSDT 1m, ${first.range}, ${mb(first.csvBytes)} MB of CSV (fs)`, "REST only", "archive", "archive ÷ REST", "target"],
     ...rows,
+  ])}\n`;
+}
+
+function formatsTable(figures: FormatFigures[], rows: number): string {
+  const csv = figures[0] as FormatFigures;
+  const target = (name: string) => (name === "Parquet" ? "bytes ≤ 0.40, table ≤ 0.30" : "");
+  return `\n${markdown([
+    [`One entry of ${rows} 1m rows (fs), into a table in the client`, "bytes on the wire (MB)", "÷ CSV", "download (s)", "to a table (s)", "÷ CSV", "target"],
+    ...figures.map((f) => [
+      f.name,
+      mb(f.wireBytes),
+      (f.wireBytes / csv.wireBytes).toFixed(2),
+      (f.downloadMs / 1000).toFixed(3),
+      (f.toTableMs / 1000).toFixed(3),
+      (f.toTableMs / csv.toTableMs).toFixed(2),
+      target(f.name),
+    ]),
   ])}\n`;
 }
 

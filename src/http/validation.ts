@@ -1,3 +1,4 @@
+import { FORMATS, formatOfAccept, type Format } from "../formats/media.js";
 import type { Context } from "hono";
 import { datasetIdSchema, type DatasetId } from "../market.js";
 import { ValidationError, type FieldIssue } from "../errors.js";
@@ -27,14 +28,15 @@ export function datasetFromQuery(c: Context): DatasetId {
   return parsed.data;
 }
 
-/** csv or json, from `format=` first, then the Accept header. */
-export function wantedFormat(c: Context): "csv" | "json" {
+/** The answer's form, from `format=` first, then the Accept header (its first media type that is one of ours). */
+export function wantedFormat(c: Context, allowed: readonly Format[] = FORMATS): Format {
   const formats = c.req.queries("format") ?? [];
   if (formats.length > 1) throw new ValidationError("Invalid query parameters", [{ field: "format", message: "is given more than once" }]);
   const format = formats[0];
-  if (format !== undefined && format !== "csv" && format !== "json") {
-    throw new ValidationError("Invalid query parameters", [{ field: "format", message: "must be csv or json" }]);
+  if (format !== undefined && !allowed.includes(format as Format)) {
+    throw new ValidationError("Invalid query parameters", [{ field: "format", message: `must be one of ${allowed.join(", ")}` }]);
   }
-  if (format) return format;
-  return /\btext\/csv\b/i.test(c.req.header("accept") ?? "") ? "csv" : "json";
+  if (format) return format as Format;
+  const accepted = formatOfAccept(c.req.header("accept"));
+  return allowed.includes(accepted) ? accepted : "json";
 }

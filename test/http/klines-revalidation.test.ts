@@ -1,4 +1,9 @@
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
+import { DuckDBInstance } from "@duckdb/node-api";
+import { tableFromIPC } from "apache-arrow";
+import { csvToRows } from "../../src/cache/csv.js";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { createFsStore } from "../../src/storage/fs.js";
 import type { Clock } from "../../src/clock.js";
@@ -82,6 +87,23 @@ describe("revalidation of klines answers", () => {
     const grown = await app.request(UP_TO_NOW, { headers: { "If-None-Match": tag } });
     expect(grown.status).toBe(200);
     expect(grown.headers.get("ETag")).not.toBe(tag);
+  });
+
+  it("answers the range as Parquet and Arrow, the same candles as its CSV", async () => {
+    const { app } = build();
+    const csv = csvToRows(await (await app.request(`${PAST}&format=csv`)).text());
+    expect(csv).toHaveLength(91 * 24);
+    const parquet = await app.request(`${PAST}&format=parquet`);
+    expect(parquet.headers.get("Content-Type")).toBe("application/vnd.apache.parquet");
+    const path = join(tempDir(), "range.parquet");
+    writeFileSync(path, Buffer.from(await parquet.arrayBuffer()));
+    const duck = await (await DuckDBInstance.create(":memory:")).connect();
+    const rows = (await duck.runAndReadAll(`SELECT epoch_ms(timestamp) AS t, close FROM read_parquet('${path}') ORDER BY t`)).getRowObjectsJS();
+    duck.closeSync();
+    expect(rows.map((row) => [Number(row.t), row.close])).toEqual(csv.map((row) => [Date.parse(row.timestamp as string), row.close]));
+    const arrow = tableFromIPC(new Uint8Array(await (await app.request(`${PAST}&format=arrow`)).arrayBuffer()));
+    expect(arrow.numRows).toBe(csv.length);
+    expect(arrow.getChild("close")?.toArray()).toEqual(Float64Array.from(csv.map((row) => row.close as number)));
   });
 
   it("compresses a klines answer with gzip, decoding to exactly the plain one", async () => {

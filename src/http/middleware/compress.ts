@@ -9,7 +9,8 @@ import { weakened } from "../revalidation.js";
 
 /** Answers smaller than this are sent as they are: compressing them saves less than its headers cost. */
 const MIN_BYTES = 1024;
-const COMPRESSIBLE = /^(text\/csv|application\/json)\b/i;
+/** Text, and Arrow IPC (uncompressed inside); Parquet is compressed inside, and is sent as it is. */
+const COMPRESSIBLE = /^(text\/csv|application\/json|application\/vnd\.apache\.arrow\.stream)\b/i;
 
 /**
  * Compresses CSV and JSON answers when the client accepts br or gzip, streaming: chunk by chunk as the route

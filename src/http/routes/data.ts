@@ -1,9 +1,9 @@
 import type { Context } from "hono";
 import { rowsToCsv } from "../../cache/csv.js";
-import type { Lookup } from "../../cache/data-cache.js";
+import { TooLargeToInlineError, type Lookup } from "../../cache/data-cache.js";
 import { datasetKey } from "../../cache/key.js";
 import { dataCacheHitKey, dataCacheMissKey } from "../../counters/keys.js";
-import { AppError, InvalidBodyError, NotFoundError, UnsupportedMediaTypeError } from "../../errors.js";
+import { AppError, InvalidBodyError, NotFoundError, StorageUnavailableError, UnsupportedMediaTypeError } from "../../errors.js";
 import type { DatasetId } from "../../market.js";
 import type { RouteChain } from "../app.js";
 import { success, successWithRows } from "../envelope.js";
@@ -11,8 +11,10 @@ import type { AppDeps, AppEnv } from "../env.js";
 import { requireRead, requireWrite } from "../middleware/auth.js";
 import { limitBody } from "../middleware/body.js";
 import { compressAnswers } from "../middleware/compress.js";
+import type { CsvSource } from "../../formats/columnar.js";
+import { isColumnar, loadColumnar, MEDIA_TYPES } from "../../formats/media.js";
 import { cacheControlOf, entityTagOf, matchesIfNoneMatch } from "../revalidation.js";
-import { streamOf } from "../stream.js";
+import { streamOf, streamOfGenerator } from "../stream.js";
 import { datasetFromQuery, wantedFormat } from "../validation.js";
 
 /**
@@ -59,6 +61,21 @@ export function readData(
       const read = await cache.openCsv(id, { meta });
       if (!read.hit) return miss(c, read, count(id, false));
       await hit(c, count(id, true));
+      if (isColumnar(format)) {
+        // Not larger than the CSV (candles take a third of it in Parquet); what may not be answered inline as CSV
+        // is not as Parquet or Arrow either.
+        if (inlineMaxBytes !== undefined && read.csv.sizeBytes > inlineMaxBytes) {
+          await read.csv.stream.cancel();
+          throw new TooLargeToInlineError(read.csv.sizeBytes, inlineMaxBytes);
+        }
+        const { columnarOf } = await loadColumnar();
+        const body = await columnarOf(format, reopen(read.csv.stream, () => cache.openCsv(id, { meta })));
+        return c.body(streamOfGenerator(body), 200, {
+          ...validators,
+          "Content-Type": MEDIA_TYPES[format],
+          "Content-Disposition": `inline; filename="${datasetKey(id)}.${format}"`,
+        });
+      }
       if (inlineMaxBytes !== undefined && read.csv.sizeBytes > inlineMaxBytes) {
         await read.csv.stream.cancel();
         const url = await cache.downloadUrl(id, presignTtlSeconds);
@@ -170,6 +187,28 @@ async function csvBody(c: Context<AppEnv>): Promise<Uint8Array> {
   throw new UnsupportedMediaTypeError(
     `Content-Type must be text/csv or application/json, not ${JSON.stringify(type || "(none)")}`,
   );
+}
+
+/**
+ * The CSV as a source the columnar forms read twice: the stream already open first, then a fresh read of the same
+ * proven entry (a CSV replaced between the two reads is a miss, never a mix).
+ */
+function reopen(
+  first: ReadableStream<Uint8Array>,
+  again: () => Promise<Lookup<{ csv: { stream: ReadableStream<Uint8Array> } }>>,
+): CsvSource {
+  let opened: ReadableStream<Uint8Array> | null = first;
+  return async () => {
+    const stream = opened ?? (await reread(again));
+    opened = null;
+    return stream as unknown as AsyncIterable<Uint8Array>;
+  };
+}
+
+async function reread(again: () => Promise<Lookup<{ csv: { stream: ReadableStream<Uint8Array> } }>>): Promise<ReadableStream<Uint8Array>> {
+  const found = await again();
+  if (!found.hit) throw new StorageUnavailableError("The entry changed while it was being converted; ask again");
+  return found.csv.stream;
 }
 
 function directTransferUnavailable(): AppError {

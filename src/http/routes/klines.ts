@@ -13,7 +13,8 @@ import { requireRead, spendOf } from "../middleware/auth.js";
 import { compressAnswers } from "../middleware/compress.js";
 import { cacheControlOfRange, entityTagOfParts, matchesIfNoneMatch } from "../revalidation.js";
 import { datasetFromQuery, wantedFormat } from "../validation.js";
-import { streamOf } from "../stream.js";
+import { streamOf, streamOfGenerator } from "../stream.js";
+import { isColumnar, loadColumnar, MEDIA_TYPES } from "../../formats/media.js";
 
 /** What a Lambda keeps back from its remaining time to write the answer: Lambda's own timeout never ends a request. */
 const LAMBDA_MARGIN_MS = 3_000;
@@ -59,6 +60,16 @@ export function klines(
     // The metas are all it takes to know the client's copy is current: no partition's CSV is read.
     if (matchesIfNoneMatch(c.req.header("If-None-Match"), tag)) return c.body(null, 304, validators);
     const csv = await klines.csvChunksOf(result, { deadline });
+    if (isColumnar(format)) {
+      const { columnarOf } = await loadColumnar();
+      const body = await columnarOf(format, async () => inOrder(csv));
+      const name = `${id.symbol}_${id.interval}_${id.start_date}_${id.end_date}_${id.market_type}.${format}`;
+      return c.body(streamOfGenerator(body), 200, {
+        ...validators,
+        "Content-Type": MEDIA_TYPES[format],
+        "Content-Disposition": `inline; filename="${name}"`,
+      });
+    }
     const body = format === "csv" ? { chunks: csv, sizeBytes: sizeOf(csv) } : jsonAnswer(id, result, csv);
     if (overInline(body.sizeBytes)) return partsAnswer(c, id, result);
     const name = `${id.symbol}_${id.interval}_${id.start_date}_${id.end_date}_${id.market_type}.csv`;
@@ -104,6 +115,11 @@ function entityTagOfRange(result: KlinesResult, format: string): string {
     decides,
     format,
   );
+}
+
+/** Chunks in memory as the async source the columnar forms read. */
+async function* inOrder(chunks: readonly Uint8Array[]): AsyncGenerator<Uint8Array> {
+  yield* chunks;
 }
 
 const sizeOf = (chunks: readonly Uint8Array[]) => chunks.reduce((sum, chunk) => sum + chunk.length, 0);

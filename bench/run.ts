@@ -47,6 +47,8 @@ interface DriverFigures {
   getCsvMs: number;
   getJsonMs: number;
   jsonBytes: number;
+  /** CONCURRENT_JSON JSON reads of the big entry at once: the slowest one's time, and the server's peak memory. */
+  concurrentJson: { ms: number; idleMb: number; peakAboveIdleMb: number };
   infoMs: number;
   /** The info floor: the same listing and meta reads straight from the store, at the same concurrency. */
   infoFloorMs: number;
@@ -151,6 +153,11 @@ async function measureDriver(
     const getCsvMs = await medianRun(runs, timed("GET csv", 200, { url: dataUrl(BIG, "csv") }));
     const getJsonMs = await medianRun(runs, timed("GET json", 200, { url: dataUrl(BIG, "json") }));
     const jsonBytes = await checkJsonRows(dataUrl(BIG, "json"), SIZES.bigRows);
+    const concurrentJson = await peakMemory(async () => {
+      const answers = await Promise.all(Array.from({ length: CONCURRENT_JSON }, () => client.time({ url: dataUrl(BIG, "json") })));
+      if (answers.some((answer) => answer.status !== 200)) throw new Error(`${name}: a concurrent JSON read failed`);
+      return Math.max(...answers.map((answer) => answer.ms));
+    });
 
     await driver.cache.clear();
     log(`${name}: writing ${SIZES.entries} entries`);
@@ -168,11 +175,31 @@ async function measureDriver(
     const { loadConnections: connections, loadMs: durationMs } = SIZES;
     const load = await client.load({ url: dataUrl(SMALL, "csv"), connections, durationMs });
     return {
-      putMs, floorMs, getCsvMs, getJsonMs, jsonBytes,
+      putMs, floorMs, getCsvMs, getJsonMs, jsonBytes, concurrentJson,
       infoMs, infoFloorMs, infoRequests, clearMs, clearRequests, load,
     };
   } finally {
     await driver.close();
+  }
+}
+
+/** How many JSON reads of the big entry run at once in the memory measure. */
+const CONCURRENT_JSON = 8;
+
+/**
+ * Runs `work` while sampling this process's resident memory (the server's: the client is another process) every
+ * 5 ms: its result, the memory before, and the most it rose above that.
+ */
+async function peakMemory(work: () => Promise<number>): Promise<{ ms: number; idleMb: number; peakAboveIdleMb: number }> {
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  const idle = process.memoryUsage.rss();
+  let peak = idle;
+  const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage.rss())), 5);
+  try {
+    const ms = await work();
+    return { ms, idleMb: idle / 2 ** 20, peakAboveIdleMb: (peak - idle) / 2 ** 20 };
+  } finally {
+    clearInterval(sampler);
   }
 }
 
@@ -222,6 +249,10 @@ function table(drivers: Record<DriverName, DriverFigures>, transportFloorMs: num
     ["GET hit as CSV / store floor", ...both((f) => (f.getCsvMs / f.floorMs).toFixed(2), "≤ 1.3")],
     ["GET hit as CSV / node:http floor", ...both((f) => (f.getCsvMs / transportFloorMs).toFixed(2))],
     [`GET hit as JSON, ${rows} rows (s)`, ...both((f) => `${seconds(f.getJsonMs)} (${mb(f.jsonBytes)} MB)`, "≤ 0.7")],
+    [
+      `${CONCURRENT_JSON} JSON reads at once: slowest (s), server memory above idle (MB)`,
+      ...both((f) => `${seconds(f.concurrentJson.ms)}, +${f.concurrentJson.peakAboveIdleMb.toFixed(0)} (idle ${f.concurrentJson.idleMb.toFixed(0)})`, "≤ +64 MB"),
+    ],
     [`info over ${entries} entries (s)`, ...both((f) => seconds(f.infoMs), "fs ≤ 0.5, moto ≤ 3")],
     ["  info floor: list + meta reads (s)", ...both((f) => seconds(f.infoFloorMs))],
     ["  store calls of one info", ...both((f) => calls(f.infoRequests))],

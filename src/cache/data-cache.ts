@@ -4,9 +4,9 @@ import type { ListedObject, ObjectStore, ObjectStream } from "../storage/types.j
 import { mapLimit } from "../util/map-limit.js";
 import { csvToRows, type Row } from "./csv.js";
 import { createCsvDigest, createCsvProof, versionMatches } from "./integrity.js";
-import { csvToJsonRows, type RowsJson } from "./json-rows.js";
-import { buildMeta, describes, parseMeta, serializeMeta, type CacheMeta, type Retention } from "./meta.js";
-import { csvKeyOf, metaKeyOf, parseEntryObject, type EntryId } from "./objects.js";
+import { csvToJsonRows, hasNoQuoteOrCr, NotPlainCsvError, plainJsonRowsOf, type RowsJson } from "./json-rows.js";
+import { buildMeta, contentIdentityOf, describes, parseMeta, serializeMeta, type CacheMeta, type Retention } from "./meta.js";
+import { csvKeyOf, metaKeyOf, parquetKeyOf, parseEntryObject, type EntryId } from "./objects.js";
 import { ABANDONED_AFTER_MS, groupEntries, planSweep, type EntryObjects, type SweepReason } from "./sweep.js";
 import { expiresAt, formatCachedAt, isFresh, type ValidityRule } from "./validity.js";
 
@@ -74,6 +74,9 @@ export class TooLargeToInlineError extends PayloadTooLargeError {
     );
   }
 }
+
+/** A JSON answer of a CSV larger than this is written as the CSV is read, not in memory (see openRowsJson). */
+const STREAM_JSON_ABOVE_BYTES = 8 * 2 ** 20;
 
 /** A CSV up to this size is proven in memory and served from there; a larger one is read twice (prove, then serve). */
 const PROVE_IN_MEMORY_MAX_BYTES = 16 * 2 ** 20;
@@ -270,6 +273,55 @@ export function createDataCache(options: DataCacheOptions) {
       return { hit: true, meta: found.meta, json };
     },
 
+    /**
+     * The entry's rows as JSON, the same bytes as readRowsJson: in memory for a CSV up to STREAM_JSON_ABOVE_BYTES;
+     * above, written as the CSV is read (plainJsonRowsOf), so memory holds a chunk or two whatever the size. That
+     * takes a first read of the CSV to learn that it holds no quote and no CR, and the first megabyte of the answer
+     * is written before this returns, so a CSV the plain writer refuses is answered the slow way, whole in memory.
+     */
+    async openRowsJson(
+      id: EntryId,
+      options: { maxCsvBytes?: number; meta: CacheMeta },
+    ): Promise<Lookup<{ json: RowsJson | { stream: AsyncIterable<Uint8Array> } }>> {
+      const { meta } = options;
+      const first = await openProven(id, meta, {});
+      if (!first) return TORN;
+      const maxCsvBytes = options.maxCsvBytes ?? Infinity;
+      if (first.sizeBytes > maxCsvBytes) {
+        await first.stream.cancel();
+        throw new TooLargeToInlineError(first.sizeBytes, maxCsvBytes);
+      }
+      if (first.sizeBytes <= STREAM_JSON_ABOVE_BYTES) {
+        const csv = await readChunks(first);
+        if (!csv) return TORN;
+        const json = csvToJsonRows(csv);
+        return json.rows === meta.rows ? { hit: true, meta, json } : TORN;
+      }
+      let plain = true;
+      for await (const chunk of first.stream as unknown as AsyncIterable<Uint8Array>) {
+        if (!hasNoQuoteOrCr(chunk)) {
+          plain = false;
+          break;
+        }
+      }
+      if (!plain) return this.readRowsJson(id, options);
+      const again = await openProven(id, meta, {});
+      if (!again) return TORN;
+      const rows = plainJsonRowsOf(again.stream as unknown as AsyncIterable<Uint8Array>, meta.rows);
+      let head: IteratorResult<Uint8Array>;
+      try {
+        head = await rows.next();
+      } catch (error) {
+        if (error instanceof NotPlainCsvError) return this.readRowsJson(id, options);
+        throw error;
+      }
+      const stream = (async function* () {
+        if (!head.done) yield head.value;
+        yield* rows;
+      })();
+      return { hit: true, meta, json: { stream } };
+    },
+
     /** A short-lived URL to GET the entry's CSV from the store itself; null when the store cannot make one. */
     async downloadUrl(id: EntryId, expiresSeconds: number): Promise<string | null> {
       return store.presigner ? store.presigner.getUrl(csvKeyOf(id), expiresSeconds) : null;
@@ -316,13 +368,55 @@ export function createDataCache(options: DataCacheOptions) {
       return commit(id, { rows, csvBytes: sizeBytes, sha256, version: csv.version }, {});
     },
 
-    /** Removes both objects of an entry; false when neither was there. */
+    /** Removes both objects of an entry, and its Parquet form; false when neither was there. */
     async remove(id: EntryId): Promise<boolean> {
       const keys = [metaKeyOf(id), csvKeyOf(id)];
       const heads = await Promise.all(keys.map((key) => store.head(key)));
       if (heads.every((head) => head === null)) return false;
-      await store.deleteMany(keys);
+      // The meta names the Parquet form; one made from an older CSV is the sweep's.
+      const bytes = heads[0] ? await store.get(metaKeyOf(id)) : null;
+      const meta = bytes && parseMeta(bytes);
+      await store.deleteMany(meta ? [...keys, parquetKeyOf(id, contentIdentityOf(meta))] : keys);
       return true;
+    },
+
+    /**
+     * The entry's Parquet form, kept beside it: read from the store when it was made from this very CSV (its key
+     * holds the content identity it was made from), else made now by `make` from the proven CSV, stored, and served.
+     * The form is in memory while it is made (about 0.4 × the CSV for candles); any later answer streams it. The
+     * converter is passed in, so the cache and what bundles it carry no Parquet writer.
+     */
+    async openParquet(
+      id: EntryId,
+      meta: CacheMeta,
+      make: (csv: () => Promise<AsyncIterable<Uint8Array>>) => Promise<AsyncIterable<Uint8Array>>,
+    ): Promise<Lookup<{ parquet: ObjectStream; made: boolean }>> {
+      const key = parquetKeyOf(id, contentIdentityOf(meta));
+      const kept = await store.getStream(key);
+      if (kept) return { hit: true, meta, parquet: kept, made: false };
+      let missing = false;
+      const csv = async () => {
+        const object = await openProven(id, meta, {});
+        if (!object) missing = true;
+        return (object?.stream ?? streamOf([])) as unknown as AsyncIterable<Uint8Array>;
+      };
+      const chunks: Uint8Array[] = [];
+      try {
+        for await (const chunk of await make(csv)) chunks.push(chunk);
+      } catch (error) {
+        if (missing) return TORN;
+        throw error;
+      }
+      if (missing) return TORN;
+      const bytes = Buffer.concat(chunks);
+      const version = await store.put(key, bytes, { contentType: "application/vnd.apache.parquet" });
+      const made = { stream: streamOf([bytes]), sizeBytes: bytes.length, version, modifiedAt: clock.now() };
+      return { hit: true, meta, parquet: made, made: true };
+    },
+
+    /** A short-lived URL to GET the entry's Parquet form from the store itself; null when the store cannot make one. */
+    async parquetUrl(id: EntryId, meta: CacheMeta, expiresSeconds: number): Promise<string | null> {
+      return store.presigner ? store.presigner.getUrl(parquetKeyOf(id, contentIdentityOf(meta)), expiresSeconds) : null;
     },
 
     /** What is cached, in every folder: one listing pass, then the metas read with bounded concurrency. */
@@ -360,14 +454,15 @@ export function createDataCache(options: DataCacheOptions) {
       const now = clock.now();
       const listed = groupEntries(await store.list());
       const entries = await mapLimit([...listed.values()], infoConcurrency, async (entry): Promise<EntryObjects> => {
-        if (!entry.meta || !entry.csv) return { csv: entry.csv, meta: entry.meta && { ...entry.meta, parsed: null } };
+        const { parquet } = entry;
+        if (!entry.meta || !entry.csv) return { csv: entry.csv, meta: entry.meta && { ...entry.meta, parsed: null }, parquet };
         const bytes = await store.get(entry.meta.key);
-        return { csv: entry.csv, meta: { ...entry.meta, parsed: bytes && parseMeta(bytes) } };
+        return { csv: entry.csv, meta: { ...entry.meta, parsed: bytes && parseMeta(bytes) }, parquet };
       });
       const plan = planSweep(entries, now, rule);
       await store.deleteMany(plan.remove.map((item) => item.key));
       const temporary = (await store.removeStaleTemporaries?.(new Date(now.getTime() - ABANDONED_AFTER_MS))) ?? 0;
-      const byReason = { expired: 0, csv_without_meta: 0, meta_without_csv: 0, unreadable_meta: 0, temporary };
+      const byReason = { expired: 0, csv_without_meta: 0, meta_without_csv: 0, unreadable_meta: 0, stale_parquet: 0, temporary };
       for (const item of plan.remove) byReason[item.reason]++;
       return { deleted: plan.remove.length + temporary, by_reason: byReason };
     },

@@ -44,48 +44,158 @@ const decode = (bytes: Uint8Array, from: number, to: number) => decoder.decode(b
 /** The fast path; null when the CSV is not plain (see csvToJsonRows). */
 function plainCsvToJson(csv: readonly Uint8Array[]): RowsJson | null {
   // As Buffer views: memchr for indexOf and includes, and one kind of array for the hot loops to read.
-  const input = csv.map((chunk) => Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+  const input = csv.map(asBuffer);
   if (input.some((chunk) => chunk.includes(QUOTE) || chunk.includes(CR))) return null;
   const line = new LineReader(input);
-  if (!line.next() || hasOtherDelimiter(line)) return null;
-  const start = BOM.every((byte, i) => line.bytes[line.from + i] === byte) ? line.from + BOM.length : line.from;
-  const names = decode(line.bytes, start, line.end).split(",");
-  const timestampAt = names.indexOf("timestamp");
-  if (timestampAt === -1 || new Set(names).size !== names.length || !names.every(isOrdinaryKey)) return null;
-  const keys = names.map((name, i) => encoder.encode(`${i === 0 ? "{" : ","}${JSON.stringify(name)}:`));
-  const keyWords = keys.map(toWords);
-  const keysBytes = keys.reduce((sum, key) => sum + key.length, 0);
-  const out = new ChunkedBytes();
-  const writeTimestamp = timestampWriter(out);
-  let lines = 1;
-  let rows = 0;
+  const writer = new PlainRowsWriter();
+  while (line.next()) if (!writer.line(line)) return null;
+  const chunks = writer.end();
+  if (!chunks) return null;
+  return { chunks, sizeBytes: chunks.reduce((sum, chunk) => sum + chunk.length, 0), rows: writer.rows };
+}
 
-  out.text("[");
-  while (line.next()) {
-    if (lines++ < GUESSED_FROM_LINES && hasOtherDelimiter(line)) return null;
+const asBuffer = (chunk: Uint8Array) => Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+
+/** True when no chunk of the CSV holds a quote or a CR: the first condition of the fast path, checked by memchr. */
+export function hasNoQuoteOrCr(chunk: Uint8Array): boolean {
+  const bytes = asBuffer(chunk);
+  return !bytes.includes(QUOTE) && !bytes.includes(CR);
+}
+
+/**
+ * The rows' JSON of a CSV that holds no quote and no CR (see hasNoQuoteOrCr), written as its chunks arrive: the
+ * very bytes csvToJsonRows writes, a megabyte at a time, so memory holds one input chunk and one output chunk
+ * whatever the CSV's size. Throws, before the first byte, when the header or the first lines are not plain, and
+ * later when a row is not (neither can happen to a CSV the cache checked when it was written) or when the rows
+ * are not `expectedRows`.
+ */
+export async function* plainJsonRowsOf(csv: AsyncIterable<Uint8Array>, expectedRows: number): AsyncGenerator<Uint8Array> {
+  const writer = new PlainRowsWriter();
+  const lines = new IncrementalLines();
+  for await (const chunk of csv) {
+    const bytes = asBuffer(chunk);
+    if (bytes.includes(QUOTE) || bytes.includes(CR)) throw new NotPlainCsvError("a quote or CR");
+    lines.push(bytes, (line) => {
+      if (!writer.line(line)) throw new NotPlainCsvError(`line ${writer.lines}`);
+    });
+    yield* writer.takeFull();
+  }
+  lines.end((line) => {
+    if (!writer.line(line)) throw new NotPlainCsvError(`line ${writer.lines}`);
+  });
+  const rest = writer.end();
+  if (!rest) throw new NotPlainCsvError("the header");
+  if (writer.rows !== expectedRows) throw new NotPlainCsvError(`${writer.rows} rows, not ${expectedRows}`);
+  yield* rest;
+}
+
+/** A CSV the plain path cannot write after all: the stream it was answering ends with this error. */
+export class NotPlainCsvError extends Error {
+  override name = "NotPlainCsvError";
+  constructor(what: string) {
+    super(`The CSV is not plain at ${what}; its JSON must be written the slow way`);
+  }
+}
+
+/** One line of the CSV: `bytes[from, end)`, with `bytes[end]` its newline or past the end. */
+interface LineView {
+  bytes: Uint8Array;
+  from: number;
+  end: number;
+}
+
+/** The fast path's writer, a line at a time: the header first, then the rows. */
+class PlainRowsWriter {
+  private readonly out = new ChunkedBytes();
+  private names: string[] | null = null;
+  private timestampAt = -1;
+  private keys: Uint8Array[] = [];
+  private keyWords: Uint32Array[] = [];
+  private keysBytes = 0;
+  private writeTimestamp = timestampWriter(this.out);
+  lines = 0;
+  rows = 0;
+
+  /** False when the CSV is not plain after all. */
+  line(line: LineView): boolean {
+    this.lines++;
+    if (this.names === null) return this.header(line);
+    if (this.lines <= GUESSED_FROM_LINES && hasOtherDelimiter(line)) return false;
     const { bytes, from, end } = line;
-    if (end === from) continue;
+    if (end === from) return true;
+    const { out, names, keys, keyWords, timestampAt } = this;
     // Room for the row: no cell's plain JSON is longer than the cell but the timestamp's, 7 bytes more; a comma
     // and braces; and a key's last word may write 3 bytes past it. Cells typed as papaparse would make room anew.
-    const rowBytes = keysBytes + (end - from) + TIMESTAMP_GROWTH + 6;
+    const rowBytes = this.keysBytes + (end - from) + TIMESTAMP_GROWTH + 6;
     out.reserve(rowBytes);
-    if (rows > 0) out.chunk[out.at++] = COMMA;
+    if (this.rows > 0) out.chunk[out.at++] = COMMA;
     let cellStart = from;
     for (let field = 0; field < names.length; field++) {
-      if (cellStart > end) return null;
+      if (cellStart > end) return false;
       out.words(keyWords[field] as Uint32Array, (keys[field] as Uint8Array).length);
       const cellEnd =
-        field === timestampAt ? writeTimestamp(bytes, cellStart, end) : writeCell(out, bytes, cellStart, end);
+        field === timestampAt ? this.writeTimestamp(bytes, cellStart, end) : writeCell(out, bytes, cellStart, end);
       out.reserve(rowBytes);
       cellStart = cellEnd + 1;
     }
-    if (cellStart !== end + 1) return null;
+    if (cellStart !== end + 1) return false;
     out.chunk[out.at++] = 0x7d; // }
-    rows++;
+    this.rows++;
+    return true;
   }
-  out.text("]");
-  const chunks = out.end();
-  return { chunks, sizeBytes: chunks.reduce((sum, chunk) => sum + chunk.length, 0), rows };
+
+  private header(line: LineView): boolean {
+    if (hasOtherDelimiter(line)) return false;
+    const start = BOM.every((byte, i) => line.bytes[line.from + i] === byte) ? line.from + BOM.length : line.from;
+    const names = decode(line.bytes, start, line.end).split(",");
+    const timestampAt = names.indexOf("timestamp");
+    if (timestampAt === -1 || new Set(names).size !== names.length || !names.every(isOrdinaryKey)) return false;
+    this.names = names;
+    this.timestampAt = timestampAt;
+    this.keys = names.map((name, i) => encoder.encode(`${i === 0 ? "{" : ","}${JSON.stringify(name)}:`));
+    this.keyWords = this.keys.map(toWords);
+    this.keysBytes = this.keys.reduce((sum, key) => sum + key.length, 0);
+    this.out.text("[");
+    return true;
+  }
+
+  /** The output chunks filled so far, handed over. */
+  takeFull(): Uint8Array[] {
+    return this.out.takeFull();
+  }
+
+  /** The rest of the output; null when there was no header. */
+  end(): Uint8Array[] | null {
+    if (this.names === null) return null;
+    this.out.text("]");
+    return this.out.end();
+  }
+}
+
+/** Lines of bytes pushed a chunk at a time: a line cut by a chunk boundary is joined into a buffer of its own. */
+class IncrementalLines {
+  private carry: Uint8Array[] = [];
+
+  push(chunk: Buffer, onLine: (line: LineView) => void): void {
+    let at = 0;
+    for (let newline = chunk.indexOf(LF); newline !== -1; newline = chunk.indexOf(LF, at)) {
+      if (this.carry.length === 0) onLine({ bytes: chunk, from: at, end: newline });
+      else {
+        const bytes = Buffer.concat([...this.carry, chunk.subarray(at, newline)]);
+        this.carry = [];
+        onLine({ bytes, from: 0, end: bytes.length });
+      }
+      at = newline + 1;
+    }
+    if (at < chunk.length) this.carry.push(Buffer.from(chunk.subarray(at)));
+  }
+
+  end(onLine: (line: LineView) => void): void {
+    if (this.carry.length === 0) return;
+    const bytes = Buffer.concat(this.carry);
+    this.carry = [];
+    onLine({ bytes, from: 0, end: bytes.length });
+  }
 }
 
 /**
@@ -134,7 +244,7 @@ class LineReader {
 }
 
 /** Papaparse guesses the delimiter from the first 10 lines; any of its other candidates there could win. */
-function hasOtherDelimiter(line: LineReader): boolean {
+function hasOtherDelimiter(line: LineView): boolean {
   const bytes = line.bytes.subarray(line.from, line.end);
   return OTHER_DELIMITERS.some((byte) => bytes.includes(byte));
 }
@@ -189,6 +299,11 @@ class ChunkedBytes {
     let at = this.at;
     for (let i = 0; i < words.length; i++, at += 4) view.setUint32(at, words[i] as number, true);
     this.at += length;
+  }
+
+  /** The chunks filled so far, handed over (the one being written stays). */
+  takeFull(): Uint8Array[] {
+    return this.full.splice(0);
   }
 
   text(text: string): void {

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import * as z from "zod/mini";
 import type { DatasetId } from "../market.js";
 import { datasetKey } from "./key.js";
@@ -82,4 +83,16 @@ export function describes(meta: CacheMeta, id: DatasetId): boolean {
 /** The original writes its meta with json.dump(indent=2); we write the same layout. */
 export function serializeMeta(meta: CacheMeta): string {
   return JSON.stringify(meta, null, 2);
+}
+
+/**
+ * What identifies the content of the entry a meta describes: the CSV's sha256 when the meta records it (every entry
+ * this service wrote), else a digest of the original's fields that change when it rewrites an entry (key,
+ * cached_at, rows). 64 hex digits.
+ */
+export function contentIdentityOf(meta: CacheMeta): string {
+  return (
+    meta.csv_sha256 ??
+    createHash("sha256").update(`${meta.cache_key}\n${meta.cached_at}\n${meta.rows}\n${meta.csv_bytes ?? ""}`).digest("hex")
+  );
 }

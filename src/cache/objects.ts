@@ -13,8 +13,13 @@ export interface EntryId extends DatasetId {
 /** A sub-folder name: lower-case letters, digits and dashes. */
 const FOLDER = "[a-z][a-z0-9-]{0,31}";
 const FOLDER_NAME = new RegExp(`^${FOLDER}$`);
-/** The one definition of an object of the cache: `[<folder>/]<md5>.csv` or `[<folder>/]<md5>_meta.json`. */
-const ENTRY_OBJECT = new RegExp(`^(?:(${FOLDER})/)?([0-9a-f]{32})(\\.csv|_meta\\.json)$`);
+/**
+ * The one definition of an object of the cache: `[<folder>/]<md5>.csv`, `[<folder>/]<md5>_meta.json`, or a form
+ * derived from the CSV and kept beside it, `[<folder>/]<md5>.<identity>.parquet` (identity: the first 16 hex
+ * digits of the content identity it was made from; the Python service knows only the first two and ignores it).
+ */
+const ENTRY_OBJECT = new RegExp(`^(?:(${FOLDER})/)?([0-9a-f]{32})(\\.csv|_meta\\.json|\\.([0-9a-f]{16})\\.parquet)$`);
+const IDENTITY_DIGITS = 16;
 
 /** `[<folder>/]<md5>`: the name both objects of the entry start with. */
 export function entryName(id: EntryId): string {
@@ -25,20 +30,26 @@ export function entryName(id: EntryId): string {
 
 export const csvKeyOf = (id: EntryId): string => `${entryName(id)}.csv`;
 export const metaKeyOf = (id: EntryId): string => `${entryName(id)}_meta.json`;
+/** The Parquet form of the entry whose content identity (see contentIdentityOf) is `identity`. */
+export const parquetKeyOf = (id: EntryId, identity: string): string => `${entryName(id)}.${identity.slice(0, IDENTITY_DIGITS)}.parquet`;
 
-/** An object of the cache, by its key: which entry it belongs to and which of its two objects it is. */
+/** An object of the cache, by its key: which entry it belongs to and which of its objects it is. */
 export interface EntryObjectName {
   /** `[<folder>/]<md5>`, shared by the entry's CSV and meta. */
   entry: string;
   /** "" for the root. */
   folder: string;
-  part: "csv" | "meta";
+  part: "csv" | "meta" | "parquet";
+  /** For a derived form: the identity it was made from (16 hex digits). */
+  identity?: string;
 }
 
 /** The entry object a key names; null for anything else in the store, which the cache never touches. */
 export function parseEntryObject(key: string): EntryObjectName | null {
   const match = ENTRY_OBJECT.exec(key);
   if (!match) return null;
-  const [, folder = "", md5 = "", suffix] = match;
-  return { entry: folder ? `${folder}/${md5}` : md5, folder, part: suffix === ".csv" ? "csv" : "meta" };
+  const [, folder = "", md5 = "", suffix, identity] = match;
+  const entry = folder ? `${folder}/${md5}` : md5;
+  if (identity !== undefined) return { entry, folder, part: "parquet", identity };
+  return { entry, folder, part: suffix === ".csv" ? "csv" : "meta" };
 }

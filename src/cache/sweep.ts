@@ -1,12 +1,12 @@
 import type { ListedObject } from "../storage/types.js";
-import type { CacheMeta } from "./meta.js";
+import { contentIdentityOf, type CacheMeta } from "./meta.js";
 import { parseEntryObject } from "./objects.js";
 import { isFresh, type ValidityRule } from "./validity.js";
 
 /** A CSV or an unreadable meta younger than this may be a write in progress (or an upload not yet committed). */
 export const ABANDONED_AFTER_MS = 60 * 60 * 1000;
 
-export type SweepReason = "expired" | "csv_without_meta" | "meta_without_csv" | "unreadable_meta";
+export type SweepReason = "expired" | "csv_without_meta" | "meta_without_csv" | "unreadable_meta" | "stale_parquet";
 
 export interface SweepPlan {
   /** Keys to delete, each with why. */
@@ -17,17 +17,27 @@ export interface SweepPlan {
 export interface EntryObjects {
   csv?: ListedObject;
   meta?: ListedObject & { parsed: CacheMeta | null };
+  /** Parquet forms made from its CSV, each with the identity it was made from. */
+  parquet?: (ListedObject & { identity: string })[];
+}
+
+/** An entry's objects as listed, before its meta is read. */
+export interface ListedEntry {
+  csv?: ListedObject;
+  meta?: ListedObject;
+  parquet?: (ListedObject & { identity: string })[];
 }
 
 /** Groups the cache's own objects (see objects.ts) by entry, in every folder; every other object is left out. */
-export function groupEntries(objects: readonly ListedObject[]): Map<string, { csv?: ListedObject; meta?: ListedObject }> {
-  const entries = new Map<string, { csv?: ListedObject; meta?: ListedObject }>();
+export function groupEntries(objects: readonly ListedObject[]): Map<string, ListedEntry> {
+  const entries = new Map<string, ListedEntry>();
   for (const object of objects) {
     const name = parseEntryObject(object.key);
     if (!name) continue;
     const entry = entries.get(name.entry) ?? {};
     if (name.part === "csv") entry.csv = object;
-    else entry.meta = object;
+    else if (name.part === "meta") entry.meta = object;
+    else (entry.parquet ??= []).push({ ...object, identity: name.identity as string });
     entries.set(name.entry, entry);
   }
   return entries;
@@ -36,7 +46,8 @@ export function groupEntries(objects: readonly ListedObject[]): Map<string, { cs
 /**
  * What can never be served, and so goes: expired entries (both objects), a meta without its CSV, a CSV without
  * its meta once it is older than an hour (an abandoned write), and an unreadable meta older than an hour (with
- * its CSV). A valid entry, or one kept until its writer replaces it, is never in the plan.
+ * its CSV); and a Parquet form not made from its entry's CSV (a rewrite since), or an hour old without a readable
+ * entry. A valid entry, or one kept until its writer replaces it, is never in the plan.
  */
 export function planSweep(entries: Iterable<EntryObjects>, now: Date, rule: ValidityRule): SweepPlan {
   const remove: SweepPlan["remove"] = [];
@@ -45,6 +56,19 @@ export function planSweep(entries: Iterable<EntryObjects>, now: Date, rule: Vali
     for (const object of [entry.meta, entry.csv]) if (object) remove.push({ key: object.key, reason });
   };
   for (const entry of entries) {
+    const planned = remove.length;
+    planEntry(entry);
+    // A Parquet form lives as long as the CSV it was made from is its entry's: not after a rewrite, nor without it.
+    const gone = remove.length > planned;
+    const identity = entry.meta?.parsed && entry.csv ? contentIdentityOf(entry.meta.parsed) : null;
+    for (const parquet of entry.parquet ?? []) {
+      const stale = identity === null ? isOld(parquet) : !identity.startsWith(parquet.identity);
+      if (gone || stale) remove.push({ key: parquet.key, reason: "stale_parquet" });
+    }
+  }
+  return { remove };
+
+  function planEntry(entry: EntryObjects): void {
     if (!entry.meta) {
       if (entry.csv && isOld(entry.csv)) remove.push({ key: entry.csv.key, reason: "csv_without_meta" });
     } else if (!entry.csv) {
@@ -55,5 +79,4 @@ export function planSweep(entries: Iterable<EntryObjects>, now: Date, rule: Vali
       both(entry, "expired");
     }
   }
-  return { remove };
 }

@@ -36,3 +36,11 @@ export function successWithRows(fields: Record<string, unknown>, rowsJson: reado
   const chunks = [head, ...rowsJson, encoder.encode("}}")];
   return { chunks, sizeBytes: chunks.reduce((sum, chunk) => sum + chunk.length, 0) };
 }
+
+/** successWithRows for rows' JSON that arrives as a stream: the same bytes, in order, with no size known ahead. */
+export async function* successWithRowsStream(fields: Record<string, unknown>, rowsJson: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+  const [head, tail] = successWithRows(fields, []).chunks as [Uint8Array, Uint8Array];
+  yield head;
+  yield* rowsJson;
+  yield tail;
+}

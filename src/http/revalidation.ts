@@ -1,24 +1,15 @@
 import { createHash } from "node:crypto";
-import type { CacheMeta } from "../cache/meta.js";
+import { contentIdentityOf, type CacheMeta } from "../cache/meta.js";
 
 /** A year: what a history that never changes may be kept for (RFC 9111's customary maximum). */
 const IMMUTABLE_MAX_AGE_SECONDS = 31_536_000;
 
 /**
- * The entity tag of one representation of an entry: the CSV's sha256 when the meta records it (every entry this
- * service wrote), else a digest of what identifies the original's entry (its key, cached_at and rows: a rewrite
- * changes cached_at). The representation is part of it, since CSV and JSON are different bytes of the same entry.
+ * The entity tag of one representation of an entry: its content identity (see contentIdentityOf) and the
+ * representation, since CSV and JSON are different bytes of the same entry.
  */
 export function entityTagOf(meta: CacheMeta, representation: string): string {
-  return `"${identityOf(meta).slice(0, 32)}-${representation}"`;
-}
-
-/** The part of an entity tag that stands for one stored entry's content. */
-function identityOf(meta: CacheMeta): string {
-  return (
-    meta.csv_sha256 ??
-    createHash("sha256").update(`${meta.cache_key}\n${meta.cached_at}\n${meta.rows}\n${meta.csv_bytes ?? ""}`).digest("hex")
-  );
+  return `"${contentIdentityOf(meta).slice(0, 32)}-${representation}"`;
 }
 
 /**
@@ -27,7 +18,7 @@ function identityOf(meta: CacheMeta): string {
  */
 export function entityTagOfParts(parts: readonly (CacheMeta | null)[], decides: string, representation: string): string {
   const hash = createHash("sha256").update(decides);
-  for (const meta of parts) hash.update(`\n${meta ? identityOf(meta) : "-"}`);
+  for (const meta of parts) hash.update(`\n${meta ? contentIdentityOf(meta) : "-"}`);
   return `"${hash.digest("hex").slice(0, 32)}-${representation}"`;
 }
 

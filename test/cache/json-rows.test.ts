@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { csvToRows } from "../../src/cache/csv.js";
-import { csvToJsonRows } from "../../src/cache/json-rows.js";
+import { csvToJsonRows, NotPlainCsvError, plainJsonRowsOf } from "../../src/cache/json-rows.js";
 import { klinesCsv, readFixture } from "../support/fixtures.js";
 
 const bytes = (text: string) => new TextEncoder().encode(text);
@@ -101,5 +101,66 @@ describe("csvToJsonRows", () => {
   ])("writes the same for %s", (_, text) => {
     const csv = text.includes("\xff") ? Buffer.from(text, "latin1") : bytes(text);
     expect(written([csv])).toEqual(reference(csv));
+  });
+});
+
+/** The streaming writer's output for `chunks`, or the error it ends with. */
+async function streamed(chunks: Uint8Array[], rows: number): Promise<{ json: string; rows: number } | Error> {
+  async function* source() {
+    yield* chunks;
+  }
+  const out: Uint8Array[] = [];
+  try {
+    for await (const chunk of plainJsonRowsOf(source(), rows)) out.push(chunk);
+  } catch (error) {
+    return error as Error;
+  }
+  return { json: Buffer.concat(out).toString("utf8"), rows };
+}
+
+describe("plainJsonRowsOf", () => {
+  it("streams exactly what csvToJsonRows writes, for any cut of the bytes, a megabyte chunk at a time", async () => {
+    const csv = bytes(klinesCsv(20_000));
+    const expected = reference(csv);
+    for (const size of [1000, 65_536, 1 << 20, csv.length]) expect(await streamed(chunked(csv, size), expected.rows)).toEqual(expected);
+    let outputs = 0;
+    async function* source() {
+      yield* chunked(csv, 65_536);
+    }
+    for await (const chunk of plainJsonRowsOf(source(), expected.rows)) {
+      expect(chunk.length).toBeLessThanOrEqual(1 << 20);
+      outputs++;
+    }
+    expect(outputs).toBeGreaterThan(2);
+  });
+
+  it("writes the same as the reference for many CSVs of edge-case cells, or refuses them, never anything else", async () => {
+    let written = 0;
+    for (let seed = 1; seed <= 400; seed++) {
+      const csv = bytes(mixedCsv(seed));
+      const expected = reference(csv);
+      const answer = await streamed(chunked(csv, 1 + (seed % 17)), expected.rows);
+      if (answer instanceof Error) {
+        expect(answer).toBeInstanceOf(NotPlainCsvError);
+        continue;
+      }
+      expect({ seed, ...answer }).toEqual({ seed, ...expected });
+      written++;
+    }
+    expect(written).toBeGreaterThan(300);
+  });
+
+  it.each([
+    ["CRLF", "timestamp,open\r\n2021-10-22 23:03:00,1\r\n"],
+    ["quoted fields", 'timestamp,note\n2021-10-22 23:03:00,"a, b"\n'],
+    ["a column named twice", "timestamp,open,open\n2021-10-22 23:03:00,1,2\n"],
+    ["semicolons early on", "timestamp,open\n2021-10-22 23:03:00,a;b\n"],
+    ["nothing", ""],
+  ])("refuses %s, which only the slow path writes", async (_, text) => {
+    expect(await streamed([bytes(text)], 1)).toBeInstanceOf(NotPlainCsvError);
+  });
+
+  it("refuses a CSV whose rows are not the meta's", async () => {
+    expect(await streamed([bytes(klinesCsv(3))], 4)).toBeInstanceOf(NotPlainCsvError);
   });
 });

@@ -102,7 +102,7 @@ describe("DataCache.sweep", () => {
     const result = await createDataCache({ store, clock: fixedClock(new Date(NOW)), rule }).sweep();
     expect(result).toEqual({
       deleted: 5,
-      by_reason: { expired: 2, csv_without_meta: 1, meta_without_csv: 1, unreadable_meta: 0, temporary: 1 },
+      by_reason: { expired: 2, csv_without_meta: 1, meta_without_csv: 1, unreadable_meta: 0, stale_parquet: 0, temporary: 1 },
     });
     expect(await keysOf(store)).toEqual(survivors);
   });
@@ -124,7 +124,7 @@ describe("DataCache.sweep", () => {
     const result = await createDataCache({ store, clock: fixedClock(new Date(written + 2 * HOUR)), rule }).sweep();
     expect(result).toEqual({
       deleted: 4,
-      by_reason: { expired: 2, csv_without_meta: 1, meta_without_csv: 1, unreadable_meta: 0, temporary: 0 },
+      by_reason: { expired: 2, csv_without_meta: 1, meta_without_csv: 1, unreadable_meta: 0, stale_parquet: 0, temporary: 0 },
     });
     expect(await keysOf(store)).toEqual(survivors);
   });

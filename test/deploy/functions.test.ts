@@ -43,7 +43,7 @@ describe("serverless.yml's functions, made from the route table", () => {
       expect(role?.Type).toBe("AWS::IAM::Role");
       expect(actionsOf(role as NonNullable<typeof role>)).toEqual(spec.s3.map((action) => `s3:${action}`).sort());
     }
-    expect(actionsOf(resources.Resources.GetRole as NonNullable<Generated["resources"]["Resources"][string]>)).toEqual(["s3:GetObject"]);
+    expect(actionsOf(resources.Resources.GetRole as NonNullable<Generated["resources"]["Resources"][string]>)).toEqual(["s3:GetObject", "s3:PutObject"]);
     expect(JSON.stringify(resources.Resources.KlinesRole)).toContain("/cache/data/*");
     expect(JSON.stringify(resources.Resources.WarmupRole)).not.toContain("s3:");
     for (const fn of ["get", "info", "cache", "commit", "uploadUrl", "symbols", "metrics", "admin", "warmup"]) {

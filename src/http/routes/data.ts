@@ -1,12 +1,12 @@
 import type { Context } from "hono";
 import { rowsToCsv } from "../../cache/csv.js";
-import { TooLargeToInlineError, type Lookup } from "../../cache/data-cache.js";
+import { TooLargeToInlineError, type DataCache, type Lookup } from "../../cache/data-cache.js";
 import { datasetKey } from "../../cache/key.js";
 import { dataCacheHitKey, dataCacheMissKey } from "../../counters/keys.js";
 import { AppError, InvalidBodyError, NotFoundError, StorageUnavailableError, UnsupportedMediaTypeError } from "../../errors.js";
 import type { DatasetId } from "../../market.js";
 import type { RouteChain } from "../app.js";
-import { success, successWithRows } from "../envelope.js";
+import { success, successWithRows, successWithRowsStream } from "../envelope.js";
 import type { AppDeps, AppEnv } from "../env.js";
 import { requireRead, requireWrite } from "../middleware/auth.js";
 import { limitBody } from "../middleware/body.js";
@@ -18,9 +18,10 @@ import { streamOf, streamOfGenerator } from "../stream.js";
 import { datasetFromQuery, wantedFormat } from "../validation.js";
 
 /**
- * GET data: a hit as JSON rows or the stored CSV bytes, streamed (compressed when the client accepts it); on Lambda
- * a large CSV redirects to the store. Every hit carries an ETag and a Cache-Control; a client whose copy has the
- * ETag gets 304, and nothing beyond the meta is read for it.
+ * GET data: a hit as JSON rows, the stored CSV bytes, its Parquet form (made once, then kept beside it) or an Arrow
+ * stream, streamed (text compressed when the client accepts it); on Lambda a large CSV or Parquet redirects to the
+ * store. Every hit carries an ETag and a Cache-Control; a client whose copy has the ETag gets 304, and nothing beyond
+ * the meta is read for it.
  */
 export function readData(
   deps: Pick<AppDeps, "cache" | "counters" | "access" | "clock" | "inlineMaxBytes" | "presignTtlSeconds">,
@@ -48,14 +49,39 @@ export function readData(
         return c.body(null, 304, validators);
       }
       if (format === "json") {
-        const read = await cache.readRowsJson(id, { maxCsvBytes: inlineMaxBytes, meta });
+        const read = await cache.openRowsJson(id, { maxCsvBytes: inlineMaxBytes, meta });
         if (!read.hit) return miss(c, read, count(id, false));
         await hit(c, count(id, true));
+        if ("stream" in read.json) {
+          const body = successWithRowsStream({ meta }, read.json.stream);
+          return c.body(streamOfGenerator(body), 200, { ...validators, "Content-Type": "application/json" });
+        }
         const body = successWithRows({ meta }, read.json.chunks);
         return c.body(streamOf(body.chunks), 200, {
           ...validators,
           "Content-Type": "application/json",
           "Content-Length": String(body.sizeBytes),
+        });
+      }
+      if (format === "parquet") {
+        // Made once from the CSV and kept beside it; the writer is loaded only to make it.
+        const make: ParquetMaker = async (csv) => (await loadColumnar()).columnarOf("parquet", csv);
+        const read = await cache.openParquet(id, meta, make);
+        if (!read.hit) return miss(c, read, count(id, false));
+        await hit(c, count(id, true));
+        c.header("X-Parquet", read.made ? "MISS" : "HIT");
+        if (inlineMaxBytes !== undefined && read.parquet.sizeBytes > inlineMaxBytes) {
+          await read.parquet.stream.cancel();
+          const url = await cache.parquetUrl(id, meta, presignTtlSeconds);
+          if (!url) throw directTransferUnavailable();
+          c.header("Cache-Control", "no-store");
+          return c.redirect(url, 303);
+        }
+        return c.body(read.parquet.stream, 200, {
+          ...validators,
+          "Content-Type": MEDIA_TYPES.parquet,
+          "Content-Length": String(read.parquet.sizeBytes),
+          "Content-Disposition": `inline; filename="${datasetKey(id)}.parquet"`,
         });
       }
       const read = await cache.openCsv(id, { meta });
@@ -188,6 +214,8 @@ async function csvBody(c: Context<AppEnv>): Promise<Uint8Array> {
     `Content-Type must be text/csv or application/json, not ${JSON.stringify(type || "(none)")}`,
   );
 }
+
+type ParquetMaker = Parameters<DataCache["openParquet"]>[2];
 
 /**
  * The CSV as a source the columnar forms read twice: the stream already open first, then a fresh read of the same

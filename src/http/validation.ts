@@ -1,6 +1,8 @@
 import { FORMATS, formatOfAccept, type Format } from "../formats/media.js";
 import type { Context } from "hono";
-import { datasetIdSchema, type DatasetId } from "../market.js";
+import * as z from "zod/mini";
+import type { InfoQuery } from "../cache/info-page.js";
+import { datasetIdSchema, INTERVALS, MARKET_TYPES, type DatasetId } from "../market.js";
 import { ValidationError, type FieldIssue } from "../errors.js";
 
 const FIELDS = ["symbol", "interval", "start_date", "end_date", "market_type"] as const;
@@ -39,4 +41,35 @@ export function wantedFormat(c: Context, allowed: readonly Format[] = FORMATS): 
   if (format) return format as Format;
   const accepted = formatOfAccept(c.req.header("accept"));
   return allowed.includes(accepted) ? accepted : "json";
+}
+
+const infoQuerySchema = z.object({
+  limit: z.optional(z.coerce.number().check(z.int(), z.minimum(1), z.maximum(10_000))),
+  cursor: z.optional(z.string().check(z.regex(/^[A-Za-z0-9_-]{1,400}$/, "must be a next_cursor of an earlier page"))),
+  symbol: z.optional(z.string().check(z.regex(/^[A-Za-z0-9]{2,30}$/, "must be 2-30 letters or digits"))),
+  interval: z.optional(z.enum(INTERVALS)),
+  market_type: z.optional(z.enum(MARKET_TYPES)),
+});
+
+/** info's paging and filters, or a VALIDATION_ERROR listing every bad one. */
+export function infoQueryOf(c: Context): InfoQuery {
+  const queries = c.req.queries();
+  const issues: FieldIssue[] = [];
+  const raw: Record<string, string | undefined> = {};
+  for (const field of ["limit", "cursor", "symbol", "interval", "market_type"] as const) {
+    const values = queries[field] ?? [];
+    if (values.length > 1) issues.push({ field, message: "is given more than once" });
+    raw[field] = values[0];
+  }
+  if (raw.market_type !== undefined) raw.market_type = raw.market_type.toLowerCase();
+  const parsed = infoQuerySchema.safeParse(raw);
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) {
+      const field = String(issue.path[0] ?? "query");
+      if (!issues.some((known) => known.field === field)) issues.push({ field, message: issue.message });
+    }
+  }
+  if (issues.length > 0 || !parsed.success) throw new ValidationError("Invalid query parameters", issues);
+  const { symbol, ...rest } = parsed.data;
+  return { ...rest, ...(symbol === undefined ? {} : { symbol: symbol.toUpperCase() }) };
 }

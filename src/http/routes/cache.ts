@@ -1,12 +1,23 @@
+import { pageOf } from "../../cache/info-page.js";
 import { runSweep } from "../../jobs.js";
 import type { RouteChain } from "../app.js";
 import { success } from "../envelope.js";
 import type { AppDeps } from "../env.js";
 import { requireRead, requireWrite } from "../middleware/auth.js";
+import { infoQueryOf } from "../validation.js";
 
-/** GET info: what is cached. */
-export function info(deps: Pick<AppDeps, "cache" | "access">): RouteChain {
-  return [requireRead(deps.access), async (c) => c.json(success(await deps.cache.info()))];
+/**
+ * GET info: what is cached; with `limit`, `cursor`, `symbol`, `interval` or `market_type`, one page of its entries
+ * (the summary figures stay whole). On Lambda an answer that would not fit is its first page (see pageOf).
+ */
+export function info(deps: Pick<AppDeps, "cache" | "access" | "inlineMaxBytes">): RouteChain {
+  return [
+    requireRead(deps.access),
+    async function info(c) {
+      const query = infoQueryOf(c);
+      return c.json(success(pageOf(await deps.cache.info(), query, deps.inlineMaxBytes)));
+    },
+  ];
 }
 
 /** POST clear: empties the cache. */

@@ -10,16 +10,30 @@ const REQUIRED = new Set<string>(["symbol", "interval", "start_date", "end_date"
 
 /** The dataset named by the query string, or a VALIDATION_ERROR listing every bad field. */
 export function datasetFromQuery(c: Context): DatasetId {
+  return parseQuery(c, FIELDS, datasetIdSchema, { required: REQUIRED });
+}
+
+/**
+ * The query's `fields` (each at most once, those in `required` present) parsed by `schema`, or a VALIDATION_ERROR
+ * listing every bad field, each once. `prepare` may normalize the raw values first.
+ */
+function parseQuery<T>(
+  c: Context,
+  fields: readonly string[],
+  schema: z.ZodMiniType<T>,
+  options: { required?: ReadonlySet<string>; prepare?: (raw: Record<string, string | undefined>) => void } = {},
+): T {
   const queries = c.req.queries();
   const issues: FieldIssue[] = [];
   const raw: Record<string, string | undefined> = {};
-  for (const field of FIELDS) {
+  for (const field of fields) {
     const values = queries[field] ?? [];
     if (values.length > 1) issues.push({ field, message: "is given more than once" });
-    else if (values.length === 0 && REQUIRED.has(field)) issues.push({ field, message: "is required" });
+    else if (values.length === 0 && options.required?.has(field)) issues.push({ field, message: "is required" });
     raw[field] = values[0];
   }
-  const parsed = datasetIdSchema.safeParse(raw);
+  options.prepare?.(raw);
+  const parsed = schema.safeParse(raw);
   if (!parsed.success) {
     for (const issue of parsed.error.issues) {
       const field = String(issue.path[0] ?? "query");
@@ -53,23 +67,10 @@ const infoQuerySchema = z.object({
 
 /** info's paging and filters, or a VALIDATION_ERROR listing every bad one. */
 export function infoQueryOf(c: Context): InfoQuery {
-  const queries = c.req.queries();
-  const issues: FieldIssue[] = [];
-  const raw: Record<string, string | undefined> = {};
-  for (const field of ["limit", "cursor", "symbol", "interval", "market_type"] as const) {
-    const values = queries[field] ?? [];
-    if (values.length > 1) issues.push({ field, message: "is given more than once" });
-    raw[field] = values[0];
-  }
-  if (raw.market_type !== undefined) raw.market_type = raw.market_type.toLowerCase();
-  const parsed = infoQuerySchema.safeParse(raw);
-  if (!parsed.success) {
-    for (const issue of parsed.error.issues) {
-      const field = String(issue.path[0] ?? "query");
-      if (!issues.some((known) => known.field === field)) issues.push({ field, message: issue.message });
-    }
-  }
-  if (issues.length > 0 || !parsed.success) throw new ValidationError("Invalid query parameters", issues);
-  const { symbol, ...rest } = parsed.data;
+  const { symbol, ...rest } = parseQuery(c, ["limit", "cursor", "symbol", "interval", "market_type"], infoQuerySchema, {
+    prepare: (raw) => {
+      if (raw.market_type !== undefined) raw.market_type = raw.market_type.toLowerCase();
+    },
+  });
   return { ...rest, ...(symbol === undefined ? {} : { symbol: symbol.toUpperCase() }) };
 }

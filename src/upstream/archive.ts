@@ -5,6 +5,7 @@ import type { Deadline } from "../deadline.js";
 import { UpstreamUnavailableError } from "../errors.js";
 import type { Interval, MarketType } from "../market.js";
 import type { Kline } from "./binance.js";
+import { readAtMost } from "./body.js";
 
 export const BINANCE_ARCHIVE_URL = "https://data.binance.vision";
 
@@ -85,7 +86,7 @@ export function createBinanceArchive(options: ArchiveClientOptions): BinanceArch
         await response.body?.cancel();
         throw new UpstreamUnavailableError(`The Binance archive answered HTTP ${response.status} for ${path}`);
       }
-      return await readAtMost(response, maxBytes, path);
+      return await readAtMost(response, maxBytes, () => new ArchiveRejectedError(`${path} is over the ${maxBytes} bytes read of one archive file`));
     } catch (error) {
       if (error instanceof ArchiveRejectedError || error instanceof UpstreamUnavailableError) throw error;
       throw new UpstreamUnavailableError(`The Binance archive could not be read (${path})`, { cause: error });
@@ -104,22 +105,6 @@ export function createBinanceArchive(options: ArchiveClientOptions): BinanceArch
       return klinesOf(await unzipOne(zip, path), period, path);
     },
   };
-}
-
-async function readAtMost(response: Response, maxBytes: number, path: string): Promise<Uint8Array> {
-  if (!response.body) return new Uint8Array(0);
-  const reader = response.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let sizeBytes = 0;
-  for (let read = await reader.read(); !read.done; read = await reader.read()) {
-    sizeBytes += read.value.length;
-    if (sizeBytes > maxBytes) {
-      await reader.cancel();
-      throw new ArchiveRejectedError(`${path} is over the ${maxBytes} bytes read of one archive file`);
-    }
-    chunks.push(read.value);
-  }
-  return Buffer.concat(chunks);
 }
 
 /**

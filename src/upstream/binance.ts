@@ -5,6 +5,7 @@ import type { Deadline } from "../deadline.js";
 import { UnknownSymbolError, UpstreamBannedError, UpstreamUnavailableError } from "../errors.js";
 import { silentLog, type Log } from "../log.js";
 import type { SharedLimits } from "./limits.js";
+import { readAtMost } from "./body.js";
 
 export const BINANCE_SPOT_URL = "https://api.binance.com";
 export const BINANCE_FUTURES_URL = "https://fapi.binance.com";
@@ -380,24 +381,12 @@ class BodyTooLargeError extends Error {
 
 /** The body as text, read until `maxBytes`: an answer larger than that is refused, never held whole. */
 async function readText(response: Response, maxBytes: number): Promise<string> {
-  const declared = Number(response.headers.get("content-length") ?? NaN);
-  if (declared > maxBytes) {
-    await response.body?.cancel();
-    throw new BodyTooLargeError(`answer of ${declared} bytes, over the ${maxBytes} this client reads`);
-  }
-  if (!response.body) return "";
-  const reader = response.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let sizeBytes = 0;
-  for (let read = await reader.read(); !read.done; read = await reader.read()) {
-    sizeBytes += read.value.length;
-    if (sizeBytes > maxBytes) {
-      await reader.cancel();
-      throw new BodyTooLargeError(`answer of more than ${maxBytes} bytes, which this client does not read`);
-    }
-    chunks.push(read.value);
-  }
-  return Buffer.concat(chunks).toString("utf8");
+  const body = await readAtMost(response, maxBytes, (declared) =>
+    declared === undefined
+      ? new BodyTooLargeError(`answer of more than ${maxBytes} bytes, which this client does not read`)
+      : new BodyTooLargeError(`answer of ${declared} bytes, over the ${maxBytes} this client reads`),
+  );
+  return body.toString("utf8");
 }
 
 const symbolOf = (url: string): string => new URL(url).searchParams.get("symbol") ?? "";

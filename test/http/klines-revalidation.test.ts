@@ -5,11 +5,10 @@ import { DuckDBInstance } from "@duckdb/node-api";
 import { tableFromIPC } from "apache-arrow";
 import { csvToRows } from "../../src/cache/csv.js";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { createFsStore } from "../../src/storage/fs.js";
 import type { Clock } from "../../src/clock.js";
-import type { ObjectStore } from "../../src/storage/types.js";
 import { startBinanceStandIn, type BinanceStandIn } from "../support/binance-standin.js";
 import { testApp } from "../support/app.js";
+import { recordingStore } from "../support/recording-store.js";
 import { tempDir } from "../support/fixtures.js";
 
 const NOW = "2026-11-25T12:00:30.000Z";
@@ -29,19 +28,7 @@ const upstreamRequests = () => Object.values(standIn.requests).reduce((sum, n) =
 
 /** The app on a store that records what it reads, talking to the stand-in. */
 function build() {
-  const inner = createFsStore({ baseDir: tempDir() });
-  const reads: string[] = [];
-  const store: ObjectStore = {
-    ...inner,
-    get: async (key, options) => {
-      reads.push(key);
-      return inner.get(key, options);
-    },
-    getStream: async (key, options) => {
-      reads.push(key);
-      return inner.getStream(key, options);
-    },
-  };
+  const { store, reads } = recordingStore();
   const built = testApp({ binanceUrl: standIn.url, now: NOW, store });
   clock = built.clock;
   return { ...built, reads };

@@ -4,32 +4,15 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { contentIdentityOf, type CacheMeta } from "../../src/cache/meta.js";
 import { csvKeyOf, parquetKeyOf } from "../../src/cache/objects.js";
-import { createFsStore } from "../../src/storage/fs.js";
 import type { ObjectStore } from "../../src/storage/types.js";
 import { dataUrl, testApp } from "../support/app.js";
+import { recordingStore } from "../support/recording-store.js";
 import { BTC_SPOT, klinesCsv, tempDir } from "../support/fixtures.js";
 import { s3TestStore } from "../support/s3.js";
 
 const csvPut = (body: string) => ({ method: "PUT", body, headers: { "Content-Type": "text/csv" } });
 const PARQUET = dataUrl({ ...BTC_SPOT, format: "parquet" });
 
-/** An fs store that records the key of every read. */
-function recordingStore(): { store: ObjectStore; reads: string[] } {
-  const inner = createFsStore({ baseDir: tempDir() });
-  const reads: string[] = [];
-  const store: ObjectStore = {
-    ...inner,
-    get: async (key, options) => {
-      reads.push(key);
-      return inner.get(key, options);
-    },
-    getStream: async (key, options) => {
-      reads.push(key);
-      return inner.getStream(key, options);
-    },
-  };
-  return { store, reads };
-}
 
 async function put(app: ReturnType<typeof testApp>["app"], csv: string): Promise<CacheMeta> {
   const res = await app.request(dataUrl(BTC_SPOT), csvPut(csv));

@@ -1,29 +1,11 @@
 import { brotliDecompressSync, gunzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
-import { createFsStore } from "../../src/storage/fs.js";
-import type { ObjectStore } from "../../src/storage/types.js";
 import { dataUrl, testApp } from "../support/app.js";
-import { BTC_SPOT, ETH_FUTURES, klinesCsv, tempDir } from "../support/fixtures.js";
+import { recordingStore } from "../support/recording-store.js";
+import { BTC_SPOT, ETH_FUTURES, klinesCsv } from "../support/fixtures.js";
 
 const csvPut = (body: string) => ({ method: "PUT", body, headers: { "Content-Type": "text/csv" } });
 
-/** An fs store that records the key of every read, to prove what a 304 reads. */
-function recordingStore(): { store: ObjectStore; reads: string[] } {
-  const inner = createFsStore({ baseDir: tempDir() });
-  const reads: string[] = [];
-  const store: ObjectStore = {
-    ...inner,
-    get: async (key, options) => {
-      reads.push(key);
-      return inner.get(key, options);
-    },
-    getStream: async (key, options) => {
-      reads.push(key);
-      return inner.getStream(key, options);
-    },
-  };
-  return { store, reads };
-}
 
 describe("revalidation of data hits", () => {
   it("tags a historical hit, keeps it a year, and answers 304 to its tag reading only the meta", async () => {

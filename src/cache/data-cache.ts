@@ -6,7 +6,8 @@ import { csvToRows, type Row } from "./csv.js";
 import { createCsvDigest, createCsvProof, versionMatches } from "./integrity.js";
 import { csvToJsonRows, hasNoQuoteOrCr, NotPlainCsvError, plainJsonRowsOf, type RowsJson } from "./json-rows.js";
 import { buildMeta, contentIdentityOf, describes, parseMeta, serializeMeta, type CacheMeta, type Retention } from "./meta.js";
-import { csvKeyOf, metaKeyOf, parquetKeyOf, parseEntryObject, type EntryId } from "./objects.js";
+import { createInfoIndex, INDEX_PREFIX, SHARD_DIGITS, shardOf, type IndexRow } from "./info-index.js";
+import { csvKeyOf, entryName, metaKeyOf, parquetKeyOf, parseEntryObject, type EntryId } from "./objects.js";
 import { ABANDONED_AFTER_MS, groupEntries, planSweep, type EntryObjects, type SweepReason } from "./sweep.js";
 import { expiresAt, formatCachedAt, isFresh, type ValidityRule } from "./validity.js";
 
@@ -115,6 +116,7 @@ const TORN = { hit: false, reason: "torn" } as const;
 export function createDataCache(options: DataCacheOptions) {
   const { store, clock, rule } = options;
   const infoConcurrency = options.infoConcurrency ?? 32;
+  const index = createInfoIndex(store);
 
   /** The committed meta of `id` that its own retention still serves, or why there is none. */
   async function lookup(id: EntryId, read: ReadOptions = {}): Promise<Lookup<object>> {
@@ -232,8 +234,69 @@ export function createDataCache(options: DataCacheOptions) {
       if (field in meta) throw new Error(`A writer's meta field may not replace the cache's own: ${field}`);
     }
     const committed = { ...meta, ...write.extraMeta };
-    await store.put(metaKeyOf(id), serializeMeta(committed), { contentType: "application/json", signal: write.signal });
+    const metaBytes = serializeMeta(committed);
+    await store.put(metaKeyOf(id), metaBytes, { contentType: "application/json", signal: write.signal });
+    const row = { meta: committed, folder: id.folder ?? "", bytes: facts.csvBytes + Buffer.byteLength(metaBytes) };
+    await quietly(entryName(id), () => index.upsert(entryName(id), row));
     return committed;
+  }
+
+  /**
+   * Runs an index change; the write it follows has happened whatever becomes of it, so a failure only drops the
+   * entry's shard, which the next info rebuilds from the objects.
+   */
+  async function quietly(entry: string, change: () => Promise<void>): Promise<void> {
+    try {
+      await change();
+    } catch {
+      await store.deleteMany([`${INDEX_PREFIX}${shardOf(entry)}.json`]).catch(() => undefined);
+    }
+  }
+
+  /** The index rows of the entries a listing holds whose shard is one of `digits`, their metas read (memoized). */
+  async function rowsFromListing(digits: ReadonlySet<string>): Promise<Map<string, IndexRow>> {
+    const listed = groupEntries(await store.list());
+    const wanted = [...listed].filter(([entry, objects]) => digits.has(shardOf(entry)) && objects.csv && objects.meta);
+    // Forget metas that are gone, so the memo never outgrows the cache.
+    const metaKeys = new Set([...listed.values()].flatMap((objects) => (objects.meta ? [objects.meta.key] : [])));
+    for (const key of metaMemo.keys()) if (!metaKeys.has(key)) metaMemo.delete(key);
+    const rows = await mapLimit(wanted, infoConcurrency, async ([entry, objects]) => {
+      const meta = await readMetaOnce(objects.meta as ListedObject);
+      const folder = parseEntryObject((objects.meta as ListedObject).key)?.folder ?? "";
+      const bytes = (objects.csv as ListedObject).sizeBytes + (objects.meta as ListedObject).sizeBytes;
+      return meta ? ([entry, { meta, folder, bytes }] as const) : null;
+    });
+    return new Map(rows.filter((row) => row !== null));
+  }
+
+  /** Rebuilds the index's shards `digits` from a listing, each only if no writer changed it since `versions`. */
+  async function repairIndex(digits: readonly string[], versions: ReadonlyMap<string, string | null>): Promise<Map<string, IndexRow>> {
+    const rows = await rowsFromListing(new Set(digits));
+    await index.replace(digits, rows, versions);
+    return rows;
+  }
+
+  /** info's answer from index rows, judged by the clock now. */
+  function infoOf(rows: Iterable<IndexRow>): CacheInfo {
+    const now = clock.now();
+    const entries: CacheEntryInfo[] = [];
+    let totalBytes = 0;
+    for (const { meta, folder, bytes } of rows) {
+      totalBytes += bytes;
+      entries.push({
+        ...meta,
+        folder,
+        retention: meta.retention ?? "rule",
+        expires_at: expiresAt(meta, now, rule)?.toISOString() ?? null,
+        state: isFresh(meta, now, rule) ? "valid" : "expired",
+      });
+    }
+    return {
+      total_files: entries.length,
+      cached_symbols: [...new Set(entries.map((entry) => entry.symbol))].sort(),
+      total_size_mb: Math.round((totalBytes / 2 ** 20) * 100) / 100,
+      cache_entries: entries,
+    };
   }
 
   const entryObjects = async (): Promise<ListedObject[]> =>
@@ -377,6 +440,7 @@ export function createDataCache(options: DataCacheOptions) {
       const bytes = heads[0] ? await store.get(metaKeyOf(id)) : null;
       const meta = bytes && parseMeta(bytes);
       await store.deleteMany(meta ? [...keys, parquetKeyOf(id, contentIdentityOf(meta))] : keys);
+      await quietly(entryName(id), () => index.remove([entryName(id)]));
       return true;
     },
 
@@ -419,39 +483,24 @@ export function createDataCache(options: DataCacheOptions) {
       return store.presigner ? store.presigner.getUrl(parquetKeyOf(id, contentIdentityOf(meta)), expiresSeconds) : null;
     },
 
-    /** What is cached, in every folder: one listing pass, then the metas read with bounded concurrency. */
-    async info(): Promise<CacheInfo> {
-      const objects = await entryObjects();
-      const metaObjects = objects.filter((object) => parseEntryObject(object.key)?.part === "meta");
-      const metas = await mapLimit(metaObjects, infoConcurrency, readMetaOnce);
-      // Forget metas that are gone, so the memo never outgrows the cache.
-      const listed = new Set(metaObjects.map((object) => object.key));
-      for (const key of metaMemo.keys()) if (!listed.has(key)) metaMemo.delete(key);
-      const now = clock.now();
-      const entries = metas.flatMap((meta, i): CacheEntryInfo[] => {
-        if (meta === null) return [];
-        return [
-          {
-            ...meta,
-            folder: parseEntryObject((metaObjects[i] as ListedObject).key)?.folder ?? "",
-            retention: meta.retention ?? "rule",
-            expires_at: expiresAt(meta, now, rule)?.toISOString() ?? null,
-            state: isFresh(meta, now, rule) ? "valid" : "expired",
-          },
-        ];
-      });
-      const totalBytes = objects.reduce((sum, object) => sum + object.sizeBytes, 0);
-      return {
-        total_files: metaObjects.length,
-        cached_symbols: [...new Set(entries.map((entry) => entry.symbol))].sort(),
-        total_size_mb: Math.round((totalBytes / 2 ** 20) * 100) / 100,
-        cache_entries: entries,
-      };
+    /**
+     * What is cached, in every folder, from the info index: 16 shard reads whatever the number of entries. A shard
+     * missing or unreadable is rebuilt first from a listing; `refresh` rebuilds them all (metas written behind the
+     * cache's back, by the Python service or a restore, appear then, or after the next sweep).
+     */
+    async info(options: { refresh?: boolean } = {}): Promise<CacheInfo> {
+      const shards = await index.readAll();
+      const versions = new Map([...shards].map(([digit, { version }]) => [digit, version]));
+      const stale = options.refresh ? SHARD_DIGITS : SHARD_DIGITS.filter((digit) => shards.get(digit)?.shard == null);
+      const repaired = stale.length > 0 ? await repairIndex(stale, versions) : new Map<string, IndexRow>();
+      const kept = SHARD_DIGITS.filter((digit) => !stale.includes(digit)).flatMap((digit) => [...(shards.get(digit)?.shard?.values() ?? [])]);
+      return infoOf([...kept, ...repaired.values()]);
     },
 
     /** Removes what can never be served (see planSweep) and stale temporaries of unfinished writes. */
     async sweep(): Promise<SweepResult> {
       const now = clock.now();
+      const versions = new Map([...(await index.readAll())].map(([digit, { version }]) => [digit, version]));
       const listed = groupEntries(await store.list());
       const entries = await mapLimit([...listed.values()], infoConcurrency, async (entry): Promise<EntryObjects> => {
         const { parquet } = entry;
@@ -461,6 +510,19 @@ export function createDataCache(options: DataCacheOptions) {
       });
       const plan = planSweep(entries, now, rule);
       await store.deleteMany(plan.remove.map((item) => item.key));
+      // The index, rebuilt from what this listing found and left; a shard a writer changed meanwhile, once more.
+      const removed = new Set(plan.remove.map((item) => item.key));
+      const rows = new Map<string, IndexRow>();
+      for (const [entry, objects] of [...listed.keys()].map((entry, i) => [entry, entries[i] as EntryObjects] as const)) {
+        const { csv, meta } = objects;
+        if (!csv || !meta?.parsed || removed.has(csv.key) || removed.has(meta.key)) continue;
+        rows.set(entry, { meta: meta.parsed, folder: parseEntryObject(meta.key)?.folder ?? "", bytes: csv.sizeBytes + meta.sizeBytes });
+      }
+      const conflicted = await index.replace(SHARD_DIGITS, rows, versions);
+      if (conflicted.length > 0) {
+        const again = new Map([...(await index.readAll())].map(([digit, { version }]) => [digit, version]));
+        await repairIndex(conflicted, again);
+      }
       const temporary = (await store.removeStaleTemporaries?.(new Date(now.getTime() - ABANDONED_AFTER_MS))) ?? 0;
       const byReason = { expired: 0, csv_without_meta: 0, meta_without_csv: 0, unreadable_meta: 0, stale_parquet: 0, temporary };
       for (const item of plan.remove) byReason[item.reason]++;
@@ -471,6 +533,7 @@ export function createDataCache(options: DataCacheOptions) {
     async clear(): Promise<number> {
       const keys = (await entryObjects()).map((object) => object.key);
       await store.deleteMany(keys);
+      await index.clear();
       return keys.length;
     },
   };

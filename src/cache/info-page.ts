@@ -8,6 +8,8 @@ export interface InfoQuery {
   symbol?: string;
   interval?: string;
   market_type?: string;
+  /** Rebuild the info index from a full listing first (see DataCache.info). */
+  refresh?: boolean;
 }
 
 export interface InfoPage extends CacheInfo {

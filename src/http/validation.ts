@@ -63,14 +63,15 @@ const infoQuerySchema = z.object({
   symbol: z.optional(z.string().check(z.regex(/^[A-Za-z0-9]{2,30}$/, "must be 2-30 letters or digits"))),
   interval: z.optional(z.enum(INTERVALS)),
   market_type: z.optional(z.enum(MARKET_TYPES)),
+  refresh: z.optional(z.enum(["true", "false"])),
 });
 
 /** info's paging and filters, or a VALIDATION_ERROR listing every bad one. */
 export function infoQueryOf(c: Context): InfoQuery {
-  const { symbol, ...rest } = parseQuery(c, ["limit", "cursor", "symbol", "interval", "market_type"], infoQuerySchema, {
+  const { symbol, refresh, ...rest } = parseQuery(c, ["limit", "cursor", "symbol", "interval", "market_type", "refresh"], infoQuerySchema, {
     prepare: (raw) => {
       if (raw.market_type !== undefined) raw.market_type = raw.market_type.toLowerCase();
     },
   });
-  return { ...rest, ...(symbol === undefined ? {} : { symbol: symbol.toUpperCase() }) };
+  return { ...rest, refresh: refresh === "true", ...(symbol === undefined ? {} : { symbol: symbol.toUpperCase() }) };
 }

@@ -1,12 +1,12 @@
 import { closeSync, fstatSync, mkdirSync, openSync, readSync, statSync, type Stats } from "node:fs";
 import { mkdir, open, readFile, readdir, rename, rm, stat, unlink, writeFile, type FileHandle } from "node:fs/promises";
-import { randomUUID } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import { dirname, join, relative, resolve, sep } from "node:path";
-import { setImmediate } from "node:timers/promises";
+import { setImmediate, setTimeout as delay } from "node:timers/promises";
 import { InvalidKeyError, StorageUnavailableError } from "../errors.js";
 import { mapLimit } from "../util/map-limit.js";
 import { assertValidKey, assertValidPrefix } from "./keys.js";
-import type { CallOptions, ListedObject, ObjectMeta, ObjectStore, ObjectStream, ObjectVersion } from "./types.js";
+import { PreconditionFailedError, type CallOptions, type ListedObject, type ObjectMeta, type ObjectStore, type ObjectStream, type ObjectVersion } from "./types.js";
 
 export interface FsStoreOptions {
   /** Folder that holds the objects; created if missing. */
@@ -72,16 +72,27 @@ export function createFsStore(options: FsStoreOptions): ObjectStore {
       const path = pathOf(key);
       throwIfAborted(key, options);
       const tmp = join(tmpDir, randomUUID());
+      const conditional = options?.ifMatch !== undefined;
+      let unlock: (() => Promise<void>) | null = null;
       try {
         await writeFile(tmp, body);
         // rename keeps the inode and mtime, so the temporary file's version is the object's.
         const version = versionOf(await stat(tmp));
         await mkdir(dirname(path), { recursive: true });
+        if (conditional) {
+          // Compare and rename under the key's lock, so no other conditional writer renames in between.
+          unlock = await lockOf(tmpDir, key);
+          const current = await orNull(key, () => stat(path));
+          if ((current ? versionOf(current) : null) !== options.ifMatch) throw new PreconditionFailedError(key);
+        }
         await rename(tmp, path);
         return version;
       } catch (error) {
         await rm(tmp, { force: true });
+        if (error instanceof PreconditionFailedError || error instanceof StorageUnavailableError) throw error;
         throw unavailable(key, error);
+      } finally {
+        await unlock?.();
       }
     },
 
@@ -205,6 +216,32 @@ function fileStream(handle: FileHandle, sizeBytes: number): ReadableStream<Uint8
 }
 
 /** Every regular file under `dir`, skipping dot-entries (temporary files). A missing dir is empty. */
+/** A lock older than this was left by a process that died holding it: it is broken. */
+const LOCK_STALE_MS = 10_000;
+/** How long a conditional write waits for another's lock before the store counts as unavailable. */
+const LOCK_WAIT_MS = 5_000;
+
+/**
+ * The lock of one key among the conditional writers of this folder (any process): a file created exclusively in the
+ * temporaries' folder, removed by the returned function. Waits in 2 ms steps, bounded.
+ */
+async function lockOf(tmpDir: string, key: string): Promise<() => Promise<void>> {
+  const path = join(tmpDir, `lock-${createHash("sha1").update(key).digest("hex")}`);
+  const started = Date.now();
+  for (;;) {
+    try {
+      await (await open(path, "wx")).close();
+      return () => rm(path, { force: true });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+    }
+    const held = await orNull(path, () => stat(path));
+    if (held && Date.now() - held.mtimeMs > LOCK_STALE_MS) await rm(path, { force: true });
+    if (Date.now() - started > LOCK_WAIT_MS) throw new StorageUnavailableError(`The lock of ${key} stayed taken`);
+    await delay(2);
+  }
+}
+
 async function walk(dir: string): Promise<string[]> {
   const entries = await orNull(dir, () => readdir(dir, { withFileTypes: true }));
   if (!entries) return [];

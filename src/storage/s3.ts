@@ -10,7 +10,16 @@ import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
 import { StorageUnavailableError } from "../errors.js";
 import { mapLimit } from "../util/map-limit.js";
 import { assertValidKey, assertValidPrefix } from "./keys.js";
-import type { CallOptions, ListedObject, ObjectMeta, ObjectStore, ObjectStream, ObjectVersion, Presigner } from "./types.js";
+import {
+  PreconditionFailedError,
+  type CallOptions,
+  type ListedObject,
+  type ObjectMeta,
+  type ObjectStore,
+  type ObjectStream,
+  type ObjectVersion,
+  type Presigner,
+} from "./types.js";
 
 export interface S3StoreOptions {
   /** Bucket that holds the objects; it must exist. */
@@ -56,6 +65,7 @@ export function createS3Store(options: S3StoreOptions): ObjectStore {
     try {
       return await op(signal);
     } catch (error) {
+      if (error instanceof PreconditionFailedError) throw error;
       const reason = controller.signal.aborted
         ? `timed out after ${timeoutMs} ms`
         : options?.signal?.aborted
@@ -116,12 +126,23 @@ export function createS3Store(options: S3StoreOptions): ObjectStore {
 
     async put(key, body, putOptions): Promise<ObjectVersion> {
       const Key = objectKey(key);
+      const ifMatch = putOptions?.ifMatch;
+      const condition = ifMatch === undefined ? {} : ifMatch === null ? { IfNoneMatch: "*" } : { IfMatch: ifMatch };
       const response = await call(
         `put ${key}`,
         (abortSignal) =>
-          client.send(new PutObjectCommand({ Bucket: bucket, Key, Body: body, ContentType: putOptions?.contentType }), {
-            abortSignal,
-          }),
+          client
+            .send(new PutObjectCommand({ Bucket: bucket, Key, Body: body, ContentType: putOptions?.contentType, ...condition }), {
+              abortSignal,
+            })
+            .catch((error: unknown) => {
+              // 412: not at that version; 409: another conditional write to the key was in flight; 404: If-Match
+              // on a key that is not there.
+              const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+              const failed = status === 412 || status === 409 || (status === 404 && typeof ifMatch === "string");
+              if (ifMatch !== undefined && failed) throw new PreconditionFailedError(key);
+              throw error;
+            }),
         putOptions,
       );
       return response.ETag ?? "";

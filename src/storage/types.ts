@@ -27,6 +27,20 @@ export interface CallOptions {
   signal?: AbortSignal;
 }
 
+export interface PutOptions extends CallOptions {
+  contentType?: string;
+  /** The version the object must have for the write to happen; null: it must not exist. */
+  ifMatch?: ObjectVersion | null;
+}
+
+/** A conditional put found the object at another version than asked (or present when it should not be). */
+export class PreconditionFailedError extends Error {
+  override name = "PreconditionFailedError";
+  constructor(key: string) {
+    super(`${key} is not at the version the write was conditional on`);
+  }
+}
+
 /** Short-lived URLs that let a client talk to the store directly (S3 only). */
 export interface Presigner {
   /** A GET URL for `key`, valid `expiresSeconds`. */
@@ -45,8 +59,12 @@ export interface ObjectStore {
   readonly driver: string;
   get(key: string, options?: CallOptions): Promise<Uint8Array | null>;
   getStream(key: string, options?: CallOptions): Promise<ObjectStream | null>;
-  /** Writes the whole object atomically: readers see the old bytes or the new, never a part. Its new version. */
-  put(key: string, body: Uint8Array | string, options?: CallOptions & { contentType?: string }): Promise<ObjectVersion>;
+  /**
+   * Writes the whole object atomically: readers see the old bytes or the new, never a part. Its new version. With
+   * `ifMatch`, only when the object is still at that version (null: only when there is none), else
+   * PreconditionFailedError and nothing written: a read-modify-write that loses no one else's write.
+   */
+  put(key: string, body: Uint8Array | string, options?: PutOptions): Promise<ObjectVersion>;
   head(key: string): Promise<ObjectMeta | null>;
   /** Every object whose key starts with `prefix` (all pages), in key order. */
   list(prefix?: string): Promise<ListedObject[]>;

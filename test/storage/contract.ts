@@ -1,6 +1,6 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import { InvalidKeyError } from "../../src/errors.js";
-import type { ObjectStore } from "../../src/storage/types.js";
+import { PreconditionFailedError, type ObjectStore } from "../../src/storage/types.js";
 import { mapLimit } from "../../src/util/map-limit.js";
 
 /** Keys every driver must refuse, each for a reason given by assertValidKey. */
@@ -183,6 +183,43 @@ export function testObjectStore(
         expect((await store.list()).map((o) => o.key)).toEqual(["kept.csv"]);
       },
     );
+
+    it("creates with ifMatch null only when the key is free", async () => {
+      const version = await store.put("index/a.json", "one", { ifMatch: null });
+      await expect(store.put("index/a.json", "two", { ifMatch: null })).rejects.toBeInstanceOf(PreconditionFailedError);
+      expect(Buffer.from((await store.get("index/a.json")) ?? []).toString()).toBe("one");
+      expect((await store.list("index/"))[0]?.version).toBe(version);
+    });
+
+    it("replaces with ifMatch only at the version given, and writes nothing otherwise", async () => {
+      const first = await store.put("index/b.json", "one");
+      const second = await store.put("index/b.json", "two", { ifMatch: first });
+      await expect(store.put("index/b.json", "three", { ifMatch: first })).rejects.toBeInstanceOf(PreconditionFailedError);
+      await expect(store.put("index/missing.json", "x", { ifMatch: first })).rejects.toBeInstanceOf(PreconditionFailedError);
+      expect(Buffer.from((await store.get("index/b.json")) ?? []).toString()).toBe("two");
+      expect((await store.getStream("index/b.json"))?.version).toBe(second);
+      expect((await store.list("index/")).map((o) => o.key)).toEqual(["index/b.json"]);
+    });
+
+    it("loses no increment when 12 writers read, modify and write one object at once, retrying on conflict", async () => {
+      await store.put("index/count.json", "0");
+      const increment = async () => {
+        for (let attempt = 0; attempt < 100; attempt++) {
+          const current = await store.getStream("index/count.json");
+          if (!current) throw new Error("gone");
+          const text = await new Response(current.stream).text();
+          try {
+            await store.put("index/count.json", String(Number(text) + 1), { ifMatch: current.version });
+            return;
+          } catch (error) {
+            if (!(error instanceof PreconditionFailedError)) throw error;
+          }
+        }
+        throw new Error("no attempt won");
+      };
+      await Promise.all(Array.from({ length: 12 }, increment));
+      expect(Buffer.from((await store.get("index/count.json")) ?? []).toString()).toBe("12");
+    });
 
     it("refuses an invalid list prefix", async () => {
       await expect(store.list("../")).rejects.toBeInstanceOf(InvalidKeyError);

@@ -15,7 +15,7 @@ export function info(deps: Pick<AppDeps, "cache" | "access" | "inlineMaxBytes">)
     requireRead(deps.access),
     async function info(c) {
       const query = infoQueryOf(c);
-      return c.json(success(pageOf(await deps.cache.info(), query, deps.inlineMaxBytes)));
+      return c.json(success(pageOf(await deps.cache.info({ refresh: query.refresh }), query, deps.inlineMaxBytes)));
     },
   ];
 }

@@ -6,7 +6,7 @@ import { csvToRows, type Row } from "./csv.js";
 import { createCsvDigest, createCsvProof, versionMatches } from "./integrity.js";
 import { csvToJsonRows, hasNoQuoteOrCr, NotPlainCsvError, plainJsonRowsOf, type RowsJson } from "./json-rows.js";
 import { buildMeta, contentIdentityOf, describes, parseMeta, serializeMeta, type CacheMeta, type Retention } from "./meta.js";
-import { createInfoIndex, INDEX_PREFIX, SHARD_DIGITS, shardOf, type IndexRow } from "./info-index.js";
+import { createInfoIndex, SHARD_DIGITS, shardOf, type IndexRow } from "./info-index.js";
 import { csvKeyOf, entryName, metaKeyOf, parquetKeyOf, parseEntryObject, type EntryId } from "./objects.js";
 import { ABANDONED_AFTER_MS, groupEntries, planSweep, type EntryObjects, type SweepReason } from "./sweep.js";
 import { expiresAt, formatCachedAt, isFresh, type ValidityRule } from "./validity.js";
@@ -242,14 +242,14 @@ export function createDataCache(options: DataCacheOptions) {
   }
 
   /**
-   * Runs an index change; the write it follows has happened whatever becomes of it, so a failure only drops the
-   * entry's shard, which the next info rebuilds from the objects.
+   * Runs an index change; the write it follows has happened whatever becomes of it, so a failure only marks the
+   * entry's shard stale, which the next info rebuilds from the objects.
    */
   async function quietly(entry: string, change: () => Promise<void>): Promise<void> {
     try {
       await change();
     } catch {
-      await store.deleteMany([`${INDEX_PREFIX}${shardOf(entry)}.json`]).catch(() => undefined);
+      await index.invalidate(entry).catch(() => undefined);
     }
   }
 

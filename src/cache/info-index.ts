@@ -30,6 +30,8 @@ export interface IndexRow {
 export type Shard = Map<string, IndexRow>;
 
 const MAX_ATTEMPTS = 8;
+/** What a stale shard holds: not a shard (see parseShard), so the next info rebuilds it. */
+const STALE = JSON.stringify({ v: 0, stale: true });
 const SHARD_CONCURRENCY = 16;
 
 function parseShard(bytes: Uint8Array): Shard | null {
@@ -75,12 +77,23 @@ export function createInfoIndex(store: Pick<ObjectStore, "getStream" | "put" | "
         if (!(error instanceof PreconditionFailedError)) throw error;
       }
     }
-    // Never won: the shard goes, so the next info rebuilds it from the objects themselves.
+    // Never won: the shard is marked stale, so the next info rebuilds it from the objects themselves.
     log?.warn("info_index_contended", { shard: digit });
-    await store.deleteMany([shardKeyOf(digit)]);
+    await invalidate(digit);
+  }
+
+  /**
+   * Marks a shard stale (unreadable), which the next info rebuilds from a listing: an unconditional put, the one
+   * right every writer of entries has (a delete right it may lack).
+   */
+  async function invalidate(digit: string): Promise<void> {
+    await store.put(shardKeyOf(digit), STALE, { contentType: "application/json" });
   }
 
   return {
+    /** Marks the shard of `entry` stale (see invalidate). */
+    invalidate: (entry: string) => invalidate(shardOf(entry)),
+
     /** Records an entry written (its meta committed). */
     upsert: (entry: string, row: IndexRow) => update(shardOf(entry), (shard) => void shard.set(entry, row)),
 

@@ -3,7 +3,7 @@ import { createDataCache } from "../../src/cache/data-cache.js";
 import { fixedClock } from "../../src/clock.js";
 import { createFsStore } from "../../src/storage/fs.js";
 import type { DatasetId } from "../../src/market.js";
-import type { ObjectStore } from "../../src/storage/types.js";
+import { PreconditionFailedError, type ObjectStore } from "../../src/storage/types.js";
 import { BTC_SPOT, klinesCsv, tempDir } from "../support/fixtures.js";
 import { s3TestStore } from "../support/s3.js";
 
@@ -78,6 +78,21 @@ describe.each([
     expect((await cache.info()).cache_entries.some((entry) => entry.symbol === "PYUSDT")).toBe(false);
     await cache.sweep();
     expect((await cache.info()).cache_entries.some((entry) => entry.symbol === "PYUSDT")).toBe(true);
+  });
+
+  it("marks a shard it cannot win stale, and the next info rebuilds it with the entry", async () => {
+    const store = await make();
+    await createDataCache({ store, clock, rule }).info();
+    // Every conditional write of a shard loses, as under endless contention.
+    const contended: ObjectStore = {
+      ...store,
+      put: (key, body, options) =>
+        key.startsWith("_index/") && options?.ifMatch !== undefined ? Promise.reject(new PreconditionFailedError(key)) : store.put(key, body, options),
+    };
+    await createDataCache({ store: contended, clock, rule }).write(BTC_SPOT, encode(klinesCsv(2)));
+    const { store: counted, calls } = counting(store);
+    expect((await createDataCache({ store: counted, clock, rule }).info()).cache_entries.map((entry) => entry.symbol)).toEqual(["BTCUSDT"]);
+    expect(calls.list).toBe(1);
   });
 
   it("is emptied by clear", async () => {

@@ -125,6 +125,8 @@ describe("the admin page in Chromium", () => {
       const hostile = { ...SEEDS[0], symbol: HOSTILE_SYMBOL } as Seed;
       await service.store.put(csvKeyOf(hostile), klinesCsv(2));
       await service.store.put(metaKeyOf(hostile), serializeMeta(pythonMeta(hostile, 2, "2026-11-20T08:00:00.000")));
+      // Written behind the service's back, as the Python service writes: info shows it once its index is rebuilt.
+      expect((await fetch(`${service.url}${CACHE}/info?refresh=true`)).status).toBe(200);
 
       const { page, watch } = await openPage(service);
       const info = await cacheInfo(service);

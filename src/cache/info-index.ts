@@ -67,8 +67,9 @@ export function createInfoIndex(store: Pick<ObjectStore, "getStream" | "put" | "
   async function update(digit: string, change: (shard: Shard) => void): Promise<void> {
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       const { shard, version } = await read(digit);
-      // An unreadable shard is rebuilt by the next repair; until then it is not written over blindly.
-      if (shard === null) return;
+      // A shard is made only by a repair, from a listing, so it is whole when it exists: a missing one stays
+      // missing (a change to it would hide the entries it should hold), an unreadable one stale, until then.
+      if (shard === null || version === null) return;
       change(shard);
       try {
         await store.put(shardKeyOf(digit), serializeShard(shard), { contentType: "application/json", ifMatch: version });

@@ -4,7 +4,7 @@ import type { ListedObject, ObjectStore, ObjectStream } from "../storage/types.j
 import { mapLimit } from "../util/map-limit.js";
 import { csvToRows, type Row } from "./csv.js";
 import { createCsvDigest, createCsvProof, versionMatches } from "./integrity.js";
-import { csvToJsonRows, hasNoQuoteOrCr, NotPlainCsvError, plainJsonRowsOf, type RowsJson } from "./json-rows.js";
+import { csvToJsonRows, hasNoQuoteOrCr, NotPlainCsvError, plainJsonRowsOf, STREAM_JSON_ABOVE_BYTES, type RowsJson } from "./json-rows.js";
 import { buildMeta, contentIdentityOf, describes, parseMeta, serializeMeta, type CacheMeta, type Retention } from "./meta.js";
 import { createInfoIndex, SHARD_DIGITS, shardOf, type IndexRow } from "./info-index.js";
 import { csvKeyOf, entryName, metaKeyOf, parquetKeyOf, parseEntryObject, type EntryId } from "./objects.js";
@@ -75,9 +75,6 @@ export class TooLargeToInlineError extends PayloadTooLargeError {
     );
   }
 }
-
-/** A JSON answer of a CSV larger than this is written as the CSV is read, not in memory (see openRowsJson). */
-const STREAM_JSON_ABOVE_BYTES = 8 * 2 ** 20;
 
 /** A CSV up to this size is proven in memory and served from there; a larger one is read twice (prove, then serve). */
 const PROVE_IN_MEMORY_MAX_BYTES = 16 * 2 ** 20;

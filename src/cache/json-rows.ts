@@ -56,6 +56,16 @@ function plainCsvToJson(csv: readonly Uint8Array[]): RowsJson | null {
 
 const asBuffer = (chunk: Uint8Array) => Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
 
+/** A JSON answer of a CSV larger than this is written as the CSV is read, not in memory (see plainJsonRowsOf). */
+export const STREAM_JSON_ABOVE_BYTES = 8 * 2 ** 20;
+
+/** The data rows of a CSV this service wrote: one line each, every line ended by LF, after the header. */
+export function rowsOfWrittenCsv(csv: readonly Uint8Array[]): number {
+  let lines = 0;
+  for (const chunk of csv.map(asBuffer)) for (let at = chunk.indexOf(LF); at !== -1; at = chunk.indexOf(LF, at + 1)) lines++;
+  return Math.max(lines - 1, 0);
+}
+
 /** True when no chunk of the CSV holds a quote or a CR: the first condition of the fast path, checked by memchr. */
 export function hasNoQuoteOrCr(chunk: Uint8Array): boolean {
   const bytes = asBuffer(chunk);

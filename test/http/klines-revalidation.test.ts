@@ -93,6 +93,21 @@ describe("revalidation of klines answers", () => {
     expect(arrow.getChild("close")?.toArray()).toEqual(Float64Array.from(csv.map((row) => row.close as number)));
   });
 
+  it("streams a JSON answer over 8 MB, the same rows as its CSV", async () => {
+    const { app } = build();
+    const range = "/api/v1/klines?symbol=BTCUSDT&interval=1m&start_date=2024-01-01&end_date=2024-02-29";
+    const csv = await (await app.request(`${range}&format=csv`)).text();
+    expect(csv.length).toBeGreaterThan(8 * 2 ** 20);
+    const res = await app.request(range);
+    expect(res.status).toBe(200);
+    expect(res.headers.get("Content-Length")).toBeNull();
+    const body = (await res.json()) as { data: { meta: { rows: number; gaps: unknown[] }; rows: unknown[] } };
+    const rows = csvToRows(csv);
+    expect(rows).toHaveLength(60 * 24 * 60);
+    expect(body.data.meta.rows).toBe(rows.length);
+    expect(body.data.rows).toEqual(rows);
+  });
+
   it("compresses a klines answer with gzip, decoding to exactly the plain one", async () => {
     const { app } = build();
     const plain = Buffer.from(await (await app.request(`${PAST}&format=csv`)).arrayBuffer());

@@ -88,8 +88,8 @@ export function readData(
       if (!read.hit) return miss(c, read, count(id, false));
       await hit(c, count(id, true));
       if (isColumnar(format)) {
-        // Not larger than the CSV (candles take a third of it in Parquet); what may not be answered inline as CSV
-        // is not as Parquet or Arrow either.
+        // An Arrow stream of candles is three quarters of the CSV: what may not be answered inline as CSV is not as
+        // Arrow either.
         if (inlineMaxBytes !== undefined && read.csv.sizeBytes > inlineMaxBytes) {
           await read.csv.stream.cancel();
           throw new TooLargeToInlineError(read.csv.sizeBytes, inlineMaxBytes);

@@ -4,10 +4,10 @@ import { klinesArchiveKey, klinesOutcomeKey, klinesUpstreamRequestsKey, type Kli
 import { deadlineIn } from "../../deadline.js";
 import { AppError, PayloadTooLargeError } from "../../errors.js";
 import type { KlinesResult, PartitionSource } from "../../klines/service.js";
-import { csvToJsonRows } from "../../cache/json-rows.js";
+import { csvToJsonRows, plainJsonRowsOf, rowsOfWrittenCsv, STREAM_JSON_ABOVE_BYTES } from "../../cache/json-rows.js";
 import type { DatasetId } from "../../market.js";
 import type { RouteChain } from "../app.js";
-import { success, successWithRows } from "../envelope.js";
+import { success, successWithRows, successWithRowsStream } from "../envelope.js";
 import type { AppDeps, AppEnv } from "../env.js";
 import { requireRead, spendOf } from "../middleware/auth.js";
 import { compressAnswers } from "../middleware/compress.js";
@@ -69,6 +69,13 @@ export function klines(
         "Content-Type": MEDIA_TYPES[format],
         "Content-Disposition": `inline; filename="${name}"`,
       });
+    }
+    if (format === "json" && inlineMaxBytes === undefined && sizeOf(csv) > STREAM_JSON_ABOVE_BYTES) {
+      // Not built whole: a year of 1m candles is 136 MB of JSON. Written a megabyte at a time from the CSV.
+      const rows = rowsOfWrittenCsv(csv);
+      const meta = { ...answerFields(id, result, (ms) => new Date(ms).toISOString()), rows };
+      const body = successWithRowsStream({ meta }, plainJsonRowsOf(inOrder(csv), rows));
+      return c.body(streamOfGenerator(body), 200, { ...validators, "Content-Type": "application/json" });
     }
     const body = format === "csv" ? { chunks: csv, sizeBytes: sizeOf(csv) } : jsonAnswer(id, result, csv);
     if (overInline(body.sizeBytes)) return partsAnswer(c, id, result);

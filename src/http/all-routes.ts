@@ -2,7 +2,7 @@ import type { Hono } from "hono";
 import { ALL_HTTP_FUNCTIONS, appOf } from "./app.js";
 import type { AppDeps, AppEnv } from "./env.js";
 import { adminPage, health } from "./routes/admin-page.js";
-import { clear, info, sweep } from "./routes/cache.js";
+import { clear, coverage, info, sweep } from "./routes/cache.js";
 import { commit, deleteData, readData, storeData, uploadUrl } from "./routes/data.js";
 import { klines } from "./routes/klines.js";
 import { metrics } from "./routes/metrics.js";
@@ -17,6 +17,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     uploadUrl: uploadUrl(deps),
     commit: commit(deps),
     info: info(deps),
+    coverage: coverage(deps),
     clear: clear(deps),
     sweep: sweep(deps),
     symbols: symbols(deps),

@@ -1,7 +1,8 @@
 import { FORMATS, formatOfAccept, type Format } from "../formats/media.js";
 import type { Context } from "hono";
 import * as z from "zod/mini";
-import type { InfoQuery } from "../cache/info-page.js";
+import { COVERAGE_SOURCES, type CoverageQuery } from "../cache/coverage.js";
+import { INFO_SORTS, SORT_ORDERS, type InfoQuery } from "../cache/info-page.js";
 import { datasetIdSchema, INTERVALS, MARKET_TYPES, type DatasetId } from "../market.js";
 import { ValidationError, type FieldIssue } from "../errors.js";
 
@@ -57,21 +58,47 @@ export function wantedFormat(c: Context, allowed: readonly Format[] = FORMATS): 
   return allowed.includes(accepted) ? accepted : "json";
 }
 
-const infoQuerySchema = z.object({
-  limit: z.optional(z.coerce.number().check(z.int(), z.minimum(1), z.maximum(10_000))),
-  cursor: z.optional(z.string().check(z.regex(/^[A-Za-z0-9_-]{1,400}$/, "must be a next_cursor of an earlier page"))),
+/** What info and coverage share: an opaque next_cursor, and the filters (normalized first by lowerMarketType). */
+const cursorSchema = z.string().check(z.regex(/^[A-Za-z0-9_-]{1,1000}$/, "must be a next_cursor of an earlier page"));
+const filterSchemas = {
   symbol: z.optional(z.string().check(z.regex(/^[A-Za-z0-9]{2,30}$/, "must be 2-30 letters or digits"))),
   interval: z.optional(z.enum(INTERVALS)),
   market_type: z.optional(z.enum(MARKET_TYPES)),
+};
+const FILTERS = ["symbol", "interval", "market_type"] as const;
+
+/** The filters' normalization before parsing: market_type in any case. */
+const lowerMarketType = (raw: Record<string, string | undefined>) => {
+  if (raw.market_type !== undefined) raw.market_type = raw.market_type.toLowerCase();
+};
+
+const upperSymbol = (symbol: string | undefined) => (symbol === undefined ? {} : { symbol: symbol.toUpperCase() });
+
+const infoQuerySchema = z.object({
+  limit: z.optional(z.coerce.number().check(z.int(), z.minimum(1), z.maximum(10_000))),
+  cursor: z.optional(cursorSchema),
+  ...filterSchemas,
   refresh: z.optional(z.enum(["true", "false"])),
+  sort: z.optional(z.enum(INFO_SORTS)),
+  order: z.optional(z.enum(SORT_ORDERS)),
 });
 
-/** info's paging and filters, or a VALIDATION_ERROR listing every bad one. */
+/** info's paging, filters and sort, or a VALIDATION_ERROR listing every bad one. */
 export function infoQueryOf(c: Context): InfoQuery {
-  const { symbol, refresh, ...rest } = parseQuery(c, ["limit", "cursor", "symbol", "interval", "market_type", "refresh"], infoQuerySchema, {
-    prepare: (raw) => {
-      if (raw.market_type !== undefined) raw.market_type = raw.market_type.toLowerCase();
-    },
-  });
-  return { ...rest, refresh: refresh === "true", ...(symbol === undefined ? {} : { symbol: symbol.toUpperCase() }) };
+  const fields = ["limit", "cursor", ...FILTERS, "refresh", "sort", "order"];
+  const { symbol, refresh, ...rest } = parseQuery(c, fields, infoQuerySchema, { prepare: lowerMarketType });
+  return { ...rest, refresh: refresh === "true", ...upperSymbol(symbol) };
+}
+
+const coverageQuerySchema = z.object({
+  limit: z.optional(z.coerce.number().check(z.int(), z.minimum(1), z.maximum(1000))),
+  cursor: z.optional(cursorSchema),
+  ...filterSchemas,
+  source: z.optional(z.enum(COVERAGE_SOURCES)),
+});
+
+/** coverage's paging and filters, or a VALIDATION_ERROR listing every bad one. */
+export function coverageQueryOf(c: Context): CoverageQuery {
+  const { symbol, ...rest } = parseQuery(c, ["limit", "cursor", ...FILTERS, "source"], coverageQuerySchema, { prepare: lowerMarketType });
+  return { ...rest, ...upperSymbol(symbol) };
 }

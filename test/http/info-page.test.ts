@@ -88,6 +88,10 @@ describe("paged info", () => {
     ["?market_type=options", "market_type"],
     ["?symbol=BTC-USDT", "symbol"],
     ["?limit=1&limit=2", "limit"],
+    ["?sort=size", "sort"],
+    ["?sort=", "sort"],
+    ["?order=up", "order"],
+    ["?sort=rows&sort=symbol", "sort"],
   ])("refuses %s naming %s", async (query, field) => {
     const { app } = testApp();
     const res = await app.request(`${INFO}${query}`);
@@ -95,6 +99,31 @@ describe("paged info", () => {
     const body = (await res.json()) as ErrorEnvelope;
     expect(body.error.code).toBe("VALIDATION_ERROR");
     expect(JSON.stringify(body.error)).toContain(field);
+  });
+
+  it("sorts by a key, pages it with a key-based cursor, and refuses that cursor for another sort or order", async () => {
+    const { app } = await seeded();
+    const seen: CacheEntryInfo[] = [];
+    let cursor: string | null | undefined = "";
+    while (cursor !== null) {
+      const got: InfoPage = await page(app, `?sort=interval&order=desc&symbol=BTCUSDT&limit=3${cursor ? `&cursor=${cursor}` : ""}`);
+      expect(got.matching_entries).toBe(8);
+      seen.push(...got.cache_entries);
+      cursor = got.next_cursor;
+    }
+    expect(seen.map((entry) => entry.interval)).toEqual(["1h", "1h", "1h", "1h", "1m", "1m", "1m", "1m"]);
+    // Ties go by the other columns as a table reads (symbol, dates, market), in the same order, then by position.
+    const rest = seen.slice(0, 4).map((entry) => `${entry.start_date} ${entry.end_date} ${entry.market_type} ${keyOf(entry)}`);
+    expect(rest).toEqual([...rest].sort().reverse());
+    expect(new Set(seen.map(keyOf)).size).toBe(8);
+
+    const first = await page(app, "?sort=interval&order=desc&limit=3");
+    for (const query of [`?sort=interval&cursor=${first.next_cursor}`, `?sort=rows&order=desc&cursor=${first.next_cursor}`, `?cursor=${first.next_cursor}`]) {
+      const res = await app.request(`${INFO}${query}`);
+      expect(res.status).toBe(400);
+      const body = (await res.json()) as ErrorEnvelope;
+      expect(body.error).toMatchObject({ code: "VALIDATION_ERROR", issues: [{ field: "cursor" }] });
+    }
   });
 
   it("on Lambda, answers the first page that fits when the whole would not, and says so", async () => {

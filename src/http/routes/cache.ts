@@ -1,14 +1,16 @@
+import { coverageOf } from "../../cache/coverage.js";
 import { pageOf } from "../../cache/info-page.js";
 import { runSweep } from "../../jobs.js";
 import type { RouteChain } from "../app.js";
 import { success } from "../envelope.js";
 import type { AppDeps } from "../env.js";
 import { requireRead, requireWrite } from "../middleware/auth.js";
-import { infoQueryOf } from "../validation.js";
+import { coverageQueryOf, infoQueryOf } from "../validation.js";
 
 /**
  * GET info: what is cached; with `limit`, `cursor`, `symbol`, `interval` or `market_type`, one page of its entries
- * (the summary figures stay whole). On Lambda an answer that would not fit is its first page (see pageOf).
+ * (the summary figures stay whole), in the order of `sort` and `order` when given. On Lambda an answer that would not
+ * fit is its first page (see pageOf).
  */
 export function info(deps: Pick<AppDeps, "cache" | "access" | "inlineMaxBytes">): RouteChain {
   return [
@@ -16,6 +18,21 @@ export function info(deps: Pick<AppDeps, "cache" | "access" | "inlineMaxBytes">)
     async function info(c) {
       const query = infoQueryOf(c);
       return c.json(success(pageOf(await deps.cache.info({ refresh: query.refresh }), query, deps.inlineMaxBytes)));
+    },
+  ];
+}
+
+/**
+ * GET coverage: which months of each cached series (symbol, interval, market, datasets or read-through) are held, as
+ * of today by the service's clock, from the same index info reads; paged, filtered like info (see coverageOf).
+ */
+export function coverage(deps: Pick<AppDeps, "cache" | "access" | "clock" | "inlineMaxBytes">): RouteChain {
+  return [
+    requireRead(deps.access),
+    async function coverage(c) {
+      const query = coverageQueryOf(c);
+      const { cache_entries } = await deps.cache.info();
+      return c.json(success(coverageOf(cache_entries, deps.clock.now().getTime(), query, deps.inlineMaxBytes)));
     },
   ];
 }

@@ -4,7 +4,7 @@ import tseslint from "typescript-eslint";
 
 /** `npm run lint`: typescript-eslint's recommended type-checked rules over every TypeScript file of the project. */
 export default tseslint.config(
-  { ignores: ["node_modules/", ".serverless/", ".esbuild/", "coverage/", "test-artifacts/", "cache/"] },
+  { ignores: ["node_modules/", ".serverless/", ".esbuild/", "coverage/", "test-artifacts/", "cache/", "src/http/admin/script.bundle.js"] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

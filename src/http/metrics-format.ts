@@ -4,7 +4,17 @@ const ARCHIVE_OUTCOMES = ["hit", "miss", "failure"] as const;
 type ArchiveOutcome = (typeof ARCHIVE_OUTCOMES)[number];
 import type { MarketType } from "../market.js";
 
-const CACHES = ["data_spot", "data_futures", "symbols_spot", "symbols_futures", "klines_spot", "klines_futures"] as const;
+/** The caches whose hits and misses are counted, each with the name the admin page shows for it. */
+export const CACHE_LABELS = {
+  data_spot: "Candles, spot",
+  data_futures: "Candles, futures",
+  symbols_spot: "Symbol list, spot",
+  symbols_futures: "Symbol list, futures",
+  klines_spot: "Read-through candles, spot",
+  klines_futures: "Read-through candles, futures",
+} as const;
+type CacheName = keyof typeof CACHE_LABELS;
+const CACHES = Object.keys(CACHE_LABELS) as CacheName[];
 
 export interface CacheRatio {
   hits: number;
@@ -22,7 +32,7 @@ export interface RefreshAge {
 
 export interface Metrics {
   counters: Record<string, number>;
-  caches: Record<(typeof CACHES)[number], CacheRatio>;
+  caches: Record<CacheName, CacheRatio>;
   /** HTTP requests the klines answers sent to Binance, per market. */
   klines_upstream_requests: Record<MarketType, number>;
   /** Files of Binance's public archive the klines answers used, found missing, or failed on, per market. */

@@ -24,6 +24,7 @@ button.primary { background: var(--accent); border-color: var(--accent); color: 
 button.danger { background: var(--danger); border-color: var(--danger); color: #fff; }
 button.link { border: 0; background: none; color: var(--accent); padding: 2px 4px; min-height: 0; text-decoration: underline; }
 button.row-delete { color: var(--danger); padding: 3px 10px; min-height: 0; }
+button.row-chart { color: var(--accent); padding: 3px 10px; min-height: 0; margin-right: 6px; }
 td.row-actions { padding-top: 3px; padding-bottom: 3px; text-align: right; }
 input, select { font: inherit; padding: 5px 8px; border: 1px solid var(--line); border-radius: 6px; background: var(--card); color: var(--fg); }
 section, .cards > div { background: var(--card); border: 1px solid var(--line); border-radius: 8px; }
@@ -61,6 +62,28 @@ dialog::backdrop { background: rgba(20, 26, 38, .45); }
 dialog form { display: flex; flex-direction: column; gap: 8px; }
 dialog p { margin: 0 0 8px; }
 dialog .actions { justify-content: flex-end; margin-top: 8px; }
+.filters-bar { padding: 10px 16px; }
+.filters-bar .filters { margin: 0; }
+.legend { display: flex; flex-wrap: wrap; gap: 4px 8px; align-items: center; font-size: .85rem; color: var(--muted); margin: 4px 0 8px; }
+.legend .cov { display: inline-block; margin-left: 6px; }
+.coverage-wrap { overflow-x: auto; }
+table.coverage { width: auto; border-collapse: separate; border-spacing: 2px 3px; }
+table.coverage th, table.coverage td { border: 0; padding: 0; }
+table.coverage th.series { position: sticky; left: 0; background: var(--card); padding: 0 10px 0 0; font-size: .85rem; font-weight: 500; color: var(--fg); white-space: nowrap; text-align: left; }
+table.coverage thead th.year { font-size: .75rem; text-align: left; padding-left: 2px; border-left: 1px solid var(--line); }
+table.coverage thead th.month { font-size: .6rem; font-weight: 400; text-align: center; width: 14px; }
+.cov { display: block; width: 14px; height: 18px; border-radius: 3px; border: 0; padding: 0; min-height: 0; }
+button.cov { cursor: pointer; }
+button.cov:hover:not(:disabled) { outline: 2px solid var(--accent); outline-offset: 1px; }
+.cov.held { background: var(--ok); }
+.cov.partial { background: repeating-linear-gradient(135deg, #e3a008 0 3px, #f6dd9a 3px 6px); }
+.cov.gap { background: #fbe4e2; box-shadow: inset 0 0 0 1px var(--danger); }
+.cov.has-exchange-gaps { box-shadow: inset 0 -5px 0 #1d2330; }
+.panel-head { display: flex; justify-content: space-between; align-items: center; gap: 8px; }
+.chart { height: 420px; margin-top: 8px; }
+.chart-gaps { font-size: .9rem; }
+.chart-gaps ul { margin: 4px 0 0; padding-left: 20px; }
+#chart-state[hidden] + .chart { margin-top: 0; }
 @media (max-width: 900px) {
   .metrics { grid-template-columns: 1fr; }
 }
@@ -88,5 +111,7 @@ dialog .actions { justify-content: flex-end; margin-top: 8px; }
   #entries-table td.row-actions { display: block; padding-top: 6px; }
   #entries-table td.row-actions::before { content: none; }
   .pager { justify-content: space-between; }
+  .chart { height: 320px; }
+  table.coverage th.series { max-width: 9rem; white-space: normal; }
 }
 `;

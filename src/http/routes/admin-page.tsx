@@ -1,7 +1,8 @@
 import { createHash } from "node:crypto";
 import { raw } from "hono/html";
-import { ADMIN_SCRIPT } from "../admin/script.js";
+import { ADMIN_SCRIPT } from "../admin/script.bundle.js";
 import { ADMIN_STYLE } from "../admin/style.js";
+import type { InfoSort } from "../../cache/info-page.js";
 import type { RouteChain } from "../app.js";
 import type { AppDeps } from "../env.js";
 
@@ -22,7 +23,10 @@ export const ADMIN_PAGE_CSP = [
   "frame-ancestors 'none'",
 ].join("; ");
 
-/** One sortable column of the entries table: `sort` is the key the script sorts by. */
+/** lightweight-charts' licence asks for a link to TradingView on the page that shows its charts. */
+export const TRADINGVIEW = "https://www.tradingview.com/";
+
+/** One sortable column of the entries table: `sort` is the key the service sorts all entries by (info's `sort`). */
 const COLUMNS = [
   { sort: "symbol", label: "Symbol" },
   { sort: "interval", label: "Interval" },
@@ -31,9 +35,12 @@ const COLUMNS = [
   { sort: "rows", label: "Rows", numeric: true },
   { sort: "cached", label: "Cached at" },
   { sort: "expires", label: "Expires" },
-] as const;
+] as const satisfies readonly { sort: InfoSort; label: string; numeric?: true }[];
 
-/** `GET /`: the operator's page (figures, metrics, entries, delete and clear); its script calls the JSON API. */
+/**
+ * `GET /`: the operator's page (figures, metrics, coverage, a candle chart, entries, delete and clear); its script,
+ * built from ../admin/page/, calls the JSON API.
+ */
 export function adminPage(deps: Pick<AppDeps, "access">): RouteChain {
   const tokenRequired = deps.access.writeToken !== undefined || deps.access.readToken !== undefined;
   return [
@@ -157,25 +164,74 @@ function AdminPage({ tokenRequired }: { tokenRequired: boolean }) {
               </div>
             </section>
 
-            <section id="details" aria-labelledby="entries-title">
-              <h2 id="entries-title">Entries</h2>
-              <div class="filters" role="search" aria-label="Filter entries">
+            <section aria-labelledby="filters-title" class="filters-bar">
+              <h2 id="filters-title" class="sr-only">Filter the coverage and the entries</h2>
+              <div class="filters" role="search" aria-label="Filter the coverage and the entries">
                 <div class="filter">
                   <label for="filter-symbol">Symbol</label>
-                  <input id="filter-symbol" type="search" list="symbol-options" placeholder="e.g. BTC" autocomplete="off" spellcheck={false} />
+                  <input id="filter-symbol" type="search" list="symbol-options" placeholder="e.g. BTCUSDT" autocomplete="off" spellcheck={false} />
                   <datalist id="symbol-options"></datalist>
                 </div>
                 <div class="filter">
+                  <label for="filter-interval">Interval</label>
+                  <select id="filter-interval"></select>
+                </div>
+                <div class="filter">
                   <label for="filter-market">Market</label>
-                  <select id="filter-market">
-                    <option value="">All markets</option>
-                  </select>
+                  <select id="filter-market"></select>
                 </div>
               </div>
+            </section>
+
+            <section aria-labelledby="coverage-title">
+              <h2 id="coverage-title">Coverage</h2>
+              <p class="muted">
+                The months of each series the cache holds. A read-through month opens its candles; a dataset month shows
+                its entries.
+              </p>
+              <p id="coverage-legend" class="legend" hidden>
+                <span class="cov held"></span> held <span class="cov partial"></span> partial{" "}
+                <span class="cov gap"></span> gap <span class="cov held has-exchange-gaps"></span> gaps on the exchange
+              </p>
+              <div class="coverage-wrap">
+                <table id="coverage-table" class="coverage" hidden></table>
+              </div>
+              <p id="coverage-count" class="muted" aria-live="polite"></p>
+              <nav id="coverage-pager" class="pager" aria-label="Coverage pages" hidden>
+                <button type="button" id="coverage-prev">
+                  Previous series
+                </button>
+                <button type="button" id="coverage-next">
+                  Next series
+                </button>
+              </nav>
+            </section>
+
+            <section id="chart-panel" aria-labelledby="chart-title" hidden>
+              <div class="panel-head">
+                <h2 id="chart-title">Chart</h2>
+                <button type="button" id="chart-close">
+                  Close chart
+                </button>
+              </div>
+              <p id="chart-note" class="muted"></p>
+              <p id="chart-state" role="status"></p>
+              <div id="chart" class="chart"></div>
+              <div id="chart-gaps" class="chart-gaps"></div>
+              <p class="muted attribution">
+                Charts by{" "}
+                <a href={TRADINGVIEW} rel="noopener noreferrer" target="_blank">
+                  TradingView Lightweight Charts™
+                </a>
+              </p>
+            </section>
+
+            <section id="details" aria-labelledby="entries-title">
+              <h2 id="entries-title">Entries</h2>
               <p id="entries-count" aria-live="polite"></p>
               <div class="table-wrap">
                 <table id="entries-table">
-                  <caption class="sr-only">Cached datasets; select a column heading to sort by it</caption>
+                  <caption class="sr-only">Cached entries; select a column heading to sort all of them by it</caption>
                   <thead>
                     <tr>
                       {COLUMNS.map((column) => (

@@ -1,0 +1,162 @@
+/**
+ * The candle chart: an entry's candles, or a klines range's, drawn with TradingView's lightweight-charts (bundled
+ * with the page: no CDN), volume in a pane below, gaps left blank and listed.
+ */
+import { CandlestickSeries, createChart, HistogramSeries, type IChartApi, type Time, type WhitespaceData } from "lightweight-charts";
+import type { CacheEntryInfo } from "../../../cache/data-cache.js";
+import { INTERVALS, type Interval } from "../../../market.js";
+import { problem, request, urlOf } from "./api.js";
+import { byId, element } from "./dom.js";
+import { CHART_MAX_CANDLES, chartableRange, chartDataOf, type ChartData } from "./candles.js";
+import { counted, describe, utcText } from "./format.js";
+import { monthMs } from "./months.js";
+
+const RISING = "#1b7a3d";
+const FALLING = "#b3261e";
+/** Gaps listed under the chart; the rest are counted. */
+const GAPS_LISTED = 20;
+
+interface Rows {
+  rows: Record<string, unknown>[];
+}
+
+/** A series of the coverage picture, as far as a chart of one of its months needs it. */
+export interface Series {
+  symbol: string;
+  interval: string;
+  market_type: string;
+}
+
+const realCandles = (data: ChartData): number => data.candles.filter((point) => "open" in point).length;
+const isInterval = (text: string): text is Interval => (INTERVALS as readonly string[]).includes(text);
+
+export function createChartPanel() {
+  const panel = byId("chart-panel");
+  const container = byId("chart");
+  let chart: IChartApi | null = null;
+  /** Each chart asked for supersedes the one before: an answer that comes late is dropped. */
+  let asked = 0;
+
+  function clear(): void {
+    chart?.remove();
+    chart = null;
+    container.removeAttribute("data-candles");
+    container.removeAttribute("data-gaps");
+    byId("chart-gaps").replaceChildren();
+  }
+
+  function open(title: string, note: string): number {
+    clear();
+    panel.hidden = false;
+    byId("chart-title").textContent = title;
+    byId("chart-note").textContent = note;
+    byId("chart-state").textContent = "Loading…";
+    byId("chart-state").hidden = false;
+    panel.scrollIntoView({ block: "nearest" });
+    return ++asked;
+  }
+
+  function fail(text: string): void {
+    byId("chart-state").textContent = text;
+    byId("chart-state").hidden = false;
+    container.setAttribute("data-state", "failed");
+  }
+
+  async function draw(ticket: number, interval: Interval, url: string): Promise<void> {
+    container.setAttribute("data-state", "loading");
+    const result = await request<Rows>(url);
+    if (ticket !== asked) return;
+    if (!result.ok) return fail(`Could not load the candles (${problem(result)}).`);
+    const data = chartDataOf(interval, Array.isArray(result.data.rows) ? result.data.rows : []);
+    if (realCandles(data) === 0) return fail("There are no candles to draw.");
+    byId("chart-state").hidden = true;
+    render(data);
+    listGaps(data);
+    container.setAttribute("data-state", "drawn");
+  }
+
+  function render(data: ChartData): void {
+    chart = createChart(container, {
+      autoSize: true,
+      // Its logo adds a <style> element the CSP refuses; the page credits TradingView in its markup instead.
+      layout: { background: { color: "#ffffff" }, textColor: "#1d2330", attributionLogo: false },
+      grid: { vertLines: { color: "#eef1f5" }, horzLines: { color: "#eef1f5" } },
+      timeScale: { timeVisible: true, secondsVisible: false },
+    });
+    const candles = chart.addSeries(CandlestickSeries, {
+      upColor: RISING,
+      downColor: FALLING,
+      borderVisible: false,
+      wickUpColor: RISING,
+      wickDownColor: FALLING,
+    });
+    candles.setData(data.candles as unknown as WhitespaceData<Time>[]);
+    if (data.hasVolume) {
+      const volume = chart.addSeries(HistogramSeries, { priceFormat: { type: "volume" }, priceLineVisible: false, lastValueVisible: false }, 1);
+      volume.setData(
+        data.volumes.map((point) => ("value" in point ? { time: point.time, value: point.value, color: point.rising ? RISING : FALLING } : point)) as unknown as WhitespaceData<Time>[],
+      );
+      chart.panes()[0]?.setStretchFactor(3);
+      chart.panes()[1]?.setStretchFactor(1);
+    }
+    chart.timeScale().fitContent();
+    container.setAttribute("data-candles", String(realCandles(data)));
+    container.setAttribute("data-gaps", String(data.gaps.length));
+  }
+
+  function listGaps(data: ChartData): void {
+    const list = byId("chart-gaps");
+    const count = realCandles(data);
+    const summary = element("p", {
+      text:
+        `${counted(count, "candle", "candles")}; ` +
+        (data.gaps.length === 0 ? "no gap between the first and the last." : `${counted(data.gaps.length, "gap", "gaps")} (left blank):`) +
+        (data.skipped > 0 ? ` ${counted(data.skipped, "row", "rows")} without a readable time or price left out.` : ""),
+    });
+    const items = data.gaps.slice(0, GAPS_LISTED).map((gap) =>
+      element("li", {
+        text: `${utcText(gap.fromMs)} \u2192 ${utcText(gap.toMs)}: ${counted(gap.candles, "candle", "candles")} missing`,
+        attrs: { "data-from": new Date(gap.fromMs).toISOString() },
+      }),
+    );
+    const more = data.gaps.length > GAPS_LISTED ? [element("li", { text: `and ${data.gaps.length - GAPS_LISTED} more` })] : [];
+    list.replaceChildren(summary, ...(items.length > 0 ? [element("ul", {}, ...items, ...more)] : []));
+  }
+
+  byId("chart-close").addEventListener("click", () => {
+    asked++;
+    clear();
+    panel.hidden = true;
+  });
+
+  return {
+    /** An entry's candles (the data endpoint, JSON rows), when it holds few enough to draw. */
+    showEntry(entry: CacheEntryInfo): void {
+      const ticket = open(describe(entry), "Candles of this entry, as the data endpoint serves them.");
+      if (!isInterval(entry.interval)) return fail(`Its interval ${entry.interval} is not one the chart knows.`);
+      if (entry.rows > CHART_MAX_CANDLES) {
+        return fail(
+          `This entry holds ${counted(entry.rows, "candle", "candles")}; the chart draws at most ` +
+            `${CHART_MAX_CANDLES.toLocaleString("en-US")}. Chart one of its months from the read-through coverage instead.`,
+        );
+      }
+      const { symbol, interval, start_date, end_date, market_type } = entry;
+      void draw(ticket, entry.interval, urlOf("readData", { symbol, interval, start_date, end_date, market_type }));
+    },
+    /** A month of a series read through the klines endpoint (cut to its first days past CHART_MAX_CANDLES). */
+    showMonth(series: Series, month: string): void {
+      if (!isInterval(series.interval)) return;
+      const range = chartableRange(series.interval, monthMs(month), monthMs(month, 1));
+      const title = `${series.symbol} ${series.interval} ${month} (${series.market_type}), read through`;
+      const note = range.cut
+        ? `Its first days, ${range.start_date} to ${range.end_date}: the chart draws at most ${CHART_MAX_CANDLES.toLocaleString("en-US")} candles.`
+        : `${range.start_date} to ${range.end_date}, as GET /api/v1/klines answers it.`;
+      const ticket = open(title, note);
+      const { start_date, end_date } = range;
+      const query = { symbol: series.symbol, interval: series.interval, start_date, end_date, market_type: series.market_type };
+      void draw(ticket, series.interval, urlOf("klines", query));
+    },
+  };
+}
+
+export type ChartPanel = ReturnType<typeof createChartPanel>;

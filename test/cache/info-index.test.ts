@@ -47,6 +47,21 @@ describe.each([
     expect(calls).toEqual({ getStream: 16 });
   });
 
+  it("parses a shard once per version: an unchanged index is not parsed again, a change by another container is read", async () => {
+    const store = await make();
+    const [a, b] = [createDataCache({ store, clock, rule }), createDataCache({ store, clock, rule })];
+    for (let i = 0; i < 8; i++) await a.write(idOf(i), encode(klinesCsv(2)));
+    expect((await a.info()).total_files).toBe(8);
+    // A shard B changes after A parsed it is read again; the ones A changed itself never go stale in A's memory.
+    await b.write(idOf(100), encode(klinesCsv(3)));
+    await b.remove(idOf(0));
+    const seen = (await a.info()).cache_entries.map((entry) => entry.symbol).sort();
+    expect(seen).toEqual([...Array.from({ length: 7 }, (_, i) => `SYM${i + 1}USDT`), "SYM100USDT"].sort());
+    await a.write(idOf(0), encode(klinesCsv(2)));
+    expect((await b.info()).total_files).toBe(9);
+    expect((await a.info()).total_files).toBe(9);
+  });
+
   it("loses no entry when two containers write at once", async () => {
     const store = await make();
     const [a, b] = [createDataCache({ store, clock, rule }), createDataCache({ store, clock, rule })];

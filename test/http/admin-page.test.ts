@@ -4,6 +4,7 @@ import type { APIGatewayProxyResult } from "aws-lambda";
 import { describe, expect, it, vi } from "vitest";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { brotliDecompressSync, gunzipSync } from "node:zlib";
 import { ADMIN_SCRIPT } from "../../src/http/admin/script.bundle.js";
 import { ADMIN_STYLE } from "../../src/http/admin/style.js";
 import { TRADINGVIEW } from "../../src/http/routes/admin-page.js";
@@ -38,6 +39,17 @@ describe("GET / (the admin page)", () => {
     expect(markup.match(/https?:\/\/[^"'\s<]*/g)).toEqual([TRADINGVIEW]);
     expect(markup).not.toMatch(/<link[^>]+stylesheet/);
     expect(markup).not.toMatch(/@import|url\(/);
+  });
+
+  it("is sent compressed to a browser that takes br or gzip, the same page once decoded", async () => {
+    const { html } = await getPage();
+    for (const [coding, decode] of [["br", brotliDecompressSync], ["gzip", gunzipSync]] as const) {
+      const response = await testApp().app.request("/", { headers: { "Accept-Encoding": coding } });
+      expect(response.headers.get("content-encoding")).toBe(coding);
+      const bytes = Buffer.from(await response.arrayBuffer());
+      expect(bytes.length).toBeLessThan(Buffer.byteLength(html) / 2);
+      expect(decode(bytes).toString("utf8")).toBe(html);
+    }
   });
 
   it("lets the browser run only its own inline script and style, which are exactly the modules' text", async () => {

@@ -9,8 +9,8 @@ import { weakened } from "../revalidation.js";
 
 /** Answers smaller than this are sent as they are: compressing them saves less than its headers cost. */
 const MIN_BYTES = 1024;
-/** Text, and Arrow IPC (uncompressed inside); Parquet is compressed inside, and is sent as it is. */
-const COMPRESSIBLE = /^(text\/csv|application\/json|application\/vnd\.apache\.arrow\.stream)\b/i;
+/** Text (CSV, JSON, the admin page), and Arrow IPC (uncompressed inside); Parquet is compressed inside, and is sent as it is. */
+const COMPRESSIBLE = /^(text\/csv|text\/html|application\/json|application\/vnd\.apache\.arrow\.stream)\b/i;
 
 /**
  * Compresses CSV and JSON answers when the client accepts br or gzip, streaming: chunk by chunk as the route

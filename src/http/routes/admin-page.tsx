@@ -4,6 +4,7 @@ import { ADMIN_SCRIPT } from "../admin/script.bundle.js";
 import { ADMIN_STYLE } from "../admin/style.js";
 import type { InfoSort } from "../../cache/info-page.js";
 import type { RouteChain } from "../app.js";
+import { compressAnswers } from "../middleware/compress.js";
 import type { AppDeps } from "../env.js";
 
 const sha256 = (text: string): string => `'sha256-${createHash("sha256").update(text, "utf8").digest("base64")}'`;
@@ -43,7 +44,9 @@ const COLUMNS = [
  */
 export function adminPage(deps: Pick<AppDeps, "access">): RouteChain {
   const tokenRequired = deps.access.writeToken !== undefined || deps.access.readToken !== undefined;
+  // The page inlines its script (about 200 KB, lightweight-charts most of it): sent with br or gzip, about 70 KB.
   return [
+    compressAnswers(),
     function adminPage(c) {
       c.header("Content-Security-Policy", ADMIN_PAGE_CSP);
       c.header("Cache-Control", "no-store");

@@ -75,8 +75,13 @@ export function createCoverage(filters: () => Filters, actions: CoverageActions)
     byId("coverage-pager").hidden = state.page === 0 && state.next === null;
   }
 
+  /** Each read supersedes the one before (see entries.ts). */
+  let asked = 0;
+
   async function load(): Promise<void> {
+    const ticket = ++asked;
     const result = await request<CoveragePage>(urlOf("coverage", { limit: String(SERIES_PAGE_SIZE), cursor: state.cursors[state.page], ...filters() }));
+    if (ticket !== asked) return;
     if (!result.ok) {
       byId("coverage-count").textContent = `Could not load the coverage (${problem(result)}).`;
       return;

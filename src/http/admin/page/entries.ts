@@ -26,11 +26,16 @@ export function createEntries(filters: () => Filters, actions: EntryActions) {
     next: null as string | null,
   };
 
-  /** Reads the current page; the caller renders it (and the summary). */
-  function load(): Promise<Result<InfoPage>> {
-    return request<InfoPage>(
+  /** Each read supersedes the one before: filters change faster than 100,000 entries are paged. */
+  let asked = 0;
+
+  /** Reads the current page; the caller renders it (and the summary). Null when a later read superseded it. */
+  async function load(): Promise<Result<InfoPage> | null> {
+    const ticket = ++asked;
+    const result = await request<InfoPage>(
       urlOf("info", { limit: String(PAGE_SIZE), cursor: state.cursors[state.page], sort: state.sort, order: state.order, ...filters() }),
     );
+    return ticket === asked ? result : null;
   }
 
   function render(info: InfoPage): void {

@@ -52,6 +52,7 @@ const coverage = createCoverage(readFilters, {
 
 async function loadEntries(): Promise<void> {
   const result = await entries.load();
+  if (result === null) return;
   if (result.ok) {
     renderSummary(result.data);
     entries.render(result.data);

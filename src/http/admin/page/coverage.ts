@@ -53,7 +53,7 @@ export function createCoverage(filters: () => Filters, actions: CoverageActions)
   function render(page: CoveragePage): void {
     state.next = page.next_cursor;
     const axis = axisOf(page.series);
-    const head = element("tr", {}, element("th", { text: "Series", attrs: { scope: "col", rowspan: "2", class: "series" } }));
+    const head = element("tr", {}, element("th", { text: "Series", className: "series", attrs: { scope: "col", rowspan: "2" } }));
     for (const { year, months } of yearsOf(axis)) head.append(element("th", { text: year, className: "year", attrs: { scope: "colgroup", colspan: String(months) } }));
     const monthsRow = element("tr", {}, ...axis.map((month) => element("th", { text: month.slice(5), className: "month", attrs: { scope: "col", title: month } })));
     const rows = page.series.map((series) => {

@@ -4,7 +4,7 @@ import { FIRST_DATE } from "../klines/plan.js";
 import { PARTITIONS_FOLDER } from "../klines/service.js";
 import { isCalendarDate } from "../market.js";
 import type { CacheEntryInfo } from "./data-cache.js";
-import { decodeJsonCursor, encodeJsonCursor, intervalRank, itemsThatFit } from "./info-page.js";
+import { decodeJsonCursor, encodeJsonCursor, intervalRank, itemsThatFit, matchesFilters } from "./info-page.js";
 
 /** Who put a series' candles in the cache: clients (PUT, in the root folder) or the read-through (its partitions). */
 export const COVERAGE_SOURCES = ["datasets", "read_through"] as const;
@@ -199,12 +199,6 @@ function coverageOfSeries(id: SeriesId, pieces: readonly Piece[], today: number)
   };
 }
 
-const matches = (entry: CacheEntryInfo, source: CoverageSource, query: CoverageQuery) =>
-  (query.symbol === undefined || entry.symbol.toUpperCase() === query.symbol) &&
-  (query.interval === undefined || entry.interval === query.interval) &&
-  (query.market_type === undefined || entry.market_type.toLowerCase() === query.market_type) &&
-  (query.source === undefined || source === query.source);
-
 /**
  * One page of coverage: for each series (symbol, interval, market_type, source) of the valid entries in the root folder
  * (datasets) and the read-through's partitions, which months from its first held day to its last it holds, days
@@ -217,7 +211,8 @@ export function coverageOf(entries: readonly CacheEntryInfo[], todayMs: number, 
   const groups = new Map<string, { id: SeriesId; pieces: Piece[] }>();
   for (const entry of entries) {
     const source = SOURCE_OF_FOLDER.get(entry.folder);
-    if (source === undefined || entry.state === "expired" || !matches(entry, source, query)) continue;
+    if (source === undefined || entry.state === "expired" || (query.source !== undefined && source !== query.source)) continue;
+    if (!matchesFilters(entry, query)) continue;
     const piece = pieceOf(entry, source, today);
     if (!piece) continue;
     const id = { symbol: entry.symbol.toUpperCase(), interval: entry.interval, market_type: entry.market_type.toLowerCase(), source };

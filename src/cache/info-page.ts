@@ -162,6 +162,15 @@ function ordered(entries: CacheEntryInfo[], query: InfoQuery): { remaining: Cach
 const wrongCursor = (sort: string, order: string) =>
   new ValidationError("Invalid query parameters", [{ field: "cursor", message: `was made for ${sort} and ${order}: ask again with those, or without cursor` }]);
 
+/** Whether an entry passes every filter given: symbol (upper-case) and market (lower-case) in any case, interval exactly. */
+export const matchesFilters = (
+  entry: Pick<CacheEntryInfo, "symbol" | "interval" | "market_type">,
+  filters: Pick<InfoQuery, "symbol" | "interval" | "market_type">,
+): boolean =>
+  (filters.symbol === undefined || entry.symbol.toUpperCase() === filters.symbol) &&
+  (filters.interval === undefined || entry.interval === filters.interval) &&
+  (filters.market_type === undefined || entry.market_type.toLowerCase() === filters.market_type);
+
 /**
  * One page of info: the summary figures (files, symbols, size) of the whole cache, and of its entries those the query
  * selects, in (folder, key) order or the query's sort. Without limit, cursor, filters or sort the answer is the
@@ -169,12 +178,7 @@ const wrongCursor = (sort: string, order: string) =>
  * `truncated` saying so. A cursor that is no earlier page's of the same sort and order is a VALIDATION_ERROR.
  */
 export function pageOf(info: CacheInfo, query: InfoQuery, maxBytes?: number): InfoPage {
-  const filtered = info.cache_entries.filter(
-    (entry) =>
-      (query.symbol === undefined || entry.symbol.toUpperCase() === query.symbol) &&
-      (query.interval === undefined || entry.interval === query.interval) &&
-      (query.market_type === undefined || entry.market_type.toLowerCase() === query.market_type),
-  );
+  const filtered = info.cache_entries.filter((entry) => matchesFilters(entry, query));
   const { remaining, cursorAfter } = ordered(filtered, query);
   const paged = query.limit !== undefined || query.cursor !== undefined;
   const selective = paged || query.symbol !== undefined || query.interval !== undefined || query.market_type !== undefined;

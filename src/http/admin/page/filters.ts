@@ -31,7 +31,13 @@ export function fillChoices(): void {
   byId("filter-market").replaceChildren(option("", "All markets"), ...MARKET_TYPES.map((market) => option(market)));
 }
 
+/** The symbols suggested now, so that 10,000 of them are not rebuilt on every page of entries. */
+let suggested = "";
+
 export function suggestSymbols(symbols: readonly string[]): void {
+  const key = symbols.join("\n");
+  if (key === suggested) return;
+  suggested = key;
   byId("symbol-options").replaceChildren(...symbols.map((symbol) => option(String(symbol))));
 }
 

@@ -28,8 +28,7 @@ export function createWrites(tokenRequired: boolean, refresh: () => Promise<void
     setBusy(false);
     if (result.status === 401 && !result.ok) {
       setToken(null);
-      const text =
-        `The service refused the token (401 Unauthorized): ${result.message ?? "no reason given"}. ` + `Enter the right token to ${action.what}.`;
+      const text = `The service refused the token (401 Unauthorized): ${result.message ?? "no reason given"}. Enter the right token to ${action.what}.`;
       notify(text, "error");
       return askToken({ what: action.what, run: () => void write(action) }, text);
     }

@@ -56,6 +56,8 @@ export interface Config {
   klinesDeadlineMs: number;
   /** A partition that misses candles without proof from the exchange is asked again at most this often. */
   klinesRecheckSeconds: number;
+  /** Conversions of a CSV to Parquet or Arrow running at once in one process; others wait, then 503. */
+  conversionsMax: number;
   /** Clear the whole cache when the local server starts (the original's behaviour; off by default). */
   clearOnStart: boolean;
 }
@@ -108,6 +110,7 @@ const schema = z.object({
   SWEEP_INTERVAL_SECONDS: withDefault(positiveInt(), 86_400),
   KLINES_DEADLINE_MS: withDefault(positiveInt(), 25_000),
   KLINES_RECHECK_SECONDS: withDefault(positiveInt(), 3600),
+  CONVERSIONS_MAX: withDefault(positiveInt(64), 2),
   CLEAR_ON_START: withDefault(flag, false),
 });
 
@@ -170,6 +173,7 @@ export function loadConfig(env: Env = process.env): Config {
     sweepIntervalSeconds: v.SWEEP_INTERVAL_SECONDS,
     klinesDeadlineMs: v.KLINES_DEADLINE_MS,
     klinesRecheckSeconds: v.KLINES_RECHECK_SECONDS,
+    conversionsMax: v.CONVERSIONS_MAX,
     clearOnStart: v.CLEAR_ON_START,
   };
 }

@@ -16,6 +16,7 @@ export type ErrorCode =
   | "WRITES_DISABLED"
   | "FORBIDDEN_ORIGIN"
   | "NOT_FOUND"
+  | "ENTRY_BUSY"
   | "CACHE_MISS"
   | "PAYLOAD_TOO_LARGE"
   | "UNSUPPORTED_MEDIA_TYPE"
@@ -23,6 +24,7 @@ export type ErrorCode =
   | "INVALID_KEY"
   | "STORAGE_UNAVAILABLE"
   | "COUNTERS_UNAVAILABLE"
+  | "SERVICE_BUSY"
   | "UPSTREAM_UNAVAILABLE"
   | "UPSTREAM_INVALID"
   | "UNKNOWN_SYMBOL";
@@ -97,6 +99,17 @@ export class NotFoundError extends AppError {
   }
 }
 
+/**
+ * Another writer is writing the same entry (its turn not had in time, or lost before committing): nothing of this
+ * write was committed; asking again after `retryAt` may work.
+ */
+export class EntryBusyError extends AppError {
+  override name = "EntryBusyError";
+  constructor(message: string, retryAt: Date) {
+    super("ENTRY_BUSY", message, { retryAt });
+  }
+}
+
 export class PayloadTooLargeError extends AppError {
   override name = "PayloadTooLargeError";
   constructor(message: string) {
@@ -135,6 +148,14 @@ export class CountersUnavailableError extends AppError {
   override name = "CountersUnavailableError";
   constructor(message: string, cause?: unknown) {
     super("COUNTERS_UNAVAILABLE", message, { cause });
+  }
+}
+
+/** The service is at its bound of concurrent heavy work (conversions); asking again after `retryAt` may work. */
+export class ServiceBusyError extends AppError {
+  override name = "ServiceBusyError";
+  constructor(message: string, retryAt: Date) {
+    super("SERVICE_BUSY", message, { retryAt });
   }
 }
 

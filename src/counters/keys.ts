@@ -46,6 +46,10 @@ export const binancePausedUntilKey = (market: MarketType) => `binance:${market}:
 export const binanceWeightKey = (market: MarketType, minute: number) => `binance:${market}:weight_1m:${minute}`;
 /** Lease: one container fetches a partition (by its cache entry) at a time. */
 export const partitionLeaseKey = (entry: string) => `lease:klines:${entry}`;
+/** Lease: one writer of a cache entry (by its name, `[<folder>/]<md5>`) at a time, across containers. */
+export const entryLeaseKey = (entry: string) => `lease:entry:${entry}`;
+/** Lease: one container makes a derived form (by its object key, e.g. a Parquet form) at a time. */
+export const derivedLeaseKey = (key: string) => `lease:derived:${key}`;
 /** Lease: one container refreshes a market's symbol list at a time. */
 export const symbolsRefreshLeaseKey = (market: MarketType) => `lease:symbols:${market}`;
 

@@ -9,6 +9,7 @@ import { partitionLeaseKey } from "../counters/keys.js";
 import type { Leases } from "../counters/types.js";
 import {
   AppError,
+  EntryBusyError,
   StorageUnavailableError,
   UnauthorizedError,
   UpstreamUnavailableError,
@@ -406,7 +407,7 @@ export function createKlinesService(options: KlinesServiceOptions) {
     await fetchGroup(pass, ports, { interval, pageLimit: KLINES_PAGE_LIMIT[market] }, async (index, fetched) => {
       const partition = group.partitions[index] as Partition;
       const stored = context.storedOf.get(partition) ?? null;
-      const served = await storePartition(partition, stored, fetched, deadline);
+      const served = await storePartition(partition, stored, fetched, { deadline, token: context.held.get(partition) ?? null });
       context.settlers.get(partition)?.resolve(served);
       await releaseLease(partition, context.held.get(partition) ?? null);
       context.held.delete(partition);
@@ -451,19 +452,36 @@ export function createKlinesService(options: KlinesServiceOptions) {
     }
   }
 
+  /**
+   * Writes what a fetch found, in the entry's turn, only while this request still holds the partition's lease (its
+   * fetch was not taken over by another request while it ran: checked right before the CSV and the meta are
+   * written). A write given up is logged, and the request answers 503 with when to ask again.
+   */
   async function storePartition(
     partition: Partition,
     stored: Stored | null,
     fetched: PartitionFetch,
-    deadline: Deadline | undefined,
+    holder: { deadline: Deadline | undefined; token: string | null },
   ): Promise<ServedPartition> {
     const base = stored?.csv ? { csv: stored.csv, state: stored.state } : null;
     const built = extendPartition(base, fetched);
-    const meta = await cache.write(entryOf(partition), built.csv, {
-      extraMeta: metaFieldsOf(built.state),
-      retention: "until_replaced",
-      signal: deadline?.signal,
-    });
+    const { token, deadline } = holder;
+    const stillMine = async () => token === null || (await leases.renew(leaseKeyOf(partition), token, leaseTtlMs).catch(() => true));
+    const meta = await cache
+      .write(entryOf(partition), built.csv, {
+        extraMeta: metaFieldsOf(built.state),
+        retention: "until_replaced",
+        signal: deadline?.signal,
+        stillMine,
+      })
+      .catch((error: unknown) => {
+        if (!(error instanceof EntryBusyError)) throw error;
+        log.warn("klines_write_given_up", { partition: partition.id, reason: error.message });
+        throw new UpstreamUnavailableError(`Another request took over storing ${partition.id.start_date} of this range; ask again`, {
+          cause: error,
+          retryAt: new Date(clock.now().getTime() + 1000),
+        });
+      });
     const source = base ? "extended" : "fetched";
     return { partition, source, shared: false, meta, state: built.state, csv: built.csv };
   }

@@ -36,28 +36,32 @@ const HOSTILE_VALUES = [
 ];
 
 const FIELDS = ["symbol", "interval", "start_date", "end_date", "market_type"] as const;
-const ROUTES = [
+const ROUTES: { method: string; path: string; extra?: Record<string, string> }[] = [
   { method: "GET", path: DATA },
   { method: "PUT", path: DATA },
   { method: "DELETE", path: DATA },
-  { method: "POST", path: "/api/v1/backtest/cache/upload-url" },
-  { method: "POST", path: "/api/v1/backtest/cache/commit" },
+  // With their own parameters valid, so that a 400 is the hostile field's.
+  { method: "POST", path: "/api/v1/backtest/cache/upload-url", extra: { size_bytes: "100" } },
+  { method: "POST", path: "/api/v1/backtest/cache/commit", extra: { upload_id: "1795000000-0123456789abcdef" } },
 ];
 const KLINES = { method: "GET", path: "/api/v1/klines" };
 
 /** Every hostile value in every field on every route, plus duplicated and missing parameters. */
-function* hostileRequests(routes = ROUTES): Generator<{ label: string; method: string; url: string; field: string }> {
+function* hostileRequests(
+  routes: readonly { method: string; path: string; extra?: Record<string, string> }[] = ROUTES,
+): Generator<{ label: string; method: string; url: string; field: string }> {
   for (const route of routes) {
+    const valid = { ...BTC_SPOT, ...route.extra };
     for (const field of FIELDS) {
       for (const value of HOSTILE_VALUES) {
-        const params = new URLSearchParams({ ...BTC_SPOT, [field]: value });
+        const params = new URLSearchParams({ ...valid, [field]: value });
         yield { label: `${route.method} ${field}=${JSON.stringify(value.slice(0, 20))}`, method: route.method, url: `${route.path}?${params}`, field };
       }
-      const duplicated = new URLSearchParams(BTC_SPOT);
+      const duplicated = new URLSearchParams(valid);
       duplicated.append(field, BTC_SPOT[field]);
       yield { label: `${route.method} ${field} twice`, method: route.method, url: `${route.path}?${duplicated}`, field };
       if (field !== "market_type") {
-        const missing = new URLSearchParams(BTC_SPOT);
+        const missing = new URLSearchParams(valid);
         missing.delete(field);
         yield { label: `${route.method} no ${field}`, method: route.method, url: `${route.path}?${missing}`, field };
       }

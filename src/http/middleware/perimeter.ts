@@ -48,8 +48,9 @@ export const ownHostOnly = (rule: HostRule): MiddlewareHandler<AppEnv> => {
 
 /**
  * Routes a page of another site may reach: the admin page (a link to it from elsewhere; its CSP forbids framing it)
- * and the health check. Neither writes, spends nor counts anything. Every other route may write to the cache or to
- * Redis (counts, symbol lists, index shards, Parquet forms) or spend Binance's weight, whatever its method.
+ * and the health check, which neither write, spend nor count anything. Every other route is closed to such pages:
+ * all but metrics may write to the cache or to Redis (counts, symbol lists, index shards, Parquet forms) or spend
+ * Binance's weight, whatever their method, and no other site has a reason to read metrics.
  */
 export const OPEN_TO_OTHER_SITES: ReadonlySet<RouteName> = new Set<RouteName>(["adminPage", "health"]);
 

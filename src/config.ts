@@ -1,5 +1,6 @@
 import * as z from "zod/mini";
 import { ConfigError } from "./errors.js";
+import { parseHost, type HostName } from "./util/host.js";
 import {
   BINANCE_FUTURES_TESTNET_URL,
   BINANCE_FUTURES_URL,
@@ -13,6 +14,11 @@ export interface Config {
   port: number;
   /** Address the local server listens on. */
   host: string;
+  /**
+   * Names the local server answers to in the Host header besides the loopback names and `host` on its port (each on
+   * any port, or on the one it gives); any other Host is refused (DNS rebinding).
+   */
+  allowedHosts: HostName[];
   storageDriver: "fs" | "s3";
   /** fs driver: the cache folder. */
   cacheDir: string;
@@ -80,6 +86,7 @@ const withDefault = <T extends z.ZodMiniType>(schema: T, value: z.output<T>) => 
 const schema = z.object({
   PORT: withDefault(positiveInt(65535), 3000),
   HOST: withDefault(z.string(), "127.0.0.1"),
+  ALLOWED_HOSTS: withDefault(z.string(), ""),
   STORAGE_DRIVER: withDefault(oneOf(["fs", "s3"]), "fs"),
   CACHE_DIR: withDefault(z.string(), "./cache/data"),
   S3_BUCKET: z.optional(z.string()),
@@ -142,6 +149,7 @@ export function loadConfig(env: Env = process.env): Config {
   return {
     port: v.PORT,
     host: v.HOST,
+    allowedHosts: allowedHostsOf(v.ALLOWED_HOSTS),
     storageDriver: v.STORAGE_DRIVER,
     cacheDir: v.CACHE_DIR,
     s3Bucket: v.S3_BUCKET,
@@ -176,4 +184,17 @@ export function loadConfig(env: Env = process.env): Config {
     conversionsMax: v.CONVERSIONS_MAX,
     clearOnStart: v.CLEAR_ON_START,
   };
+}
+
+/** ALLOWED_HOSTS: comma-separated `host` or `host:port`. */
+function allowedHostsOf(text: string): HostName[] {
+  return text
+    .split(",")
+    .map((entry) => entry.trim())
+    .filter((entry) => entry !== "")
+    .map((entry) => {
+      const host = parseHost(entry);
+      if (host === null) throw new ConfigError(`ALLOWED_HOSTS=${JSON.stringify(text)}: ${JSON.stringify(entry)} is not a host or host:port`);
+      return host;
+    });
 }

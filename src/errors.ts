@@ -15,6 +15,7 @@ export type ErrorCode =
   | "UNAUTHORIZED"
   | "WRITES_DISABLED"
   | "FORBIDDEN_ORIGIN"
+  | "FORBIDDEN_HOST"
   | "NOT_FOUND"
   | "ENTRY_BUSY"
   | "CACHE_MISS"
@@ -84,11 +85,22 @@ export class WritesDisabledError extends AppError {
   }
 }
 
-/** A mutation sent by a web page of another origin (the browser says so in its Origin header). */
+/**
+ * A request sent by a web page of another site or origin, as the browser says in its Sec-Fetch-Site or Origin
+ * header (`evidence`: that header and its value).
+ */
 export class ForbiddenOriginError extends AppError {
   override name = "ForbiddenOriginError";
-  constructor(origin: string) {
-    super("FORBIDDEN_ORIGIN", `Requests that change the cache are not accepted from another origin (${origin.slice(0, 100)})`);
+  constructor(evidence: string) {
+    super("FORBIDDEN_ORIGIN", `This request is not accepted from a page of another site or origin (${evidence.slice(0, 100)})`);
+  }
+}
+
+/** A request whose Host header does not name this server (a DNS-rebinding page's, or a name not configured). */
+export class ForbiddenHostError extends AppError {
+  override name = "ForbiddenHostError";
+  constructor(host: string) {
+    super("FORBIDDEN_HOST", `Host ${JSON.stringify(host.slice(0, 100))} does not name this server (ALLOWED_HOSTS lists the names it answers to)`);
   }
 }
 

@@ -236,3 +236,83 @@ describe("writes without a token", () => {
     expect((await clear({})).status).toBe(200);
   });
 });
+
+describe("pages of other sites", () => {
+  const ORIGIN = "http://127.0.0.1:3000";
+  const cold = new URLSearchParams({ symbol: "ETHUSDT", interval: "1d", start_date: "2024-01-01", end_date: "2024-01-31" });
+  const data = (extra: Record<string, string> = {}) => `${ORIGIN}${DATA}?${new URLSearchParams({ ...BTC_SPOT, ...extra })}`;
+  /** Requests that write to the cache or Redis, or spend Binance's weight, whatever their method. */
+  const effectful: [string, string, Record<string, string>?][] = [
+    ["GET", `${ORIGIN}/api/v1/klines?${cold}`],
+    ["GET", data({ format: "parquet" })],
+    ["GET", data(), { Accept: "application/vnd.apache.parquet" }],
+    ["GET", `${ORIGIN}/api/v1/backtest/cache/info?refresh=true`],
+    ["GET", `${ORIGIN}/api/v1/backtest/cache/info`],
+    ["GET", `${ORIGIN}/api/v1/backtest/cache/coverage`],
+    ["GET", `${ORIGIN}/api/v1/symbols/spot`],
+    ["GET", data()],
+    ["HEAD", data({ format: "parquet" })],
+    ["PUT", data()],
+    ["DELETE", data()],
+    ["POST", `${ORIGIN}/api/v1/backtest/cache/clear`],
+    ["POST", `${ORIGIN}/api/v1/backtest/cache/sweep`],
+    ["POST", `${ORIGIN}/api/v1/backtest/cache/upload-url?${new URLSearchParams(BTC_SPOT)}`],
+    ["POST", `${ORIGIN}/api/v1/backtest/cache/commit?${new URLSearchParams(BTC_SPOT)}`],
+  ];
+  const send = (app: ReturnType<typeof testApp>["app"], [method, url, extra]: (typeof effectful)[number], headers: Record<string, string>) =>
+    app.request(url, {
+      method,
+      headers: { "Content-Type": "text/csv", ...extra, ...headers },
+      body: method === "PUT" ? klinesCsv(3) : undefined,
+    });
+  const keysOf = async (store: ReturnType<typeof testApp>["store"]) => (await store.list()).map((object) => object.key).sort();
+
+  it.each([
+    ["Sec-Fetch-Site: cross-site (an <img> or a form; no Origin on a no-cors GET)", { "Sec-Fetch-Site": "cross-site" }],
+    ["Sec-Fetch-Site: same-site (another port of the same host)", { "Sec-Fetch-Site": "same-site" }],
+    ["an Origin of another site", { Origin: "https://evil.example" }],
+    ["an Origin of another port", { Origin: "http://127.0.0.1:8080", "Sec-Fetch-Site": "same-site" }],
+    ["Origin: null (a sandboxed frame)", { Origin: "null" }],
+  ])("refuse every request that writes or spends, whatever its method, with %s: 403 FORBIDDEN_ORIGIN", async (_, headers) => {
+    standIn.reset();
+    const { app, store } = testApp({ withPythonCache: true, binanceUrl: standIn.url });
+    const before = await keysOf(store);
+
+    for (const request of effectful) {
+      const res = await send(app, request, headers);
+      expect(res.status, `${request[0]} ${request[1]}`).toBe(403);
+      if (request[0] !== "HEAD") expect((await jsonOf<ErrorEnvelope>(res)).error.code).toBe("FORBIDDEN_ORIGIN");
+    }
+
+    expect(await keysOf(store)).toEqual(before);
+    expect(standIn.served).toEqual([]);
+  });
+
+  it("let the service's own page, the address bar and curl through: the same requests write and spend", async () => {
+    standIn.reset();
+    const { app, store } = testApp({ withPythonCache: true, binanceUrl: standIn.url });
+    const before = await keysOf(store);
+
+    const browsersOwn: Record<string, string>[] = [{ "Sec-Fetch-Site": "same-origin", Origin: ORIGIN }, { "Sec-Fetch-Site": "none" }, {}];
+    for (const headers of browsersOwn) {
+      for (const request of effectful.slice(0, 4)) {
+        const res = await send(app, request, headers);
+        expect(res.status, `${request[0]} ${request[1]} ${JSON.stringify(headers)}`).toBe(200);
+        await res.arrayBuffer();
+      }
+    }
+
+    expect(standIn.served.length).toBeGreaterThan(0);
+    const written = (await keysOf(store)).filter((key) => !before.includes(key));
+    expect(written.some((key) => key.endsWith(".parquet"))).toBe(true);
+    expect(written.some((key) => key.startsWith("_index/"))).toBe(true);
+  });
+
+  it("may open the admin page and the health check from a link on another site", async () => {
+    const { app } = testApp();
+    for (const path of ["/", "/healthz"]) {
+      const res = await app.request(`${ORIGIN}${path}`, { headers: { "Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "navigate" } });
+      expect(res.status, path).toBe(200);
+    }
+  });
+});

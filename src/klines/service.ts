@@ -17,7 +17,7 @@ import {
 } from "../errors.js";
 import type { Log } from "../log.js";
 import type { DatasetId, MarketType } from "../market.js";
-import { ArchiveRejectedError, type BinanceArchive } from "../upstream/archive.js";
+import { ArchiveRejectedError, type ArchivePeriod, type BinanceArchive } from "../upstream/archive.js";
 import { KLINES_PAGE_LIMIT, type BinanceClient, type Kline } from "../upstream/binance.js";
 import { candlesBetween } from "./interval.js";
 import { mapLimit } from "../util/map-limit.js";
@@ -424,6 +424,17 @@ export function createKlinesService(options: KlinesServiceOptions) {
     return candlesBetween(partition.id.interval, partition.startMs, partition.endMs) / pageLimit > 2;
   }
 
+  /** The archive's file of a partition: a day's for 1s candles, a month's for the others. */
+  function periodOf(partition: Partition): ArchivePeriod {
+    const { interval } = partition.id;
+    return {
+      kind: interval === "1s" ? "daily" : "monthly",
+      startMs: partition.startMs,
+      endMs: partition.endMs,
+      maxCandles: candlesBetween(interval, partition.startMs, partition.endMs),
+    };
+  }
+
   /**
    * The partition's candles from the archive, checksum-verified; null when its file is missing, rejected or cannot be
    * reached, each logged and tallied: REST fetches it then, as if there were no archive.
@@ -434,9 +445,8 @@ export function createKlinesService(options: KlinesServiceOptions) {
     request: { deadline: Deadline | undefined; onAttempt: () => void },
     tally: ArchiveTally,
   ): Promise<Kline[] | null> {
-    const period = { kind: id.interval === "1s" ? "daily" : "monthly", startMs: partition.startMs, endMs: partition.endMs } as const;
     try {
-      const klines = await (archive as BinanceArchive).klines(id.market_type, id.symbol, id.interval, period, request);
+      const klines = await (archive as BinanceArchive).klines(id.market_type, id.symbol, id.interval, periodOf(partition), request);
       if (klines === null) {
         tally.missing++;
         log.info("klines_archive_missing", { partition: partition.id });

@@ -1,4 +1,8 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { freePort } from "../../dev/ports.js";
 import { parseMeta } from "../../src/cache/meta.js";
 import { csvKeyOf, metaKeyOf } from "../../src/cache/objects.js";
 import type { Clock } from "../../src/clock.js";
@@ -8,6 +12,7 @@ import type { MarketType } from "../../src/market.js";
 import type { ObjectStore } from "../../src/storage/types.js";
 import { testApp, type TestAppOptions } from "../support/app.js";
 import { startBinanceStandIn, type BinanceStandIn } from "../support/binance-standin.js";
+import { tempDir } from "../support/fixtures.js";
 import { jsonOf } from "../support/json.js";
 
 const NOW = "2026-11-25T12:00:30.000Z";
@@ -161,5 +166,86 @@ describe("cold history from Binance's public archive", () => {
     await counted.app.request(klinesUrl({ symbol: "ETHUSDT", interval: "1m", start_date: "2024-04-01", end_date: "2024-04-30" }));
     const metrics = (await jsonOf<SuccessEnvelope<Metrics>>(await counted.app.request("/api/v1/metrics"))).data;
     expect(metrics.klines_archive.spot).toEqual({ hit: 2, miss: 1, failure: 0 });
+  });
+});
+
+describe("no archive file can crash or exhaust the service", () => {
+  it.each([
+    ["declaring its size", "bomb"],
+    ["declaring a small file's size", "bomb_lying"],
+  ] as const)("rejects a zip bomb %s with a matching checksum, and fetches the month by REST", async (_, fault) => {
+    const { app, store, logs } = build();
+    standIn.set({ archiveFaults: { "DOTUSDT-1m-2024-03": fault } });
+    const query = { symbol: "DOTUSDT", interval: "1m", start_date: "2024-03-01", end_date: "2024-03-31" };
+
+    const res = await app.request(klinesUrl(query));
+
+    expect(res.status).toBe(200);
+    expect(res.headers.get("X-Archive-Files")).toBe("0");
+    expect(restCalls()).toBe(45);
+    expect(logs.find((line) => line.event === "klines_archive_rejected")).toMatchObject({ partition: { start_date: "2024-03-01" } });
+    expect((await stored(store, month("DOTUSDT", "2024-03-01", "2024-03-31"))).meta).toMatchObject({ complete: true, rows: 31 * 1440 });
+  });
+});
+
+/** Resolves once the child has printed `text`; rejects if it exits first. */
+function printed(child: ChildProcess, text: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let output = "";
+    const read = (chunk: Buffer) => {
+      output += String(chunk);
+      if (output.includes(text)) resolve(output);
+    };
+    child.stdout?.on("data", read);
+    child.stderr?.on("data", read);
+    child.once("exit", (code) => reject(new Error(`exited (${code}) before printing "${text}":\n${output}`)));
+  });
+}
+
+/** A process's resident memory now and its high-water mark, in MB (Linux: /proc/<pid>/status). */
+function memoryOf(pid: number): { rssMb: number; peakMb: number } {
+  const status = readFileSync(`/proc/${pid}/status`, "utf8");
+  const mb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(status)?.[1]) / 1024;
+  return { rssMb: mb("VmRSS"), peakMb: mb("VmHWM") };
+}
+
+describe("a zip bomb against the local server, in a process of its own", () => {
+  it("leaves the server up, its memory within +300 MB of idle, and the month from REST", { timeout: 120_000 }, async () => {
+    build();
+    standIn.set({ archiveFaults: { "DOTUSDT-1m-2024-04": "bomb", "DOTUSDT-1m-2024-05": "bomb_lying" } });
+    const port = await freePort();
+    const server = spawn(process.execPath, ["--import", "tsx", "src/local/server.ts"], {
+      cwd: join(import.meta.dirname, "..", ".."),
+      env: {
+        ...process.env,
+        PORT: String(port),
+        CACHE_DIR: tempDir(),
+        CACHE_API_TOKEN: "",
+        LOG_LEVEL: "warn",
+        BINANCE_SPOT_URL: standIn.url,
+        BINANCE_FUTURES_URL: standIn.url,
+        BINANCE_ARCHIVE_URL: standIn.url,
+      },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    const exited = new Promise((resolve) => server.once("exit", resolve));
+    try {
+      await printed(server, "listening on");
+      const idle = memoryOf(server.pid as number);
+      for (const [start, end] of [["2024-04-01", "2024-04-30"], ["2024-05-01", "2024-05-31"]] as const) {
+        const res = await fetch(`http://127.0.0.1:${port}${klinesUrl({ symbol: "DOTUSDT", interval: "1m", start_date: start, end_date: end })}`);
+        expect(res.status).toBe(200);
+        expect(res.headers.get("X-Archive-Files")).toBe("0");
+        await res.arrayBuffer();
+      }
+      const after = memoryOf(server.pid as number);
+      console.log(`zip bombs against the local server: idle ${idle.rssMb.toFixed(0)} MB resident (peak ${idle.peakMb.toFixed(0)} MB), peak after ${after.peakMb.toFixed(0)} MB`);
+      expect(after.peakMb - idle.rssMb).toBeLessThan(300);
+      expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
+      expect(server.exitCode).toBeNull();
+    } finally {
+      server.kill("SIGTERM");
+      await exited;
+    }
   });
 });

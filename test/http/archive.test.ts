@@ -16,6 +16,8 @@ import { tempDir } from "../support/fixtures.js";
 import { jsonOf } from "../support/json.js";
 
 const NOW = "2026-11-25T12:00:30.000Z";
+/** Exchange maintenance: neither REST nor the archive has a candle in it. No other month of these tests is near it. */
+const MAINTENANCE = { fromMs: Date.parse("2023-06-10T03:00:00Z"), toMs: Date.parse("2023-06-10T05:00:00Z") };
 const KLINES = ["/api/v3/klines", "/fapi/v1/klines"];
 
 let standIn: BinanceStandIn;
@@ -26,6 +28,7 @@ beforeAll(async () => {
     now: () => (clock ? clock.now().getTime() : Date.parse(NOW)),
     archiveMissing: ["ETHUSDT-1m-2024-04"],
     delistedAt: { OLDUSDT: Date.parse("2024-06-20T00:00:00Z") },
+    maintenance: [MAINTENANCE],
   });
 });
 afterAll(() => standIn.close());
@@ -166,6 +169,74 @@ describe("cold history from Binance's public archive", () => {
     await counted.app.request(klinesUrl({ symbol: "ETHUSDT", interval: "1m", start_date: "2024-04-01", end_date: "2024-04-30" }));
     const metrics = (await jsonOf<SuccessEnvelope<Metrics>>(await counted.app.request("/api/v1/metrics"))).data;
     expect(metrics.klines_archive.spot).toEqual({ hit: 2, miss: 1, failure: 0 });
+  });
+});
+
+describe("a hole inside an archive file is final only on REST's word", () => {
+  const utc = (text: string) => Date.parse(`${text}Z`);
+  const restQueries = () => standIn.served.filter((call) => KLINES.includes(call.path)).map((call) => call.query);
+
+  it("asks REST for ten minutes missing in the middle of a month, in one request, and stores the month whole", async () => {
+    const { app, store, logs } = build();
+    const hole = { fromMs: utc("2024-05-15T12:00:00"), toMs: utc("2024-05-15T12:10:00") };
+    standIn.set({ archiveHoles: { "LINKUSDT-1m-2024-05": [hole] } });
+    const query = { symbol: "LINKUSDT", interval: "1m", start_date: "2024-05-01", end_date: "2024-05-31" };
+
+    const res = await app.request(klinesUrl(query));
+
+    expect(res.status).toBe(200);
+    expect(res.headers.get("X-Archive-Files")).toBe("1");
+    expect(res.headers.get("X-Archive-Incomplete")).toBe("1");
+    expect(res.headers.get("X-Gaps")).toBe("0");
+    expect(restQueries()).toEqual([
+      { symbol: "LINKUSDT", interval: "1m", startTime: String(hole.fromMs), endTime: String(hole.toMs - 1), limit: "1000" },
+    ]);
+    const kept = await stored(store, month("LINKUSDT", "2024-05-01", "2024-05-31"));
+    expect(kept.meta).toMatchObject({ complete: true, rows: 31 * 1440, gaps: [] });
+    expect(logs.find((line) => line.event === "klines_archive_incomplete")).toMatchObject({
+      file: "data/spot/monthly/klines/LINKUSDT/1m/LINKUSDT-1m-2024-05.zip",
+      holes: [{ from: "2024-05-15T12:00:00.000Z", to: "2024-05-15T12:10:00.000Z", missing: 10 }],
+    });
+    standIn.reset();
+    const restOnly = build({ archive: false });
+    await restOnly.app.request(klinesUrl(query));
+    expect(kept.csv).toBe((await stored(restOnly.store, month("LINKUSDT", "2024-05-01", "2024-05-31"))).csv);
+  });
+
+  it("asks REST for a first day the file lacks when the symbol traded before, a page at a time, and counts the file", async () => {
+    const { app, store } = build();
+    standIn.set({ archiveHoles: { "UNIUSDT-1m-2024-05": [{ fromMs: utc("2024-05-01T00:00:00"), toMs: utc("2024-05-02T00:00:00") }] } });
+
+    const res = await app.request(klinesUrl({ symbol: "UNIUSDT", interval: "1m", start_date: "2024-05-01", end_date: "2024-05-31" }));
+
+    expect(res.status).toBe(200);
+    expect(res.headers.get("X-Archive-Incomplete")).toBe("1");
+    // The symbol's first candle ever (it traded before May), then the day's 1,440 candles in two pages.
+    expect(restQueries().map(({ startTime, endTime, limit }) => ({ startTime, endTime, limit }))).toEqual([
+      { startTime: "0", endTime: undefined, limit: "1" },
+      { startTime: String(utc("2024-05-01T00:00:00")), endTime: String(utc("2024-05-02T00:00:00") - 1), limit: "1000" },
+      { startTime: String(utc("2024-05-01T16:39:00") + 1), endTime: String(utc("2024-05-02T00:00:00") - 1), limit: "1000" },
+    ]);
+    expect((await stored(store, month("UNIUSDT", "2024-05-01", "2024-05-31"))).meta).toMatchObject({ complete: true, rows: 31 * 1440, gaps: [] });
+    const metrics = (await jsonOf<SuccessEnvelope<Metrics>>(await app.request("/api/v1/metrics"))).data;
+    expect(metrics.counters["metrics:archive_incomplete:klines_spot"]).toBe(1);
+  });
+
+  it("takes REST's word for a hole it lacks too: one request, and the gap is final", async () => {
+    const { app, store } = build();
+
+    const res = await app.request(klinesUrl({ symbol: "BTCUSDT", interval: "1m", start_date: "2023-06-01", end_date: "2023-06-30" }));
+
+    expect(res.status).toBe(200);
+    expect(res.headers.get("X-Archive-Incomplete")).toBe("1");
+    expect(restQueries()).toEqual([
+      { symbol: "BTCUSDT", interval: "1m", startTime: String(MAINTENANCE.fromMs), endTime: String(MAINTENANCE.toMs - 1), limit: "1000" },
+    ]);
+    expect((await stored(store, month("BTCUSDT", "2023-06-01", "2023-06-30"))).meta).toMatchObject({
+      complete: true,
+      rows: 30 * 1440 - 120,
+      gaps: [["2023-06-10 03:00:00", "2023-06-10 05:00:00"]],
+    });
   });
 });
 

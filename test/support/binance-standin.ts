@@ -35,12 +35,23 @@ export interface StandInSwitches {
   /** klines only: answer the page of the first startTime seen while on, whatever startTime says (a stuck cursor). */
   stuckCursor?: { count: number };
   /**
+   * klines only: a page asked from before `fromMs` leaves out the candles opening in [fromMs, toMs) and goes on
+   * with the next ones, as if they did not exist (a hole inside one page); a request that starts inside the stretch,
+   * as a narrow one does, answers them. Counts down only on the pages it holed.
+   */
+  holedPages?: { count: number; fromMs: number; toMs: number };
+  /**
    * Archive files that are wrong at the source, by name without extension (`BTCUSDT-1m-2024-03`): a .CHECKSUM that
    * is not the zip's; a zip cut in half (its .CHECKSUM is of the cut zip); rows a month late (outside the file's);
    * a zip bomb, one entry inflating to 600 MB, its sizes declared (`bomb`) or declared as a small file's
    * (`bomb_lying`). Bombs carry a matching .CHECKSUM, as every fault but `bad_checksum` does.
    */
   archiveFaults?: Record<string, "bad_checksum" | "truncated" | "shifted" | "bomb" | "bomb_lying">;
+  /**
+   * Archive files that miss candles REST has, by name without extension: no row opens in these [fromMs, toMs)
+   * windows. Their .CHECKSUM is of the holed zip: Binance's own files do this (binance-public-data #253, #297, #403).
+   */
+  archiveHoles?: Record<string, { fromMs: number; toMs: number }[]>;
   /** Archive: 503 for every file. */
   archiveDown?: { count: number };
 }
@@ -166,7 +177,7 @@ export async function startBinanceStandIn(options: StandInOptions = {}): Promise
   const zips = new Map<string, Uint8Array>();
 
   /** True when switch `name` is on; uses up one of its answers. */
-  function take<K extends Exclude<keyof StandInSwitches, "archiveFaults">>(name: K): NonNullable<StandInSwitches[K]> | null {
+  function take<K extends Exclude<keyof StandInSwitches, "archiveFaults" | "archiveHoles" | "holedPages">>(name: K): NonNullable<StandInSwitches[K]> | null {
     const value = switches[name];
     if (!value || value.count <= 0) return null;
     if ("after" in value && (value.after ?? 0) > 0) {
@@ -217,8 +228,11 @@ export async function startBinanceStandIn(options: StandInOptions = {}): Promise
       stuckAt ??= params.get("startTime");
       if (stuckAt !== null) params.set("startTime", stuckAt);
     }
-    const answer = klinesAnswer(api, params, now(), history);
+    const holed = switches.holedPages;
+    const hole = holed && holed.count > 0 && Number(params.get("startTime") ?? -Infinity) < holed.fromMs ? holed : null;
+    const answer = klinesAnswer(api, params, now(), hole ? { ...history, maintenance: [...history.maintenance, hole] } : history);
     if ("error" in answer) return c.json(answer.error, 400);
+    if (hole && answer.rows.some(([open]) => open >= hole.toMs)) hole.count -= 1;
     const short = take("shortPages");
     return c.json(short ? answer.rows.slice(0, short.keep) : answer.rows);
   };
@@ -232,13 +246,14 @@ export async function startBinanceStandIn(options: StandInOptions = {}): Promise
     const file = archiveFileOf(c.req.path, now());
     if (!file || (options.archiveMissing ?? []).includes(file.stem)) return c.text("Not Found", 404);
     const fault = switches.archiveFaults?.[file.stem];
+    const holes = switches.archiveHoles?.[file.stem] ?? [];
     // A file is made once (a month of 1m candles takes seconds): its zip and its checksum ask for the same bytes.
-    const made = JSON.stringify([file.stem, file.spot, fault ?? null]);
+    const made = JSON.stringify([file.stem, file.spot, fault ?? null, holes]);
     const whole =
       zips.get(made) ??
       (fault === "bomb" || fault === "bomb_lying"
         ? zipBomb(`${file.stem}.csv`, 600, fault === "bomb_lying")
-        : archiveZip(file, history, now(), fault === "shifted"));
+        : archiveZip(file, { ...history, maintenance: [...history.maintenance, ...holes] }, now(), fault === "shifted"));
     zips.set(made, whole);
     const zip = fault === "truncated" ? whole.slice(0, Math.floor(whole.length / 2)) : whole.slice();
     if (file.checksum) {

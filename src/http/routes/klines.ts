@@ -50,6 +50,7 @@ export function klines(
       [klinesArchiveKey(market, "hit"), result.archive.files],
       [klinesArchiveKey(market, "miss"), result.archive.missing],
       [klinesArchiveKey(market, "failure"), result.archive.failed],
+      [klinesArchiveKey(market, "incomplete"), result.archive.incomplete],
     ];
     await Promise.all(counts.filter(([, by]) => by > 0).map(([key, by]) => counters.increment(key, by)));
     if (overInline(estimatedCsvBytes(result))) return partsAnswer(c, id, result);
@@ -169,6 +170,7 @@ function describeOutcome(c: Context<AppEnv>, result: KlinesResult): KlinesOutcom
   c.header("X-Partitions-Fetched", String(fetched));
   c.header("X-Upstream-Requests", String(result.upstreamRequests));
   c.header("X-Archive-Files", String(result.archive.files));
+  c.header("X-Archive-Incomplete", String(result.archive.incomplete));
   c.header("X-Reaches-Now", String(result.coverage.reachesNow));
   c.header("X-Gaps", String(result.coverage.gaps.length));
   return outcome;

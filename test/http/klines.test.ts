@@ -640,6 +640,21 @@ describe("GET /api/v1/klines: counted", () => {
   });
 });
 
+describe("GET /api/v1/klines: counting never holds up an answer", () => {
+  it("answers a miss, a hit and a failure while every counter increment hangs", async () => {
+    const counted: string[] = [];
+    const { app } = build({ counters: { increment: (key) => (counted.push(key), new Promise(() => {})), read: async () => ({}) } });
+    const query = { symbol: "AVAXUSDT", interval: "1h", start_date: "2024-01-01", end_date: "2024-01-31" };
+
+    expect((await app.request(klinesUrl(query))).status).toBe(200);
+    expect((await app.request(klinesUrl(query))).status).toBe(200);
+    standIn.set({ stuckCursor: { count: Infinity } });
+    expect((await app.request(klinesUrl({ ...query, interval: "1m" }))).status).toBe(503);
+
+    expect(counted).toEqual(expect.arrayContaining(["metrics:cache_miss:klines_spot", "metrics:cache_hit:klines_spot", "metrics:upstream_requests:klines_spot"]));
+  });
+});
+
 describe("GET /api/v1/klines, bad requests", () => {
   it.each([
     ["no symbol", { interval: "1h", start_date: "2025-01-01", end_date: "2025-01-02" }, "symbol"],

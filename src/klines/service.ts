@@ -18,7 +18,7 @@ import {
 } from "../errors.js";
 import type { Log } from "../log.js";
 import type { DatasetId, MarketType } from "../market.js";
-import { ArchiveRejectedError, type BinanceArchive } from "../upstream/archive.js";
+import { ArchiveRejectedError, archivePath, type ArchivePeriod, type BinanceArchive } from "../upstream/archive.js";
 import { KLINES_PAGE_LIMIT, type BinanceClient, type Kline } from "../upstream/binance.js";
 import { candlesBetween } from "./interval.js";
 import { mapLimit } from "../util/map-limit.js";
@@ -106,7 +106,10 @@ export interface KlinesResult {
    * for the request that made it).
    */
   upstreamRequests: number;
-  /** Files of Binance's public archive: used, missing (not published, or never), and rejected or unreachable. */
+  /**
+   * Files of Binance's public archive: used, missing (not published, or never), rejected or unreachable, and of the
+   * used ones those with holes inside, asked of REST.
+   */
   archive: ArchiveTally;
   coverage: Coverage;
 }
@@ -115,6 +118,8 @@ export interface ArchiveTally {
   files: number;
   missing: number;
   failed: number;
+  /** Files used that missed candles inside their period (see pass.ts): REST was asked for each hole. */
+  incomplete: number;
 }
 
 /** What one request spent upstream, for its answer's headers and the counters. */
@@ -217,7 +222,7 @@ export function createKlinesService(options: KlinesServiceOptions) {
     if (mine.length > 0 && request.spend && request.spend !== "allowed") throw refusal(request.spend, mine);
     const settlers = new Map(mine.map(({ partition }) => [partition, register(partition)] as const));
     for (const { index, partition } of mine) answers[index] = (settlers.get(partition) as Settler).promise;
-    const counted: Tally = { requests: 0, archive: { files: 0, missing: 0, failed: 0 } };
+    const counted: Tally = { requests: 0, archive: { files: 0, missing: 0, failed: 0, incomplete: 0 } };
 
     // Across containers: a lease per partition. One another container holds is waited for; the rest are fetched.
     const held = new Map<Partition, string | null>();
@@ -399,6 +404,19 @@ export function createKlinesService(options: KlinesServiceOptions) {
         }),
       pause: (ms) => pauseWithin(ms, deadline),
       localCutoffMs: () => clock.now().getTime() - settleMs,
+      archiveHoles: (holes) => {
+        const partition = group.partitions[0] as Partition;
+        counted.archive.incomplete++;
+        log.warn("klines_archive_incomplete", {
+          partition: partition.id,
+          file: archivePath(market, symbol, interval, periodOf(partition)),
+          holes: holes.map((hole) => ({
+            from: new Date(hole.fromMs).toISOString(),
+            to: new Date(hole.toMs).toISOString(),
+            missing: candlesBetween(interval, hole.fromMs, hole.toMs),
+          })),
+        });
+      },
     };
     const archived = archive && archivable({ partition: group.partitions[0] as Partition, fromMs: group.fromMs, heldBeforeMs: group.heldBeforeMs }, KLINES_PAGE_LIMIT[market])
       ? await fromTheArchive(id, group.partitions[0] as Partition, requestOptions, counted.archive)
@@ -425,6 +443,17 @@ export function createKlinesService(options: KlinesServiceOptions) {
     return candlesBetween(partition.id.interval, partition.startMs, partition.endMs) / pageLimit > 2;
   }
 
+  /** The archive's file of a partition: a day's for 1s candles, a month's for the others. */
+  function periodOf(partition: Partition): ArchivePeriod {
+    const { interval } = partition.id;
+    return {
+      kind: interval === "1s" ? "daily" : "monthly",
+      startMs: partition.startMs,
+      endMs: partition.endMs,
+      maxCandles: candlesBetween(interval, partition.startMs, partition.endMs),
+    };
+  }
+
   /**
    * The partition's candles from the archive, checksum-verified; null when its file is missing, rejected or cannot be
    * reached, each logged and tallied: REST fetches it then, as if there were no archive.
@@ -435,9 +464,8 @@ export function createKlinesService(options: KlinesServiceOptions) {
     request: { deadline: Deadline | undefined; onAttempt: () => void },
     tally: ArchiveTally,
   ): Promise<Kline[] | null> {
-    const period = { kind: id.interval === "1s" ? "daily" : "monthly", startMs: partition.startMs, endMs: partition.endMs } as const;
     try {
-      const klines = await (archive as BinanceArchive).klines(id.market_type, id.symbol, id.interval, period, request);
+      const klines = await (archive as BinanceArchive).klines(id.market_type, id.symbol, id.interval, periodOf(partition), request);
       if (klines === null) {
         tally.missing++;
         log.info("klines_archive_missing", { partition: partition.id });

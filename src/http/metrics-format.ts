@@ -1,8 +1,9 @@
 import { klinesArchiveKey, klinesUpstreamRequestsKey } from "../counters/keys.js";
-
-const ARCHIVE_OUTCOMES = ["hit", "miss", "failure"] as const;
-type ArchiveOutcome = (typeof ARCHIVE_OUTCOMES)[number];
 import type { MarketType } from "../market.js";
+
+/** What became of an archive file: used, missing, failed on (rejected, unreachable), or used with holes REST filled. */
+const ARCHIVE_OUTCOMES = ["hit", "miss", "failure", "incomplete"] as const;
+type ArchiveOutcome = (typeof ARCHIVE_OUTCOMES)[number];
 
 /** The caches whose hits and misses are counted, each with the name the admin page shows for it. */
 export const CACHE_LABELS = {
@@ -35,7 +36,7 @@ export interface Metrics {
   caches: Record<CacheName, CacheRatio>;
   /** HTTP requests the klines answers sent to Binance, per market. */
   klines_upstream_requests: Record<MarketType, number>;
-  /** Files of Binance's public archive the klines answers used, found missing, or failed on, per market. */
+  /** Files of Binance's public archive the klines answers used, found missing, failed on, or found holed, per market. */
   klines_archive: Record<MarketType, Record<ArchiveOutcome, number>>;
   symbols_refresh: Record<MarketType, RefreshAge>;
 }
@@ -119,7 +120,7 @@ export function toPrometheusText(metrics: Metrics): string {
   family(
     "candle_cache_archive_files_total",
     "counter",
-    "Files of Binance's public archive the klines answers used (hit), found missing (miss), or failed on (failure).",
+    "Files of Binance's public archive the klines answers used (hit), found missing (miss), failed on (failure), or found holed and filled from REST (incomplete).",
     Object.entries(metrics.klines_archive).flatMap(([market, outcomes]) =>
       Object.entries(outcomes).map(([outcome, n]): [string, number] => [`{market="${market}",outcome="${outcome}"}`, n]),
     ),

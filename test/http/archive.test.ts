@@ -168,7 +168,7 @@ describe("cold history from Binance's public archive", () => {
     await counted.app.request(klinesUrl({ symbol: "XRPUSDT", interval: "1m", start_date: "2024-03-01", end_date: "2024-04-30" }));
     await counted.app.request(klinesUrl({ symbol: "ETHUSDT", interval: "1m", start_date: "2024-04-01", end_date: "2024-04-30" }));
     const metrics = (await jsonOf<SuccessEnvelope<Metrics>>(await counted.app.request("/api/v1/metrics"))).data;
-    expect(metrics.klines_archive.spot).toEqual({ hit: 2, miss: 1, failure: 0 });
+    expect(metrics.klines_archive.spot).toEqual({ hit: 2, miss: 1, failure: 0, incomplete: 0 });
   });
 });
 
@@ -220,6 +220,7 @@ describe("a hole inside an archive file is final only on REST's word", () => {
     expect((await stored(store, month("UNIUSDT", "2024-05-01", "2024-05-31"))).meta).toMatchObject({ complete: true, rows: 31 * 1440, gaps: [] });
     const metrics = (await jsonOf<SuccessEnvelope<Metrics>>(await app.request("/api/v1/metrics"))).data;
     expect(metrics.counters["metrics:archive_incomplete:klines_spot"]).toBe(1);
+    expect(metrics.klines_archive.spot.incomplete).toBe(1);
   });
 
   it("takes REST's word for a hole it lacks too: one request, and the gap is final", async () => {

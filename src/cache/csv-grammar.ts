@@ -107,6 +107,24 @@ export class CsvRecord {
     return this.count === 0 ? 0 : this.end(this.count - 1) - this.start(0);
   }
 
+  /** Makes this record the fields of a plain line (see CsvSink.plainRow), if it has `width` of them; says whether. */
+  splitPlain(bytes: Uint8Array, from: number, end: number, width: number): boolean {
+    while (2 * width > this.bounds.length) this.grow();
+    this.bytes = bytes;
+    this.count = 0;
+    this.quoted = 0;
+    let start = from;
+    for (let i = from; i <= end; i++) {
+      if (i < end && bytes[i] !== COMMA) continue;
+      if (this.count === width) return false;
+      this.bounds[2 * this.count] = start;
+      this.bounds[2 * this.count + 1] = i;
+      this.quoting[this.count++] = UNQUOTED_FIELD;
+      start = i + 1;
+    }
+    return this.count === width;
+  }
+
   grow(): void {
     const bounds = new Int32Array(this.bounds.length * 2);
     bounds.set(this.bounds);
@@ -121,6 +139,13 @@ export class CsvRecord {
 export interface CsvSink {
   header(names: string[], record: CsvRecord): void;
   row(record: CsvRecord): void;
+  /**
+   * For a reader that splits a plain line faster than the tokenizer would (while writing it, say): a row given as
+   * the line `bytes[from, end)` of a chunk with no quote in it and no CR but before an LF (its line end left out),
+   * so its fields are the bytes between its commas. Takes it as `row` would, or answers false when it does not
+   * have as many fields as the header: the tokenizer then refuses the CSV.
+   */
+  plainRow?(bytes: Buffer, from: number, end: number): boolean;
 }
 
 /**
@@ -199,11 +224,51 @@ export class CsvTokenizer {
     if (this.width === -1) throw new CsvSyntaxError(this.bytesSeen === 0 ? "CSV is empty" : "CSV has no header row");
   }
 
-  /** The scanner, over `chunk[from…]`. */
+  /**
+   * Reads `chunk[from…]`. A chunk with no quote and no CR but before an LF holds lines, not quoted fields: for a
+   * sink that takes plain rows, its whole lines go to it as they are, found by memchr, and only a record carried in
+   * or out of the chunk is scanned.
+   */
   private scan(chunk: Uint8Array, from: number): void {
+    this.bytesSeen += chunk.length - from;
+    const bytes = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    // Inside a quoted field carried in, the chunk's line ends are the field's.
+    if (this.sink.plainRow === undefined || this.state === QUOTED || !isPlainChunk(bytes)) return this.scanRecords(bytes, from);
+    let at = from;
+    while (this.width === -1 || this.state !== RECORD_START) {
+      // The header, or a record carried in: it ends at the next line end.
+      const lineEnd = bytes.indexOf(LF, at);
+      if (lineEnd === -1) return this.scanRecords(bytes, at);
+      this.scanRecords(bytes.subarray(0, lineEnd + 1), at);
+      at = lineEnd + 1;
+    }
+    this.scanRecords(bytes, this.plainLines(bytes, at));
+  }
+
+  /** Hands the whole lines of a plain chunk from `from` on to the sink; returns where the last one ended. */
+  private plainLines(bytes: Buffer, from: number): number {
+    const sink = this.sink as Required<CsvSink>;
+    let at = from;
+    for (let lineEnd = bytes.indexOf(LF, at); lineEnd !== -1; lineEnd = bytes.indexOf(LF, at)) {
+      const end = lineEnd > at && bytes[lineEnd - 1] === CR ? lineEnd - 1 : lineEnd;
+      if (end - at > MAX_RECORD_BYTES) throw this.tooLong();
+      if (end > at && !sink.plainRow(bytes, at, end)) {
+        let fields = 1;
+        for (let i = at; i < end; i++) if (bytes[i] === COMMA) fields++;
+        throw this.error(`has ${fields} fields, the header has ${this.width}`);
+      }
+      this.line++;
+      at = lineEnd + 1;
+    }
+    return at;
+  }
+
+  /** The scanner, over `chunk[from…]`: a state machine, byte by byte. */
+  private scanRecords(chunk: Uint8Array, from: number): void {
     const n = chunk.length;
-    this.bytesSeen += n - from;
     let i = from;
+    // A record not carried in starts here.
+    if (this.state === RECORD_START) this.recordStart = from;
     let state = this.state;
     while (i < n) {
       if (state === RECORD_START || state === FIELD_START) {
@@ -225,9 +290,11 @@ export class CsvTokenizer {
         state = UNQUOTED;
       }
       if (state === UNQUOTED) {
-        let kind = ORDINARY;
-        while (i < n && (kind = CLASS[chunk[i] as number] as number) === ORDINARY) i++;
+        // Most bytes are above a comma, and none of those ends a field: the table is looked at for the others only.
+        let byte = 0;
+        while (i < n && ((byte = chunk[i] as number) > COMMA || CLASS[byte] === ORDINARY)) i++;
         if (i === n) break;
+        const kind = CLASS[byte] as number;
         if (kind === IS_QUOTE) {
           this.state = state;
           throw this.error(`has a quote inside unquoted field ${this.record.count + 1} (quote the field, and double the quotes in it)`);
@@ -296,7 +363,6 @@ export class CsvTokenizer {
     }
     this.state = state;
     if (state !== RECORD_START) this.keep(chunk, n);
-    else this.recordStart = 0;
   }
 
   /** A blank line ended just before `next` in the chunk: skipped, counted. */
@@ -389,6 +455,13 @@ export class CsvTokenizer {
   private tooLong(): CsvSyntaxError {
     return this.error(`is longer than ${MAX_RECORD_BYTES / 2 ** 20} MiB`);
   }
+}
+
+/** True when the chunk holds no quote, and no CR but right before an LF (in the chunk). */
+function isPlainChunk(bytes: Buffer): boolean {
+  if (bytes.includes(QUOTE)) return false;
+  for (let at = bytes.indexOf(CR); at !== -1; at = bytes.indexOf(CR, at + 1)) if (bytes[at + 1] !== LF) return false;
+  return true;
 }
 
 /** Counts the rows; nothing else. */

@@ -1,4 +1,4 @@
-import { CsvTokenizer, type CsvRecord, type CsvSink } from "./csv-grammar.js";
+import { CsvRecord, CsvTokenizer, type CsvSink } from "./csv-grammar.js";
 import { OriginalFormDay, parseTimestamp } from "./timestamp.js";
 
 /** A CSV's rows as JSON text, in chunks of UTF-8 bytes. */
@@ -84,43 +84,99 @@ function keyOrder(names: readonly string[]): number[] {
 /** Writes the rows' JSON a record at a time: the header first, then the rows. */
 class JsonRowsWriter implements CsvSink {
   private readonly out = new ChunkedBytes();
-  private order: number[] = [];
-  private timestampAt = -1;
-  private keys: Uint8Array[] = [];
+  /** The fields in the order their keys are written, and each key's bytes (`{"name":` or `,"name":`) as words. */
+  private order = new Int32Array(0);
   private keyWords: Uint32Array[] = [];
+  private keyBytes = new Int32Array(0);
   private keysBytes = 0;
+  /** Whether the keys are written in the header's order (no name is an array index). */
+  private inOrder = true;
+  private readonly scratch = new CsvRecord();
+  private timestampAt = -1;
   private readonly writeTimestamp = timestampWriter(this.out);
   rows = 0;
 
   header(names: string[]): void {
-    this.order = keyOrder(names);
+    this.order = Int32Array.from(keyOrder(names));
+    this.inOrder = this.order.every((field, key) => field === key);
+    const keys = [...this.order].map((field, i) => encoder.encode(`${i === 0 ? "{" : ","}${JSON.stringify(names[field])}:`));
+    this.keyWords = keys.map(toWords);
+    this.keyBytes = Int32Array.from(keys, (key) => key.length);
+    this.keysBytes = keys.reduce((sum, key) => sum + key.length, 0);
     this.timestampAt = names.indexOf("timestamp");
-    this.keys = this.order.map((field, i) => encoder.encode(`${i === 0 ? "{" : ","}${JSON.stringify(names[field])}:`));
-    this.keyWords = this.keys.map(toWords);
-    this.keysBytes = this.keys.reduce((sum, key) => sum + key.length, 0);
     this.out.text("[");
   }
 
   row(record: CsvRecord): void {
-    const { out, order, keys, keyWords, timestampAt } = this;
+    const { out, order, keyWords, keyBytes, timestampAt } = this;
     const { bytes, bounds } = record;
     // Room for the row: no cell's plain JSON is longer than the cell but the timestamp's, 7 bytes more; a comma
     // and braces; and a key's last word may write 3 bytes past it. Cells typed as papaparse would make room anew.
     const rowBytes = this.keysBytes + record.sizeBytes() + TIMESTAMP_GROWTH + 6;
     out.reserve(rowBytes);
     if (this.rows > 0) out.chunk[out.at++] = COMMA;
+    const anyQuoted = record.quoted > 0;
     for (let key = 0; key < order.length; key++) {
       const field = order[key] as number;
-      out.words(keyWords[key] as Uint32Array, (keys[key] as Uint8Array).length);
-      if (record.escaped(field)) {
+      out.words(keyWords[key] as Uint32Array, keyBytes[key] as number);
+      const from = bounds[2 * field] as number;
+      const to = bounds[2 * field + 1] as number;
+      if (anyQuoted && record.escaped(field)) {
         const text = record.text(field);
         out.text(field === timestampAt ? timestampJson(text) : JSON.stringify(typedCell(text)));
-      } else if (field === timestampAt) this.writeTimestamp(bytes, bounds[2 * field] as number, bounds[2 * field + 1] as number);
-      else writeCell(out, bytes, bounds[2 * field] as number, bounds[2 * field + 1] as number);
+      } else if (field === timestampAt) this.writeTimestamp(bytes, from, to);
+      else {
+        const start = out.at;
+        if (copyDecimal(out, bytes, from, to) !== to || out.at === start) {
+          out.at = start;
+          out.text(JSON.stringify(typedCell(decode(bytes, from, to))));
+        }
+      }
       out.reserve(rowBytes);
     }
     out.chunk[out.at++] = 0x7d; // }
     this.rows++;
+  }
+
+  /**
+   * A plain line, written as row would write its record, in one pass: each cell is split off at the comma its
+   * copy stops at (a JSON row's keys in the header's order; else the line is split first).
+   */
+  plainRow(bytes: Buffer, from: number, end: number): boolean {
+    if (!this.inOrder) {
+      if (!this.scratch.splitPlain(bytes, from, end, this.order.length)) return false;
+      this.row(this.scratch);
+      return true;
+    }
+    const { out, keyWords, keyBytes, timestampAt } = this;
+    const width = keyWords.length;
+    const rowBytes = this.keysBytes + (end - from) + TIMESTAMP_GROWTH + 6;
+    out.reserve(rowBytes);
+    if (this.rows > 0) out.chunk[out.at++] = COMMA;
+    let cellStart = from;
+    for (let field = 0; field < width; field++) {
+      if (cellStart > end) return false;
+      out.words(keyWords[field] as Uint32Array, keyBytes[field] as number);
+      let cellEnd: number;
+      if (field === timestampAt) {
+        cellEnd = commaOrEnd(bytes, cellStart, end);
+        this.writeTimestamp(bytes, cellStart, cellEnd);
+      } else {
+        const start = out.at;
+        cellEnd = copyDecimal(out, bytes, cellStart, end);
+        if ((cellEnd !== end && bytes[cellEnd] !== COMMA) || out.at === start) {
+          out.at = start;
+          cellEnd = commaOrEnd(bytes, cellEnd, end);
+          out.text(JSON.stringify(typedCell(decode(bytes, cellStart, cellEnd))));
+        }
+      }
+      out.reserve(rowBytes);
+      cellStart = cellEnd + 1;
+    }
+    if (cellStart !== end + 1) return false;
+    out.chunk[out.at++] = 0x7d; // }
+    this.rows++;
+    return true;
   }
 
   /** The output chunks filled so far, handed over. */
@@ -199,23 +255,24 @@ const EXACT_DIGITS = 15;
 const MAX_LEADING_FRACTION_ZEROS = 5;
 
 /**
- * Writes the cell `csv[from, end)` as JSON. Its bytes are copied as they are read. When they spell a plain decimal, the copy less trailing fraction zeros
- * is the JSON: no exponent, no '+', no superfluous leading zero, at most 15 significant digits, not -0 and not
- * below 1e-6, so the double it parses to prints back as these very digits. Otherwise the copy is dropped and the
- * cell typed as papaparse types it.
+ * Copies the decimal that starts at `csv[from]` (and stops at a byte that is not one of its digits, or at `limit`)
+ * into `out` as its JSON, and returns where it stopped; when the cell ends there, that is the cell's JSON. When its
+ * bytes are a plain decimal, the copy less trailing fraction zeros is kept: no exponent, no '+', no superfluous
+ * leading zero, at most 15 significant digits, not -0 and not below 1e-6, so the double it parses to prints back as
+ * these very digits. Otherwise nothing is kept (and the cell is to be typed as papaparse types it).
  */
-function writeCell(out: ChunkedBytes, csv: Uint8Array, from: number, end: number): void {
+function copyDecimal(out: ChunkedBytes, csv: Uint8Array, from: number, limit: number): number {
   const chunk = out.chunk;
   const outStart = out.at;
   let at = outStart;
   let i = from;
-  const negative = i < end && csv[i] === MINUS;
+  const negative = i < limit && csv[i] === MINUS;
   if (negative) chunk[at++] = csv[i++] as number;
   const intStart = i;
-  let byte = i < end ? (csv[i] as number) : -1;
+  let byte = i < limit ? (csv[i] as number) : -1;
   while (byte >= ZERO && byte <= NINE) {
     chunk[at++] = byte;
-    byte = ++i < end ? (csv[i] as number) : -1;
+    byte = ++i < limit ? (csv[i] as number) : -1;
   }
   const intDigits = i - intStart;
   const intIsZero = intDigits > 0 && csv[intStart] === ZERO;
@@ -224,11 +281,11 @@ function writeCell(out: ChunkedBytes, csv: Uint8Array, from: number, end: number
   let leadingZeros = 0;
   if (byte === DOT) {
     chunk[at++] = byte;
-    byte = ++i < end ? (csv[i] as number) : -1;
+    byte = ++i < limit ? (csv[i] as number) : -1;
     const fractionStart = i;
     while (byte >= ZERO && byte <= NINE) {
       chunk[at++] = byte;
-      byte = ++i < end ? (csv[i] as number) : -1;
+      byte = ++i < limit ? (csv[i] as number) : -1;
     }
     let digitsEnd = i;
     while (digitsEnd > fractionStart && csv[digitsEnd - 1] === ZERO) digitsEnd--;
@@ -241,21 +298,22 @@ function writeCell(out: ChunkedBytes, csv: Uint8Array, from: number, end: number
       }
     }
   }
-  const ended = i === end;
   const plain =
-    ended &&
     intDigits >= 1 &&
     intDigits <= EXACT_DIGITS &&
     !(intIsZero && intDigits > 1) &&
     !(negative && intIsZero && significant === 0) &&
     significant <= EXACT_DIGITS &&
     leadingZeros <= MAX_LEADING_FRACTION_ZEROS;
-  if (plain) {
-    out.at = keep;
-    return;
-  }
-  out.at = outStart;
-  out.text(JSON.stringify(typedCell(decode(csv, from, end))));
+  out.at = plain ? keep : outStart;
+  return i;
+}
+
+/** Where the cell that goes on at `from` ends: at the next comma, or `end`. */
+function commaOrEnd(bytes: Uint8Array, from: number, end: number): number {
+  let i = from;
+  while (i < end && bytes[i] !== COMMA) i++;
+  return i;
 }
 
 const FLOAT = /^\s*-?(\d+\.?|\.\d+|\d+\.\d+)([eE][-+]?\d+)?\s*$/;

@@ -49,11 +49,22 @@ class Batcher implements CsvSink {
   }
 
   row(record: CsvRecord): void {
-    const size = record.sizeBytes();
-    if (this.records.length > 0 && (this.cells + record.count > BATCH_CELLS || this.bytes + size > BATCH_BYTES)) this.close();
-    this.records.push(record.texts());
-    this.cells += record.count;
-    this.bytes += size;
+    this.add(record.texts(), record.sizeBytes());
+  }
+
+  /** A plain line's fields are its text split at its commas. */
+  plainRow(bytes: Buffer, from: number, end: number): boolean {
+    const fields = bytes.toString("utf8", from, end).split(",");
+    if (fields.length !== this.names.length) return false;
+    this.add(fields, end - from);
+    return true;
+  }
+
+  private add(fields: string[], sizeBytes: number): void {
+    if (this.records.length > 0 && (this.cells + fields.length > BATCH_CELLS || this.bytes + sizeBytes > BATCH_BYTES)) this.close();
+    this.records.push(fields);
+    this.cells += fields.length;
+    this.bytes += sizeBytes;
   }
 
   end(): RecordBatch[] {

@@ -1,19 +1,42 @@
 import { describe, expect, it } from "vitest";
-import { CsvSyntaxError, CsvTokenizer, MAX_RECORD_BYTES, type CsvRecord } from "../../src/cache/csv-grammar.js";
+import { CsvRecord, CsvSyntaxError, CsvTokenizer, MAX_RECORD_BYTES, type CsvSink } from "../../src/cache/csv-grammar.js";
 import { chunked, generatedCsv, seeded } from "../support/generated-csv.js";
 
 const bytes = (text: string) => new TextEncoder().encode(text);
 
-/** What the tokenizer makes of `chunks`: the header's names and the rows' fields, or the error it throws. */
-function read(chunks: Uint8Array[]): { names: string[]; records: string[][]; lines: number[] } | string {
+type Read = { names: string[]; records: string[][]; lines: number[] } | string;
+
+/**
+ * What the tokenizer makes of `chunks`: the header's names and the rows' fields (with the line each starts on), or
+ * the error it throws. Read twice, record by record and with plain lines taken whole (see CsvSink.plainRow): the two
+ * must agree.
+ */
+function read(chunks: Uint8Array[]): Read {
+  const byRecords = readWith(chunks, false);
+  const withPlainRows = readWith(chunks, true);
+  const withoutLines = (answer: Read) => (typeof answer === "string" ? answer : { names: answer.names, records: answer.records });
+  expect(withoutLines(withPlainRows)).toEqual(withoutLines(byRecords));
+  return byRecords;
+}
+
+function readWith(chunks: Uint8Array[], plainRows: boolean): Read {
   const result = { names: [] as string[], records: [] as string[][], lines: [] as number[] };
-  const tokenizer = new CsvTokenizer({
+  const sink: CsvSink = {
     header: (names) => void (result.names = names),
     row: (record: CsvRecord) => {
       result.records.push(record.texts());
       result.lines.push(record.line);
     },
-  });
+  };
+  const plain = new CsvRecord();
+  if (plainRows) {
+    sink.plainRow = (bytes, from, end) => {
+      if (!plain.splitPlain(bytes, from, end, result.names.length)) return false;
+      result.records.push(plain.texts());
+      return true;
+    };
+  }
+  const tokenizer = new CsvTokenizer(sink);
   try {
     for (const chunk of chunks) tokenizer.push(chunk);
     tokenizer.end();

@@ -4,6 +4,7 @@ import { createFsStore } from "../../src/storage/fs.js";
 import { dataUrl, testApp } from "../support/app.js";
 import { BTC_SPOT, klinesCsv, tempDir } from "../support/fixtures.js";
 import { papaparseRows } from "../support/papaparse-rows.js";
+import { recordingStore } from "../support/recording-store.js";
 import { storeUncheckedEntry } from "../support/unchecked-entry.js";
 
 const csvPut = (body: string) => ({ method: "PUT", body, headers: { "Content-Type": "text/csv" } });
@@ -50,6 +51,21 @@ describe("JSON answers of large entries", () => {
     const { text, streamed, meta } = await putThenJson(csv);
     expect(streamed).toBe(true);
     expect(text).toBe(expectedAnswer(csv, meta));
+  });
+
+  it("counts a large CSV's rows once per process: a later read streams from a single read of it", async () => {
+    const { store, reads } = recordingStore();
+    const { app } = testApp({ store, now: NOW });
+    const csv = klinesCsv(100_000);
+    const put = await app.request(dataUrl(BTC_SPOT), csvPut(csv));
+    const { meta } = ((await put.json()) as { data: { meta: { cache_key: string } } }).data;
+    const csvReads = () => reads.filter((key) => key === `${meta.cache_key}.csv`).length;
+    const first = await app.request(dataUrl(BTC_SPOT));
+    expect(await first.text()).toBe(expectedAnswer(csv, meta));
+    expect(csvReads()).toBe(2);
+    const second = await app.request(dataUrl(BTC_SPOT));
+    expect(await second.text()).toBe(expectedAnswer(csv, meta));
+    expect(csvReads()).toBe(3);
   });
 
   it("gzips a streamed JSON answer to the same bytes", async () => {

@@ -10,7 +10,7 @@
  * it). Every other record has as many fields as the header. No record is longer than MAX_RECORD_BYTES.
  */
 
-/** A record longer than this is refused: what a reader holds of one record is bounded. */
+/** A record longer than this (line end left out) is refused: what a reader holds of one record is bounded. */
 export const MAX_RECORD_BYTES = 2 ** 20;
 
 /** A CSV the grammar refuses: where (the line its record starts on, from 1) and what. */
@@ -206,15 +206,15 @@ export class CsvTokenizer {
         break;
       case FIELD_START:
         this.addField(end, end, UNQUOTED_FIELD);
-        this.endRecord(null, 0);
+        this.endRecord(null, 0, 0);
         break;
       case UNQUOTED:
         this.addField(this.fieldStart, end, UNQUOTED_FIELD);
-        this.endRecord(null, 0);
+        this.endRecord(null, 0, 0);
         break;
       case QUOTE_SEEN:
         this.addField(this.fieldStart, this.quoteAt, this.fieldQuoting);
-        this.endRecord(null, 0);
+        this.endRecord(null, 0, 0);
         break;
       case QUOTED:
         throw this.error("has an unterminated quoted field");
@@ -312,7 +312,7 @@ export class CsvTokenizer {
         if (kind === IS_COMMA) state = FIELD_START;
         else if (kind === IS_CR) state = CR_SEEN;
         else {
-          this.endRecord(chunk, i);
+          this.endRecord(chunk, i, 1);
           state = RECORD_START;
         }
         continue;
@@ -346,7 +346,7 @@ export class CsvTokenizer {
         if (byte === COMMA) state = FIELD_START;
         else if (byte === CR) state = CR_SEEN;
         else {
-          this.endRecord(chunk, i);
+          this.endRecord(chunk, i, 1);
           state = RECORD_START;
         }
         continue;
@@ -358,7 +358,7 @@ export class CsvTokenizer {
       }
       i++;
       if (state === BLANK_CR_SEEN) this.blankLine(i);
-      else this.endRecord(chunk, i);
+      else this.endRecord(chunk, i, 2);
       state = RECORD_START;
     }
     this.state = state;
@@ -375,7 +375,8 @@ export class CsvTokenizer {
 
   /** Keeps what the chunk holds of a record not yet ended, for the next chunk. */
   private keep(chunk: Uint8Array, n: number): void {
-    const kept = this.shift === 0 ? n - this.recordStart : this.carried + n;
+    // The record's bytes so far, but a CR that may be its line end.
+    const kept = (this.shift === 0 ? n - this.recordStart : this.carried + n) - (this.state === CR_SEEN ? 1 : 0);
     if (kept > MAX_RECORD_BYTES) throw this.tooLong();
     if (this.shift === 0) {
       // The record began in this chunk: its bytes so far move to the carry, its positions with them.
@@ -414,17 +415,19 @@ export class CsvTokenizer {
 
   /**
    * The record's last field was added: the record goes to the sink. `chunk` is the chunk it ends in and `next` where
-   * the next one starts there (past the line end); null when it ends with the input, all of it in the carry.
+   * the next one starts there, past its line end of `lineEndBytes` (LF or CRLF); null when it ends with the input,
+   * all of it in the carry.
    */
-  private endRecord(chunk: Uint8Array | null, next: number): void {
+  private endRecord(chunk: Uint8Array | null, next: number, lineEndBytes: number): void {
     const record = this.record;
+    const recordEnd = chunk === null ? this.carried : next - lineEndBytes + this.shift;
+    if (recordEnd - this.recordStart > MAX_RECORD_BYTES) throw this.tooLong();
     const contentEnd = record.end(record.count - 1);
     if (chunk === null) record.bytes = this.carry;
     else if (this.shift !== 0) {
       if (contentEnd > this.shift) this.append(chunk.subarray(0, contentEnd - this.shift));
       record.bytes = this.carry;
     } else record.bytes = chunk;
-    if (contentEnd - this.recordStart > MAX_RECORD_BYTES) throw this.tooLong();
     record.line = this.line;
     if (this.width === -1) this.header(record);
     else if (record.count !== this.width) throw this.error(`has ${record.count} fields, the header has ${this.width}`);

@@ -126,7 +126,10 @@ export function createDataCache(options: DataCacheOptions) {
     return { hit: true, meta };
   }
 
-  /** CSVs proven to be what their meta says although their version is not the meta's, by (key, version, claim). */
+  /**
+   * CSVs proven to be what their meta says although their version is not the meta's, by (key, version, claim); and
+   * CSVs whose rows the grammar counted for a streamed JSON answer (see openRowsJson).
+   */
   const proven = new Map<string, true>();
   const provenKey = (id: EntryId, version: string, meta: CacheMeta) =>
     `${csvKeyOf(id)}\n${version}\n${meta.csv_sha256 ?? meta.rows}\n${meta.csv_bytes ?? ""}`;

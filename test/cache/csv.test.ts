@@ -92,6 +92,13 @@ describe("rows", () => {
     expect(csvToRows(csv)[1]).toEqual({ timestamp: "2021-10-22T23:04:00.000Z", open: 3, close: 4 });
   });
 
+  it("writes JSON rows with commas, quotes, CRs and line breaks as a CSV the grammar reads back to the same values", () => {
+    const notes = ["a,b", 'he said "hi"', "cr\rinside", "two\nlines", "crlf\r\n", " padded ", "", "1\"2"];
+    const csv = rowsToCsv(notes.map((note, i) => ({ timestamp: 1634943780000 + i * 60_000, note })));
+    expect(inspectCsv(bytes(csv)).rows).toBe(notes.length);
+    expect(csvToRows(csv).map((row) => row.note)).toEqual(notes.map((note) => (note === "" ? null : note)));
+  });
+
   it.each([
     [{}, "must be an array"],
     [[], "has no rows"],

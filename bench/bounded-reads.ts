@@ -1,4 +1,6 @@
 import { createHash } from "node:crypto";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import { buildMeta, serializeMeta } from "../src/cache/meta.js";
 import { csvKeyOf, metaKeyOf } from "../src/cache/objects.js";
 import { formatCachedAt } from "../src/cache/validity.js";
@@ -11,14 +13,16 @@ import { klinesCsv } from "./klines.js";
 import { medianRun } from "./stats.js";
 
 /**
- * What the server process held above idle while it answered, at the peaks: resident memory, and the V8 heap with
- * the buffers outside it (what the process itself holds; the resident memory also keeps what it held before).
+ * What the server process held above idle while it answered, at the peaks: resident memory; the V8 heap with the
+ * buffers outside it; and of those what is live (the same answers again, garbage collected before each sample: the
+ * rest is what was sent and not yet collected, up to 64 MB of buffers before V8 collects them).
  */
 export interface MemoryAboveIdle {
   idleRssMb: number;
   rssMb: number;
   idleHeapMb: number;
   heapMb: number;
+  liveMb: number;
 }
 
 export interface BoundedReadFigures {
@@ -123,30 +127,47 @@ async function storeUnchecked(store: Awaited<ReturnType<typeof startDriver>>["st
   await store.put(metaKeyOf(id), serializeMeta(meta), { contentType: "application/json" });
 }
 
+/** V8's collector, asked for by name: idle is measured with the garbage of what came before collected. */
+setFlagsFromString("--expose-gc");
+const collectGarbage = runInNewContext("gc") as () => void;
+
 /**
- * Runs `work` while sampling this process's resident memory and V8 heap every 5 ms, after a pause for the
- * collector: its result (milliseconds), what was held at idle, and the peaks above that.
+ * Runs `work` twice from an idle measured after collecting the garbage: first sampling this process's resident
+ * memory and V8 heap every 5 ms, then collecting the garbage before each sample, every 25 ms. The first run's time
+ * (milliseconds), what was held at idle, and the peaks above it.
  */
 async function aboveIdle(work: () => Promise<number>): Promise<{ ms: number; memory: MemoryAboveIdle }> {
-  await new Promise((resolve) => setTimeout(resolve, 500));
-  const held = ({ heapUsed, external }: NodeJS.MemoryUsage) => heapUsed + external;
-  const idle = process.memoryUsage();
-  let rss = idle.rss;
-  let heap = held(idle);
-  const sample = () => {
-    const now = process.memoryUsage();
-    rss = Math.max(rss, now.rss);
-    heap = Math.max(heap, held(now));
+  const first = await peaksAboveIdle(work, false);
+  const live = await peaksAboveIdle(work, true);
+  const mb = (bytes: number) => bytes / 2 ** 20;
+  const { idle } = first;
+  return {
+    ms: first.ms,
+    memory: { idleRssMb: mb(idle.rss), rssMb: mb(first.rss), idleHeapMb: mb(idle.held), heapMb: mb(first.held), liveMb: mb(live.held) },
   };
-  const sampler = setInterval(sample, 5);
+}
+
+async function peaksAboveIdle(work: () => Promise<number>, collecting: boolean) {
+  // Buffers go back to the system a while after they are collected.
+  for (let pass = 0; pass < 2; pass++) {
+    collectGarbage();
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+  const held = ({ heapUsed, external }: NodeJS.MemoryUsage) => heapUsed + external;
+  const start = process.memoryUsage();
+  const idle = { rss: start.rss, held: held(start) };
+  const peak = { ...idle };
+  const sample = () => {
+    if (collecting) collectGarbage();
+    const now = process.memoryUsage();
+    peak.rss = Math.max(peak.rss, now.rss);
+    peak.held = Math.max(peak.held, held(now));
+  };
+  const sampler = setInterval(sample, collecting ? 25 : 5);
   try {
     const ms = await work();
     sample();
-    const mb = (bytes: number) => bytes / 2 ** 20;
-    return {
-      ms,
-      memory: { idleRssMb: mb(idle.rss), rssMb: mb(rss - idle.rss), idleHeapMb: mb(held(idle)), heapMb: mb(heap - held(idle)) },
-    };
+    return { ms, idle, rss: peak.rss - idle.rss, held: peak.held - idle.held };
   } finally {
     clearInterval(sampler);
   }
@@ -157,7 +178,8 @@ export function boundedReadsRows(figures: BoundedReadFigures): string[][] {
   const mb = (bytes: number) => (bytes / 2 ** 20).toFixed(1);
   const seconds = (ms: number) => (ms / 1000).toFixed(3);
   const memory = (m: MemoryAboveIdle) =>
-    `RSS +${m.rssMb.toFixed(0)} (idle ${m.idleRssMb.toFixed(0)}), heap and buffers +${m.heapMb.toFixed(0)} (idle ${m.idleHeapMb.toFixed(0)})`;
+    `RSS +${m.rssMb.toFixed(0)} (idle ${m.idleRssMb.toFixed(0)}), heap and buffers +${m.heapMb.toFixed(0)} (idle ` +
+    `${m.idleHeapMb.toFixed(0)}), live +${m.liveMb.toFixed(0)}`;
   const { wide } = figures;
   return [
     ["measure (fs; the server's memory above idle, MB)", "figure", "target"],

@@ -340,7 +340,7 @@ export function createDataCache(options: DataCacheOptions) {
 
     /**
      * The entry's rows as JSON, the same bytes as readRowsJson: in memory for a CSV up to STREAM_JSON_ABOVE_BYTES;
-     * above, written as the CSV is read (jsonRowsOf), so memory holds a megabyte or two whatever the size. Before
+     * above, written as the CSV is read (jsonRowsOf), so memory holds a chunk or two whatever the size. Before
      * the answer starts, a first read proves the CSV holds the meta's rows by the grammar (once per CSV version and
      * process, remembered with the proven CSVs), so the answer cannot break midway but for the store failing.
      */

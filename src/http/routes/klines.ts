@@ -72,7 +72,7 @@ export function klines(
       });
     }
     if (format === "json" && inlineMaxBytes === undefined && sizeOf(csv) > STREAM_JSON_ABOVE_BYTES) {
-      // Not built whole: a year of 1m candles is 136 MB of JSON. Written a megabyte at a time from the CSV.
+      // Not built whole: a year of 1m candles is 136 MB of JSON. Written 64 KB at a time from the CSV.
       const rows = csvRowsOf(csv);
       const meta = { ...answerFields(id, result, (ms) => new Date(ms).toISOString()), rows };
       const body = successWithRowsStream({ meta }, jsonRowsOf(inOrder(csv), rows));

@@ -54,6 +54,11 @@ const QUOTED_FIELD = 1;
 const ESCAPED_FIELD = 2;
 
 const decoder = new TextDecoder();
+
+/** `bytes[from, to)` as text: UTF-8, a bad sequence read as U+FFFD (the same way wherever a reader cuts its text). */
+export function decodeText(bytes: Uint8Array, from: number, to: number): string {
+  return decoder.decode(bytes.subarray(from, to));
+}
 const LONE_CR = "has a CR that does not end the line (outside quotes, a line ends with LF or CRLF)";
 
 /**
@@ -87,7 +92,7 @@ export class CsvRecord {
 
   /** Field k's value as text: decoded as UTF-8, doubled quotes undoubled. */
   text(field: number): string {
-    const text = decoder.decode(this.bytes.subarray(this.start(field), this.end(field)));
+    const text = decodeText(this.bytes, this.start(field), this.end(field));
     return this.quoting[field] === ESCAPED_FIELD ? text.replaceAll('""', '"') : text;
   }
 
@@ -95,7 +100,7 @@ export class CsvRecord {
   texts(): string[] {
     if (this.quoted === 0 && this.count > 0) {
       // No field holds a comma: the record's text split at its commas is its fields.
-      return decoder.decode(this.bytes.subarray(this.start(0), this.end(this.count - 1))).split(",");
+      return decodeText(this.bytes, this.start(0), this.end(this.count - 1)).split(",");
     }
     const texts = new Array<string>(this.count);
     for (let k = 0; k < this.count; k++) texts[k] = this.text(k);

@@ -1,4 +1,4 @@
-import { CsvRecord, CsvTokenizer, type CsvSink } from "./csv-grammar.js";
+import { CsvRecord, CsvTokenizer, decodeText, type CsvSink } from "./csv-grammar.js";
 import { OriginalFormDay, parseTimestamp } from "./timestamp.js";
 
 /** A CSV's rows as JSON text, in chunks of UTF-8 bytes. */
@@ -69,8 +69,6 @@ const ZERO = 0x30;
 const NINE = 0x39;
 
 const encoder = new TextEncoder();
-const decoder = new TextDecoder();
-const decode = (bytes: Uint8Array, from: number, to: number) => decoder.decode(bytes.subarray(from, to));
 
 /**
  * The keys of a row object built by assigning the header's names in order, in the order JSON.stringify writes
@@ -132,7 +130,7 @@ class JsonRowsWriter implements CsvSink {
         const start = out.at;
         if (copyDecimal(out, bytes, from, to) !== to || out.at === start) {
           out.at = start;
-          out.text(JSON.stringify(typedCell(decode(bytes, from, to))));
+          out.text(JSON.stringify(typedCell(decodeText(bytes, from, to))));
         }
       }
       out.reserve(rowBytes);
@@ -170,7 +168,7 @@ class JsonRowsWriter implements CsvSink {
         if ((cellEnd !== end && bytes[cellEnd] !== COMMA) || out.at === start) {
           out.at = start;
           cellEnd = commaOrEnd(bytes, cellEnd, end);
-          out.text(JSON.stringify(typedCell(decode(bytes, cellStart, cellEnd))));
+          out.text(JSON.stringify(typedCell(decodeText(bytes, cellStart, cellEnd))));
         }
       }
       out.reserve(rowBytes);
@@ -364,7 +362,7 @@ function timestampWriter(out: ChunkedBytes): (csv: Uint8Array, from: number, end
       out.copy(MS_AND_ZONE);
       return;
     }
-    const text = decode(csv, from, end);
+    const text = decodeText(csv, from, end);
     const json = timestampJson(text);
     out.text(json);
     if (json === `"${text.slice(0, DAY_BYTES)}T${text.slice(DAY_BYTES + 1)}.000Z"`) day.remember(csv, from, end);

@@ -1,4 +1,4 @@
-import { CsvTokenizer, type CsvRecord, type CsvSink } from "../cache/csv-grammar.js";
+import { CsvTokenizer, decodeText, type CsvRecord, type CsvSink } from "../cache/csv-grammar.js";
 
 /**
  * Cells (rows × columns) per batch: what a Parquet row group or an Arrow record batch holds, so that memory holds
@@ -54,7 +54,7 @@ class Batcher implements CsvSink {
 
   /** A plain line's fields are its text split at its commas. */
   plainRow(bytes: Buffer, from: number, end: number): boolean {
-    const fields = bytes.toString("utf8", from, end).split(",");
+    const fields = decodeText(bytes, from, end).split(",");
     if (fields.length !== this.names.length) return false;
     this.add(fields, end - from);
     return true;

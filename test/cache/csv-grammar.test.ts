@@ -109,6 +109,12 @@ describe("the CSV grammar", () => {
     }
   });
 
+  it("reads bad UTF-8 as U+FFFD, the same however the CSV is cut and whichever way its lines are read", () => {
+    const whole = Buffer.concat([Buffer.from("timestamp,a\n1,x"), Buffer.from([0xff, 0xc3]), Buffer.from('\n2,"'), Buffer.from([0xe2, 0x82]), Buffer.from('"\n')]);
+    const expected = { records: [["1", "x\uFFFD\uFFFD"], ["2", "\uFFFD"]] };
+    for (let size = 1; size <= whole.length; size++) expect(read(chunked(whole, size))).toMatchObject(expected);
+  });
+
   it("refuses a record longer than MAX_RECORD_BYTES however it is cut, and reads one just within", () => {
     const x = (length: number) => "x".repeat(length);
     const within = [`1,${x(MAX_RECORD_BYTES - 2)}\n`, `1,${x(MAX_RECORD_BYTES - 2)}\r\n`, `1,"${x(MAX_RECORD_BYTES - 4)}"\r\n`, `1,${x(MAX_RECORD_BYTES - 2)}`];

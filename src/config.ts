@@ -1,5 +1,6 @@
 import * as z from "zod/mini";
 import { ConfigError } from "./errors.js";
+import { parseHost, type HostName } from "./util/host.js";
 import {
   BINANCE_FUTURES_TESTNET_URL,
   BINANCE_FUTURES_URL,
@@ -13,6 +14,11 @@ export interface Config {
   port: number;
   /** Address the local server listens on. */
   host: string;
+  /**
+   * Names the local server answers to in the Host header besides the loopback names and `host` on its port (each on
+   * any port, or on the one it gives); any other Host is refused (DNS rebinding).
+   */
+  allowedHosts: HostName[];
   storageDriver: "fs" | "s3";
   /** fs driver: the cache folder. */
   cacheDir: string;
@@ -56,6 +62,8 @@ export interface Config {
   klinesDeadlineMs: number;
   /** A partition that misses candles without proof from the exchange is asked again at most this often. */
   klinesRecheckSeconds: number;
+  /** Conversions of a CSV to Parquet or Arrow running at once in one process; others wait, then 503. */
+  conversionsMax: number;
   /** Clear the whole cache when the local server starts (the original's behaviour; off by default). */
   clearOnStart: boolean;
 }
@@ -78,6 +86,7 @@ const withDefault = <T extends z.ZodMiniType>(schema: T, value: z.output<T>) => 
 const schema = z.object({
   PORT: withDefault(positiveInt(65535), 3000),
   HOST: withDefault(z.string(), "127.0.0.1"),
+  ALLOWED_HOSTS: withDefault(z.string(), ""),
   STORAGE_DRIVER: withDefault(oneOf(["fs", "s3"]), "fs"),
   CACHE_DIR: withDefault(z.string(), "./cache/data"),
   S3_BUCKET: z.optional(z.string()),
@@ -108,6 +117,7 @@ const schema = z.object({
   SWEEP_INTERVAL_SECONDS: withDefault(positiveInt(), 86_400),
   KLINES_DEADLINE_MS: withDefault(positiveInt(), 25_000),
   KLINES_RECHECK_SECONDS: withDefault(positiveInt(), 3600),
+  CONVERSIONS_MAX: withDefault(positiveInt(64), 2),
   CLEAR_ON_START: withDefault(flag, false),
 });
 
@@ -139,6 +149,7 @@ export function loadConfig(env: Env = process.env): Config {
   return {
     port: v.PORT,
     host: v.HOST,
+    allowedHosts: allowedHostsOf(v.ALLOWED_HOSTS),
     storageDriver: v.STORAGE_DRIVER,
     cacheDir: v.CACHE_DIR,
     s3Bucket: v.S3_BUCKET,
@@ -170,6 +181,20 @@ export function loadConfig(env: Env = process.env): Config {
     sweepIntervalSeconds: v.SWEEP_INTERVAL_SECONDS,
     klinesDeadlineMs: v.KLINES_DEADLINE_MS,
     klinesRecheckSeconds: v.KLINES_RECHECK_SECONDS,
+    conversionsMax: v.CONVERSIONS_MAX,
     clearOnStart: v.CLEAR_ON_START,
   };
+}
+
+/** ALLOWED_HOSTS: comma-separated `host` or `host:port`. */
+function allowedHostsOf(text: string): HostName[] {
+  return text
+    .split(",")
+    .map((entry) => entry.trim())
+    .filter((entry) => entry !== "")
+    .map((entry) => {
+      const host = parseHost(entry);
+      if (host === null) throw new ConfigError(`ALLOWED_HOSTS=${JSON.stringify(text)}: ${JSON.stringify(entry)} is not a host or host:port`);
+      return host;
+    });
 }

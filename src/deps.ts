@@ -9,6 +9,7 @@ import type { AppDeps } from "./http/env.js";
 import type { Access } from "./http/middleware/auth.js";
 import { createListing } from "./klines/listing.js";
 import { createKlinesService } from "./klines/service.js";
+import { createConversions } from "./formats/conversions.js";
 import { createLog, type Log } from "./log.js";
 import { createFsStore } from "./storage/fs.js";
 import { createS3Store } from "./storage/s3.js";
@@ -48,6 +49,12 @@ export type Settings = Pick<
   rule: ValidityRule;
   symbolsCacheTtlSeconds: number;
   klinesRecheckSeconds: number;
+  /** Conversions to a columnar form at once in this process (CONVERSIONS_MAX). */
+  conversionsMax: number;
+  /** How long a writer waits for its entry's turn before 409 ENTRY_BUSY; 10 s by default. */
+  turnWaitMs?: number;
+  /** How long a conversion waits for a slot before 503 SERVICE_BUSY; 10 s by default. */
+  conversionWaitMs?: number;
 };
 
 /** The only place that chooses drivers: Config -> the store, counters, symbol lists and everything the app needs. */
@@ -72,8 +79,9 @@ export function createDeps(config: Config, options: { runtime: Runtime; clock?: 
 /** Builds the services on top of the drivers, the same way for the service, the tests and the benchmark. */
 export function assembleDeps(drivers: Drivers, settings: Settings): Deps {
   const { store, counters, kv, leases, binance, archive, clock, log, sleep } = drivers;
-  const { rule, symbolsCacheTtlSeconds, klinesRecheckSeconds, ...http } = settings;
-  const cache = createDataCache({ store, clock, rule });
+  const { rule, symbolsCacheTtlSeconds, klinesRecheckSeconds, conversionsMax, turnWaitMs, conversionWaitMs, ...http } = settings;
+  const cache = createDataCache({ store, clock, rule, leases, log, turnWaitMs });
+  const conversions = createConversions({ max: conversionsMax, waitMs: conversionWaitMs, clock });
   const symbols = createSymbolService({ binance, kv, counters, leases, clock, log, sleep, ttlSeconds: symbolsCacheTtlSeconds });
   const listing = createListing({ kv, log });
   const klines = createKlinesService({
@@ -87,7 +95,7 @@ export function assembleDeps(drivers: Drivers, settings: Settings): Deps {
     sleep,
     recheckSeconds: klinesRecheckSeconds,
   });
-  return { store, cache, counters, kv, symbols, klines, clock, log, ...http };
+  return { store, cache, counters, kv, symbols, klines, clock, log, conversions, ...http };
 }
 
 /** Everything but the drivers: validity, access, limits. */
@@ -101,6 +109,7 @@ export function settingsOf(config: Config, runtime: Runtime): Settings {
     presignTtlSeconds: config.presignTtlSeconds,
     klinesDeadlineMs: config.klinesDeadlineMs,
     klinesRecheckSeconds: config.klinesRecheckSeconds,
+    conversionsMax: config.conversionsMax,
   };
 }
 

@@ -15,7 +15,9 @@ export type ErrorCode =
   | "UNAUTHORIZED"
   | "WRITES_DISABLED"
   | "FORBIDDEN_ORIGIN"
+  | "FORBIDDEN_HOST"
   | "NOT_FOUND"
+  | "ENTRY_BUSY"
   | "CACHE_MISS"
   | "PAYLOAD_TOO_LARGE"
   | "UNSUPPORTED_MEDIA_TYPE"
@@ -23,6 +25,7 @@ export type ErrorCode =
   | "INVALID_KEY"
   | "STORAGE_UNAVAILABLE"
   | "COUNTERS_UNAVAILABLE"
+  | "SERVICE_BUSY"
   | "UPSTREAM_UNAVAILABLE"
   | "UPSTREAM_INVALID"
   | "UNKNOWN_SYMBOL";
@@ -82,11 +85,22 @@ export class WritesDisabledError extends AppError {
   }
 }
 
-/** A mutation sent by a web page of another origin (the browser says so in its Origin header). */
+/**
+ * A request sent by a web page of another site or origin, as the browser says in its Sec-Fetch-Site or Origin
+ * header (`evidence`: that header and its value).
+ */
 export class ForbiddenOriginError extends AppError {
   override name = "ForbiddenOriginError";
-  constructor(origin: string) {
-    super("FORBIDDEN_ORIGIN", `Requests that change the cache are not accepted from another origin (${origin.slice(0, 100)})`);
+  constructor(evidence: string) {
+    super("FORBIDDEN_ORIGIN", `This request is not accepted from a page of another site or origin (${evidence.slice(0, 100)})`);
+  }
+}
+
+/** A request whose Host header does not name this server (a DNS-rebinding page's, or a name not configured). */
+export class ForbiddenHostError extends AppError {
+  override name = "ForbiddenHostError";
+  constructor(host: string) {
+    super("FORBIDDEN_HOST", `Host ${JSON.stringify(host.slice(0, 100))} does not name this server (ALLOWED_HOSTS lists the names it answers to)`);
   }
 }
 
@@ -94,6 +108,17 @@ export class NotFoundError extends AppError {
   override name = "NotFoundError";
   constructor(message: string, code: "NOT_FOUND" | "CACHE_MISS" = "NOT_FOUND") {
     super(code, message);
+  }
+}
+
+/**
+ * Another writer is writing the same entry (its turn not had in time, or lost before committing): nothing of this
+ * write was committed; asking again after `retryAt` may work.
+ */
+export class EntryBusyError extends AppError {
+  override name = "EntryBusyError";
+  constructor(message: string, retryAt: Date) {
+    super("ENTRY_BUSY", message, { retryAt });
   }
 }
 
@@ -135,6 +160,14 @@ export class CountersUnavailableError extends AppError {
   override name = "CountersUnavailableError";
   constructor(message: string, cause?: unknown) {
     super("COUNTERS_UNAVAILABLE", message, { cause });
+  }
+}
+
+/** The service is at its bound of concurrent heavy work (conversions); asking again after `retryAt` may work. */
+export class ServiceBusyError extends AppError {
+  override name = "ServiceBusyError";
+  constructor(message: string, retryAt: Date) {
+    super("SERVICE_BUSY", message, { retryAt });
   }
 }
 

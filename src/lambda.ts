@@ -18,6 +18,7 @@ import { appOf, type Handlers } from "./http/app.js";
 import type { Access } from "./http/middleware/auth.js";
 import type { HttpFunctionName } from "./http/route-table.js";
 import { createListing } from "./klines/listing.js";
+import { createConversions } from "./formats/conversions.js";
 import { createKlinesService, type KlinesService } from "./klines/service.js";
 import { createLog, withLogFields, type Log } from "./log.js";
 import { createSymbolService, type SymbolService } from "./symbols/service.js";
@@ -40,7 +41,14 @@ export const lambdaAccess = /* @__PURE__ */ once((): Access => {
   return access;
 });
 export const lambdaCache = /* @__PURE__ */ once(
-  (): DataCache => createDataCache({ store: createStore(lambdaConfig()), clock: systemClock, rule: ruleOf(lambdaConfig()) }),
+  (): DataCache =>
+    createDataCache({
+      store: createStore(lambdaConfig()),
+      clock: systemClock,
+      rule: ruleOf(lambdaConfig()),
+      leases: lambdaLeases(),
+      log: lambdaLog(),
+    }),
 );
 export const lambdaCounters = /* @__PURE__ */ once((): Counters => createCountersOf(lambdaConfig(), lambdaLog()));
 const lambdaKv = /* @__PURE__ */ once(() => createKeyValueStoreOf(lambdaConfig(), systemClock));
@@ -106,5 +114,9 @@ export const lambdaSettings = /* @__PURE__ */ once(() => {
     inlineMaxBytes: config.inlineMaxBytes,
     presignTtlSeconds: config.presignTtlSeconds,
     klinesDeadlineMs: config.klinesDeadlineMs,
+    conversions: lambdaConversions(),
   };
 });
+
+/** This container's bound on conversions to a columnar form. */
+const lambdaConversions = /* @__PURE__ */ once(() => createConversions({ max: lambdaConfig().conversionsMax, clock: systemClock }));

@@ -88,6 +88,25 @@ describe("loadConfig", () => {
     expect(loadConfig({ BINANCE_TESTNET: "true", BINANCE_SPOT_URL: "http://127.0.0.1:1" }).binanceSpotUrl).toBe("http://127.0.0.1:1");
   });
 
+  it("reads ALLOWED_HOSTS as names with or without a port, normalized; none by default", () => {
+    expect(loadConfig({}).allowedHosts).toEqual([]);
+    expect(loadConfig({ ALLOWED_HOSTS: " Cache.LAN, box.local:8443,,[0:0:0:0:0:0:0:1]:3000 , 192.168.1.5" }).allowedHosts).toEqual([
+      { hostname: "cache.lan" },
+      { hostname: "box.local", port: 8443 },
+      { hostname: "[::1]", port: 3000 },
+      { hostname: "192.168.1.5" },
+    ]);
+  });
+
+  it.each(["http://cache.lan", "cache.lan/x", "user@cache.lan", "cache.lan:0", "cache.lan:70000", "cache lan", "[zz]:1", "*.lan"])(
+    "refuses ALLOWED_HOSTS entry %j, naming the variable and the entry",
+    (entry) => {
+      const load = () => loadConfig({ ALLOWED_HOSTS: `ok.lan,${entry}` });
+      expect(load).toThrow(ConfigError);
+      expect(load).toThrow(`ALLOWED_HOSTS="ok.lan,${entry}": ${JSON.stringify(entry)} is not a host or host:port`);
+    },
+  );
+
   it("refuses a symbol-list TTL that would lapse between warmups", () => {
     expect(loadConfig({}).symbolsCacheTtlSeconds).toBe(600);
     expect(loadConfig({}).warmupIntervalSeconds).toBe(300);

@@ -1,16 +1,22 @@
+import { setTimeout as delay } from "node:timers/promises";
 import type { Clock } from "../clock.js";
-import { PayloadTooLargeError } from "../errors.js";
-import type { ListedObject, ObjectStore, ObjectStream } from "../storage/types.js";
+import { derivedLeaseKey } from "../counters/keys.js";
+import type { Leases } from "../counters/types.js";
+import { PayloadTooLargeError, ServiceBusyError, StorageUnavailableError } from "../errors.js";
+import type { Log } from "../log.js";
+import type { ListedObject, ObjectStore, ObjectStream, ObjectVersion } from "../storage/types.js";
 import { mapLimit } from "../util/map-limit.js";
 import { csvToRows, type Row } from "./csv.js";
-import { createCsvDigest, createCsvProof, versionMatches } from "./integrity.js";
 import { countCsvRows, unlessRefused } from "./csv-grammar.js";
+import { createCsvProof, versionMatches } from "./integrity.js";
 import { csvToJsonRows, jsonRowsOf, STREAM_JSON_ABOVE_BYTES, type RowsJson } from "./json-rows.js";
-import { buildMeta, contentIdentityOf, describes, parseMeta, serializeMeta, type CacheMeta, type Retention } from "./meta.js";
+import { contentIdentityOf, describes, parseMeta, type CacheMeta, type Retention } from "./meta.js";
 import { createInfoIndex, SHARD_DIGITS, shardOf, type IndexRow } from "./info-index.js";
-import { csvKeyOf, entryName, metaKeyOf, parquetKeyOf, parseEntryObject, type EntryId } from "./objects.js";
-import { ABANDONED_AFTER_MS, groupEntries, planSweep, type EntryObjects, type SweepReason } from "./sweep.js";
-import { expiresAt, formatCachedAt, isFresh, type ValidityRule } from "./validity.js";
+import { csvKeyOf, metaKeyOf, parquetKeyOf, parseEntryObject, uploadExpiryOf, type EntryId } from "./objects.js";
+import { ABANDONED_AFTER_MS, groupEntries, planSweep, staleUploads, type EntryObjects, type SweepReason } from "./sweep.js";
+import { createEntryTurns } from "./turns.js";
+import { expiresAt, isFresh, type ValidityRule } from "./validity.js";
+import { createEntryWrites } from "./writes.js";
 
 export interface DataCacheOptions {
   /** Where the entries live; keys are `[<folder>/]<key>.csv` and `[<folder>/]<key>_meta.json` (see objects.ts). */
@@ -20,6 +26,14 @@ export interface DataCacheOptions {
   rule: ValidityRule;
   /** How many metas `info` and `sweep` read at once. */
   infoConcurrency?: number;
+  /**
+   * One writer per entry, and one maker of a derived form, at a time across containers (Upstash), or in this
+   * process (memory); none: within this process only.
+   */
+  leases?: Leases;
+  log?: Pick<Log, "warn">;
+  /** How long a writer waits for its entry's turn before it gives up (409 ENTRY_BUSY); 10 s by default. */
+  turnWaitMs?: number;
 }
 
 /** Why a lookup did not hit: nothing there, too old to serve, or objects that disagree (a torn write). */
@@ -30,13 +44,6 @@ export type Lookup<T> = ({ hit: true; meta: CacheMeta } & T) | { hit: false; rea
 /** A store call's options: the caller's deadline. */
 export interface ReadOptions {
   signal?: AbortSignal;
-}
-
-export interface WriteOptions extends ReadOptions {
-  /** Fields of the writer's own, added to the meta after the cache's (which they must not name). */
-  extraMeta?: Record<string, unknown>;
-  /** How long the entry is served; the original's rule by default. */
-  retention?: Retention;
 }
 
 export interface CacheEntryInfo extends CacheMeta {
@@ -54,6 +61,8 @@ export interface SweepResult {
   deleted: number;
   /** How many went for each reason, temporaries included. */
   by_reason: Record<SweepReason | "temporary", number>;
+  /** Objects judged removable whose version changed before their delete (rewritten meanwhile): kept. */
+  kept_rewritten: number;
 }
 
 export interface CacheInfo {
@@ -76,6 +85,11 @@ export class TooLargeToInlineError extends PayloadTooLargeError {
     );
   }
 }
+
+/** Life of the lease of a derived form's maker; its holder renews it while it works. */
+const DERIVED_LEASE_MS = 30_000;
+/** How often a request waiting for another container's derived form looks for it. */
+const DERIVED_POLL_MS = 250;
 
 /** A CSV up to this size is proven in memory and served from there; a larger one is read twice (prove, then serve). */
 const PROVE_IN_MEMORY_MAX_BYTES = 16 * 2 ** 20;
@@ -107,14 +121,21 @@ function streamOf(chunks: Uint8Array[]): ReadableStream<Uint8Array> {
 
 const TORN = { hit: false, reason: "torn" } as const;
 
+/** A derived form as its maker left it: made here (its bytes), made by another container (kept), or no CSV to make it from. */
+type Derived = { bytes: Uint8Array; version: ObjectVersion } | { kept: true } | { torn: true };
+
 /**
  * The only owner of the cache's entry objects: their keys, the CSV + meta format, the checks that make a torn or
  * foreign entry a miss, retention, info, sweep and clear. Knows the ObjectStore interface, never a driver.
  */
 export function createDataCache(options: DataCacheOptions) {
-  const { store, clock, rule } = options;
+  const { store, clock, rule, leases, log } = options;
   const infoConcurrency = options.infoConcurrency ?? 32;
-  const index = createInfoIndex(store);
+  const index = createInfoIndex(store, options.log as Log | undefined);
+  const turns = createEntryTurns({ clock, leases, log, waitMs: options.turnWaitMs });
+  const writes = createEntryWrites({ store, clock, turns, index, log });
+  /** Derived forms being made in this process, by key: a second request for one waits for the first's. */
+  const making = new Map<string, Promise<Derived>>();
 
   /** The committed meta of `id` that its own retention still serves, or why there is none. */
   async function lookup(id: EntryId, read: ReadOptions = {}): Promise<Lookup<object>> {
@@ -224,36 +245,6 @@ export function createDataCache(options: DataCacheOptions) {
     return meta;
   }
 
-  /** Writes the meta that commits a CSV the cache has checked and digested; the meta's fields first, then the writer's. */
-  async function commit(
-    id: EntryId,
-    facts: Parameters<typeof buildMeta>[1],
-    write: WriteOptions,
-  ): Promise<CacheMeta> {
-    const meta: CacheMeta = buildMeta(id, facts, formatCachedAt(clock.now()), write.retention);
-    for (const field of Object.keys(write.extraMeta ?? {})) {
-      if (field in meta) throw new Error(`A writer's meta field may not replace the cache's own: ${field}`);
-    }
-    const committed = { ...meta, ...write.extraMeta };
-    const metaBytes = serializeMeta(committed);
-    await store.put(metaKeyOf(id), metaBytes, { contentType: "application/json", signal: write.signal });
-    const row = { meta: committed, folder: id.folder ?? "", bytes: facts.csvBytes + Buffer.byteLength(metaBytes) };
-    await quietly(entryName(id), () => index.upsert(entryName(id), row));
-    return committed;
-  }
-
-  /**
-   * Runs an index change; the write it follows has happened whatever becomes of it, so a failure only marks the
-   * entry's shard stale, which the next info rebuilds from the objects.
-   */
-  async function quietly(entry: string, change: () => Promise<void>): Promise<void> {
-    try {
-      await change();
-    } catch {
-      await index.invalidate(entry).catch(() => undefined);
-    }
-  }
-
   /** The index rows of the entries a listing holds whose shard is one of `digits`, their metas read (memoized). */
   async function rowsFromListing(digits: ReadonlySet<string>): Promise<Map<string, IndexRow>> {
     const listed = groupEntries(await store.list());
@@ -300,8 +291,64 @@ export function createDataCache(options: DataCacheOptions) {
     };
   }
 
+  /** Every object of the cache's: its entries' and the uploads waiting for their commit. */
   const entryObjects = async (): Promise<ListedObject[]> =>
-    (await store.list()).filter((object) => parseEntryObject(object.key) !== null);
+    (await store.list()).filter((object) => parseEntryObject(object.key) !== null || uploadExpiryOf(object.key) !== null);
+
+  /**
+   * Makes a derived form under its lease: when another container holds it, waits for the form to appear (`kept`)
+   * or the lease to be free, until `signal` fires (ServiceBusyError). Without leases (Redis down), makes it anyway.
+   */
+  async function makeDerived(key: string, make: () => Promise<Derived>, signal: AbortSignal | undefined): Promise<Derived> {
+    const leaseKey = derivedLeaseKey(key);
+    for (;;) {
+      const token = leases ? await leases.acquire(leaseKey, DERIVED_LEASE_MS).catch(() => undefined) : undefined;
+      if (token !== null) {
+        const renewal = token ? setInterval(() => void leases?.renew(leaseKey, token, DERIVED_LEASE_MS).catch(() => false), DERIVED_LEASE_MS / 3) : undefined;
+        renewal?.unref();
+        try {
+          return await make();
+        } finally {
+          clearInterval(renewal);
+          if (token) await leases?.release(leaseKey, token).catch(() => undefined);
+        }
+      }
+      await delay(DERIVED_POLL_MS, undefined, { signal }).catch(() => {
+        throw new ServiceBusyError("Another container is making this form; ask again", new Date(clock.now().getTime() + 5_000));
+      });
+      const object = await store.getStream(key);
+      if (object) {
+        await object.stream.cancel();
+        return { kept: true };
+      }
+    }
+  }
+
+  /** The Parquet form made from the proven CSV, and stored under `key`. */
+  async function makeParquet(
+    id: EntryId,
+    meta: CacheMeta,
+    key: string,
+    make: (csv: () => Promise<AsyncIterable<Uint8Array>>) => Promise<AsyncIterable<Uint8Array>>,
+  ): Promise<Derived> {
+    let missing = false;
+    const csv = async () => {
+      const object = await openProven(id, meta, {});
+      if (!object) missing = true;
+      return (object?.stream ?? streamOf([])) as unknown as AsyncIterable<Uint8Array>;
+    };
+    const chunks: Uint8Array[] = [];
+    try {
+      for await (const chunk of await make(csv)) chunks.push(chunk);
+    } catch (error) {
+      if (missing) return { torn: true };
+      throw error;
+    }
+    if (missing) return { torn: true };
+    const bytes = Buffer.concat(chunks);
+    const version = await store.put(key, bytes, { contentType: "application/vnd.apache.parquet" });
+    return { bytes, version };
+  }
 
   return {
     lookup,
@@ -377,92 +424,36 @@ export function createDataCache(options: DataCacheOptions) {
       return store.presigner ? store.presigner.getUrl(csvKeyOf(id), expiresSeconds) : null;
     },
 
-    /**
-     * A short-lived URL to PUT a CSV straight into the store, to be committed with `commitUpload`; null when the
-     * store cannot make one. Until the commit, the current meta no longer proves the uploaded CSV: a miss.
-     */
-    async uploadUrl(id: EntryId, expiresSeconds: number): Promise<string | null> {
-      if (!store.presigner) return null;
-      return store.presigner.putUrl(csvKeyOf(id), expiresSeconds, "text/csv");
-    },
-
-    /**
-     * Stores a dataset CSV (checked and digested first, in one pass; see createCsvDigest), replacing any entry of the
-     * same id: the CSV first, the meta last, which records its size, sha256 and the version the store gave it. A
-     * reader between the two pairs the old meta with the new CSV, which the old meta does not prove: a miss, never
-     * the wrong bytes. Nothing is deleted, so writers need no delete right.
-     */
-    async write(id: EntryId, csv: Uint8Array, write: WriteOptions = {}): Promise<CacheMeta> {
-      const digest = createCsvDigest();
-      digest.push(csv);
-      const { rows, sha256 } = digest.end();
-      const version = await store.put(csvKeyOf(id), csv, { contentType: "text/csv", signal: write.signal });
-      return commit(id, { rows, csvBytes: csv.length, sha256, version }, write);
-    },
-
-    /**
-     * Commits a CSV that a client put into the store itself: checks and digests it in one streaming pass, then
-     * writes the meta, with the version of the object read. Returns null when there is no such object.
-     */
-    async commitUpload(id: EntryId): Promise<CacheMeta | null> {
-      const csv = await store.getStream(csvKeyOf(id));
-      if (!csv) return null;
-      const digest = createCsvDigest();
-      try {
-        for await (const chunk of csv.stream as unknown as AsyncIterable<Uint8Array>) digest.push(chunk);
-      } catch (error) {
-        await csv.stream.cancel().catch(() => undefined);
-        throw error;
-      }
-      const { rows, sha256, sizeBytes } = digest.end();
-      return commit(id, { rows, csvBytes: sizeBytes, sha256, version: csv.version }, {});
-    },
-
-    /** Removes both objects of an entry, and its Parquet form; false when neither was there. */
-    async remove(id: EntryId): Promise<boolean> {
-      const keys = [metaKeyOf(id), csvKeyOf(id)];
-      const heads = await Promise.all(keys.map((key) => store.head(key)));
-      if (heads.every((head) => head === null)) return false;
-      // The meta names the Parquet form; one made from an older CSV is the sweep's.
-      const bytes = heads[0] ? await store.get(metaKeyOf(id)) : null;
-      const meta = bytes && parseMeta(bytes);
-      await store.deleteMany(meta ? [...keys, parquetKeyOf(id, contentIdentityOf(meta))] : keys);
-      await quietly(entryName(id), () => index.remove([entryName(id)]));
-      return true;
-    },
+    ...writes,
 
     /**
      * The entry's Parquet form, kept beside it: read from the store when it was made from this very CSV (its key
      * holds the content identity it was made from), else made now by `make` from the proven CSV, stored, and served.
-     * The form is in memory while it is made (about 0.4 × the CSV for candles); any later answer streams it. The
-     * converter is passed in, so the cache and what bundles it carry no Parquet writer.
+     * One is made at a time: a second request for the same form waits for the first's, in this process and, under
+     * the form's lease, across containers (until `call.signal` fires: ServiceBusyError). The form is in memory while
+     * it is made (about 0.4 × the CSV for candles); any later answer streams it. The converter is passed in, so the
+     * cache and what bundles it carry no Parquet writer.
      */
     async openParquet(
       id: EntryId,
       meta: CacheMeta,
       make: (csv: () => Promise<AsyncIterable<Uint8Array>>) => Promise<AsyncIterable<Uint8Array>>,
+      call: { signal?: AbortSignal } = {},
     ): Promise<Lookup<{ parquet: ObjectStream; made: boolean }>> {
       const key = parquetKeyOf(id, contentIdentityOf(meta));
       const kept = await store.getStream(key);
       if (kept) return { hit: true, meta, parquet: kept, made: false };
-      let missing = false;
-      const csv = async () => {
-        const object = await openProven(id, meta, {});
-        if (!object) missing = true;
-        return (object?.stream ?? streamOf([])) as unknown as AsyncIterable<Uint8Array>;
-      };
-      const chunks: Uint8Array[] = [];
-      try {
-        for await (const chunk of await make(csv)) chunks.push(chunk);
-      } catch (error) {
-        if (missing) return TORN;
-        throw error;
+      const running = making.get(key) ?? makeDerived(key, () => makeParquet(id, meta, key, make), call.signal).finally(() => making.delete(key));
+      making.set(key, running);
+      const made = await running;
+      if ("torn" in made) return TORN;
+      if ("kept" in made) {
+        const madeElsewhere = await store.getStream(key);
+        if (!madeElsewhere) throw new StorageUnavailableError(`The Parquet form ${key} was made but cannot be read`);
+        return { hit: true, meta, parquet: madeElsewhere, made: true };
       }
-      if (missing) return TORN;
-      const bytes = Buffer.concat(chunks);
-      const version = await store.put(key, bytes, { contentType: "application/vnd.apache.parquet" });
-      const made = { stream: streamOf([bytes]), sizeBytes: bytes.length, version, modifiedAt: clock.now() };
-      return { hit: true, meta, parquet: made, made: true };
+      const parquet = { stream: streamOf([made.bytes]), sizeBytes: made.bytes.length, version: made.version, modifiedAt: clock.now() };
+      return { hit: true, meta, parquet, made: true };
     },
 
     /** A short-lived URL to GET the entry's Parquet form from the store itself; null when the store cannot make one. */
@@ -484,21 +475,25 @@ export function createDataCache(options: DataCacheOptions) {
       return infoOf([...kept, ...repaired.values()]);
     },
 
-    /** Removes what can never be served (see planSweep) and stale temporaries of unfinished writes. */
+    /**
+     * Removes what can never be served (see planSweep), spent or abandoned uploads, and stale temporaries of
+     * unfinished writes. Each delete is conditional on the version judged: an entry rewritten while the sweep runs
+     * survives it.
+     */
     async sweep(): Promise<SweepResult> {
       const now = clock.now();
       const versions = new Map([...(await index.readAll())].map(([digit, { version }]) => [digit, version]));
-      const listed = groupEntries(await store.list());
+      const objects = await store.list();
+      const listed = groupEntries(objects);
       const entries = await mapLimit([...listed.values()], infoConcurrency, async (entry): Promise<EntryObjects> => {
         const { parquet } = entry;
         if (!entry.meta || !entry.csv) return { csv: entry.csv, meta: entry.meta && { ...entry.meta, parsed: null }, parquet };
         const bytes = await store.get(entry.meta.key);
         return { csv: entry.csv, meta: { ...entry.meta, parsed: bytes && parseMeta(bytes) }, parquet };
       });
-      const plan = planSweep(entries, now, rule);
-      await store.deleteMany(plan.remove.map((item) => item.key));
+      const planned = [...planSweep(entries, now, rule).remove, ...staleUploads(objects, now)];
+      const removed = new Set(await store.deleteIfUnchanged(planned));
       // The index, rebuilt from what this listing found and left; a shard a writer changed meanwhile, once more.
-      const removed = new Set(plan.remove.map((item) => item.key));
       const rows = new Map<string, IndexRow>();
       for (const [entry, objects] of [...listed.keys()].map((entry, i) => [entry, entries[i] as EntryObjects] as const)) {
         const { csv, meta } = objects;
@@ -511,9 +506,17 @@ export function createDataCache(options: DataCacheOptions) {
         await repairIndex(conflicted, again);
       }
       const temporary = (await store.removeStaleTemporaries?.(new Date(now.getTime() - ABANDONED_AFTER_MS))) ?? 0;
-      const byReason = { expired: 0, csv_without_meta: 0, meta_without_csv: 0, unreadable_meta: 0, stale_parquet: 0, temporary };
-      for (const item of plan.remove) byReason[item.reason]++;
-      return { deleted: plan.remove.length + temporary, by_reason: byReason };
+      const byReason = {
+        expired: 0,
+        csv_without_meta: 0,
+        meta_without_csv: 0,
+        unreadable_meta: 0,
+        stale_parquet: 0,
+        stale_upload: 0,
+        temporary,
+      };
+      for (const item of planned) if (removed.has(item.key)) byReason[item.reason]++;
+      return { deleted: removed.size + temporary, by_reason: byReason, kept_rewritten: planned.length - removed.size };
     },
 
     /** Removes every object of the cache's entries, in every folder, and nothing else in the store. Returns how many. */

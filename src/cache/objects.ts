@@ -33,6 +33,22 @@ export const metaKeyOf = (id: EntryId): string => `${entryName(id)}_meta.json`;
 /** The Parquet form of the entry whose content identity (see contentIdentityOf) is `identity`. */
 export const parquetKeyOf = (id: EntryId, identity: string): string => `${entryName(id)}.${identity.slice(0, IDENTITY_DIGITS)}.parquet`;
 
+/**
+ * Where a client's upload waits for its commit: `_uploads/<md5>.<uploadId>.csv`, apart from the entries (never served,
+ * listed or swept as one; the Python service never looks there). The upload id starts with its expiry (epoch seconds).
+ */
+export const UPLOADS_PREFIX = "_uploads/";
+/** An upload's id: `<expiry in epoch seconds>-<16 hex digits>`. */
+export const UPLOAD_ID = /^\d{10}-[0-9a-f]{16}$/;
+const UPLOAD_OBJECT = /^_uploads\/[0-9a-f]{32}\.(\d{10})-[0-9a-f]{16}\.csv$/;
+export const uploadKeyOf = (id: DatasetId, uploadId: string): string => `${UPLOADS_PREFIX}${datasetKey(id)}.${uploadId}.csv`;
+
+/** When the upload URL of a staging object expired (epoch ms); null for a key that is not one. */
+export function uploadExpiryOf(key: string): number | null {
+  const match = UPLOAD_OBJECT.exec(key);
+  return match ? Number(match[1]) * 1000 : null;
+}
+
 /** An object of the cache, by its key: which entry it belongs to and which of its objects it is. */
 export interface EntryObjectName {
   /** `[<folder>/]<md5>`, shared by the entry's CSV and meta. */

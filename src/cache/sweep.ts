@@ -1,16 +1,16 @@
 import type { ListedObject } from "../storage/types.js";
 import { contentIdentityOf, type CacheMeta } from "./meta.js";
-import { parseEntryObject } from "./objects.js";
+import { parseEntryObject, uploadExpiryOf } from "./objects.js";
 import { isFresh, type ValidityRule } from "./validity.js";
 
 /** A CSV or an unreadable meta younger than this may be a write in progress (or an upload not yet committed). */
 export const ABANDONED_AFTER_MS = 60 * 60 * 1000;
 
-export type SweepReason = "expired" | "csv_without_meta" | "meta_without_csv" | "unreadable_meta" | "stale_parquet";
+export type SweepReason = "expired" | "csv_without_meta" | "meta_without_csv" | "unreadable_meta" | "stale_parquet" | "stale_upload";
 
 export interface SweepPlan {
-  /** Keys to delete, each with why. */
-  remove: { key: string; reason: SweepReason }[];
+  /** Objects to delete, each at the version judged (a delete of it is conditional on that), with why. */
+  remove: { key: string; version: string; reason: SweepReason }[];
 }
 
 /** The objects of one entry as listed, and its meta as read (null: unreadable). */
@@ -53,7 +53,7 @@ export function planSweep(entries: Iterable<EntryObjects>, now: Date, rule: Vali
   const remove: SweepPlan["remove"] = [];
   const isOld = (object: ListedObject) => now.getTime() - object.modifiedAt.getTime() >= ABANDONED_AFTER_MS;
   const both = (entry: EntryObjects, reason: SweepReason) => {
-    for (const object of [entry.meta, entry.csv]) if (object) remove.push({ key: object.key, reason });
+    for (const object of [entry.meta, entry.csv]) if (object) remove.push({ key: object.key, version: object.version, reason });
   };
   for (const entry of entries) {
     const planned = remove.length;
@@ -63,20 +63,32 @@ export function planSweep(entries: Iterable<EntryObjects>, now: Date, rule: Vali
     const identity = entry.meta?.parsed && entry.csv ? contentIdentityOf(entry.meta.parsed) : null;
     for (const parquet of entry.parquet ?? []) {
       const stale = identity === null ? isOld(parquet) : !identity.startsWith(parquet.identity);
-      if (gone || stale) remove.push({ key: parquet.key, reason: "stale_parquet" });
+      if (gone || stale) remove.push({ key: parquet.key, version: parquet.version, reason: "stale_parquet" });
     }
   }
   return { remove };
 
   function planEntry(entry: EntryObjects): void {
     if (!entry.meta) {
-      if (entry.csv && isOld(entry.csv)) remove.push({ key: entry.csv.key, reason: "csv_without_meta" });
+      if (entry.csv && isOld(entry.csv)) remove.push({ key: entry.csv.key, version: entry.csv.version, reason: "csv_without_meta" });
     } else if (!entry.csv) {
-      remove.push({ key: entry.meta.key, reason: "meta_without_csv" });
+      remove.push({ key: entry.meta.key, version: entry.meta.version, reason: "meta_without_csv" });
     } else if (!entry.meta.parsed) {
       if (isOld(entry.meta)) both(entry, "unreadable_meta");
     } else if (!isFresh(entry.meta.parsed, now, rule)) {
       both(entry, "expired");
     }
   }
+}
+
+/**
+ * Staging objects of uploads (see objects.ts) whose URL expired over an hour ago: committed ones (emptied) and ones
+ * never committed. Until then a spent one stays, so its URL cannot upload again (it only creates).
+ */
+export function staleUploads(objects: readonly ListedObject[], now: Date): SweepPlan["remove"] {
+  return objects.flatMap((object) => {
+    const expiredAtMs = uploadExpiryOf(object.key);
+    if (expiredAtMs === null || now.getTime() - expiredAtMs < ABANDONED_AFTER_MS) return [];
+    return [{ key: object.key, version: object.version, reason: "stale_upload" as const }];
+  });
 }

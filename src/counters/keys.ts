@@ -17,8 +17,12 @@ export const warmupOutcomeKey = (market: MarketType, outcome: "success" | "error
 export type KlinesOutcome = "hit" | "partial" | "miss";
 /** Counter: a klines answer, by outcome (`metrics:cache_hit:klines_spot`, `…cache_partial…`, `…cache_miss…`). */
 export const klinesOutcomeKey = (market: MarketType, outcome: KlinesOutcome) => `metrics:cache_${outcome}:klines_${market}`;
-/** Counter: files of Binance's public archive the klines answers used, found missing, or failed on (rejected, unreachable). */
-export const klinesArchiveKey = (market: MarketType, outcome: "hit" | "miss" | "failure") => `metrics:archive_${outcome}:klines_${market}`;
+/**
+ * Counter: files of Binance's public archive the klines answers used, found missing, or failed on (rejected,
+ * unreachable); and of the used ones, those with holes inside that REST was asked for (`incomplete`).
+ */
+export const klinesArchiveKey = (market: MarketType, outcome: "hit" | "miss" | "failure" | "incomplete") =>
+  `metrics:archive_${outcome}:klines_${market}`;
 /** Counter: HTTP requests the klines answers sent to Binance, retries included. */
 export const klinesUpstreamRequestsKey = (market: MarketType) => `metrics:upstream_requests:klines_${market}`;
 /** Counter: objects removed by the cache sweep. */
@@ -46,6 +50,10 @@ export const binancePausedUntilKey = (market: MarketType) => `binance:${market}:
 export const binanceWeightKey = (market: MarketType, minute: number) => `binance:${market}:weight_1m:${minute}`;
 /** Lease: one container fetches a partition (by its cache entry) at a time. */
 export const partitionLeaseKey = (entry: string) => `lease:klines:${entry}`;
+/** Lease: one writer of a cache entry (by its name, `[<folder>/]<md5>`) at a time, across containers. */
+export const entryLeaseKey = (entry: string) => `lease:entry:${entry}`;
+/** Lease: one container makes a derived form (by its object key, e.g. a Parquet form) at a time. */
+export const derivedLeaseKey = (key: string) => `lease:derived:${key}`;
 /** Lease: one container refreshes a market's symbol list at a time. */
 export const symbolsRefreshLeaseKey = (market: MarketType) => `lease:symbols:${market}`;
 
@@ -65,6 +73,7 @@ export const ALL_COUNTER_KEYS: readonly string[] = [
     klinesArchiveKey(market, "hit"),
     klinesArchiveKey(market, "miss"),
     klinesArchiveKey(market, "failure"),
+    klinesArchiveKey(market, "incomplete"),
   ]),
   SWEEP_DELETED_KEY,
 ];

@@ -1,5 +1,5 @@
 import type { Hono } from "hono";
-import { ALL_HTTP_FUNCTIONS, appOf } from "./app.js";
+import { ALL_HTTP_FUNCTIONS, appOf, type AppOptions } from "./app.js";
 import type { AppDeps, AppEnv } from "./env.js";
 import { adminPage, health } from "./routes/admin-page.js";
 import { clear, coverage, info, sweep } from "./routes/cache.js";
@@ -9,7 +9,7 @@ import { metrics } from "./routes/metrics.js";
 import { symbols } from "./routes/symbols.js";
 
 /** The whole HTTP API on one app, every function's routes: what the local server serves, and the tests drive. */
-export function createApp(deps: AppDeps): Hono<AppEnv> {
+export function createApp(deps: AppDeps, options: AppOptions = {}): Hono<AppEnv> {
   return appOf(ALL_HTTP_FUNCTIONS, deps, {
     readData: readData(deps),
     storeData: storeData(deps),
@@ -25,5 +25,5 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     klines: klines(deps),
     adminPage: adminPage(deps),
     health: health(),
-  });
+  }, options);
 }

@@ -2,6 +2,7 @@ import type { DataCache, MissReason } from "../cache/data-cache.js";
 import type { Access } from "./middleware/auth.js";
 import type { Clock } from "../clock.js";
 import type { Counters } from "../counters/types.js";
+import type { Conversions } from "../formats/conversions.js";
 import type { KlinesService } from "../klines/service.js";
 import type { Log } from "../log.js";
 import type { SymbolService } from "../symbols/service.js";
@@ -27,6 +28,8 @@ export interface AppDeps {
   presignTtlSeconds: number;
   /** Time budget of one klines request on the local server; on Lambda, the function's remaining time less a margin. */
   klinesDeadlineMs: number;
+  /** The bound on CSV-to-columnar conversions running at once in this process (CONVERSIONS_MAX). */
+  conversions: Conversions;
 }
 
 /** What Lambda hands a request (hono/aws-lambda puts it in `c.env`); absent on the local server. */

@@ -5,6 +5,7 @@ import { COVERAGE_SOURCES, type CoverageQuery } from "../cache/coverage.js";
 import { INFO_SORTS, SORT_ORDERS, type InfoQuery } from "../cache/info-page.js";
 import { datasetIdSchema, INTERVALS, MARKET_TYPES, type DatasetId } from "../market.js";
 import { ValidationError, type FieldIssue } from "../errors.js";
+import { UPLOAD_ID } from "../cache/objects.js";
 
 const FIELDS = ["symbol", "interval", "start_date", "end_date", "market_type"] as const;
 const REQUIRED = new Set<string>(["symbol", "interval", "start_date", "end_date"]);
@@ -43,6 +44,22 @@ function parseQuery<T>(
   }
   if (issues.length > 0 || !parsed.success) throw new ValidationError("Invalid query parameters", issues);
   return parsed.data;
+}
+
+/** `size_bytes` of an upload: a whole number of bytes from 1 to `maxBytes` (MAX_BODY_MB), or a VALIDATION_ERROR. */
+export function uploadSizeFromQuery(c: Context, maxBytes: number): number {
+  const schema = z.object({
+    size_bytes: z.coerce
+      .number({ error: "must be the CSV's size in bytes" })
+      .check(z.int("must be a whole number of bytes"), z.minimum(1, "must be at least 1"), z.maximum(maxBytes, `must be at most ${maxBytes} (MAX_BODY_MB)`)),
+  });
+  return parseQuery(c, ["size_bytes"], schema, { required: new Set(["size_bytes"]) }).size_bytes;
+}
+
+/** `upload_id` of a commit, as upload-url answered it, or a VALIDATION_ERROR. */
+export function uploadIdFromQuery(c: Context): string {
+  const schema = z.object({ upload_id: z.string().check(z.regex(UPLOAD_ID, "must be the upload_id upload-url answered")) });
+  return parseQuery(c, ["upload_id"], schema, { required: new Set(["upload_id"]) }).upload_id;
 }
 
 /** The answer's form, from `format=` first, then the Accept header (its first media type that is one of ours). */

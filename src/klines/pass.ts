@@ -1,6 +1,7 @@
 import { UpstreamInvalidError } from "../errors.js";
 import type { Interval } from "../market.js";
 import type { Kline, KlinesPage } from "../upstream/binance.js";
+import { holesOf, stretchesOf, withFound } from "./holes.js";
 import { candlesBetween, nextOpen } from "./interval.js";
 import type { Gap, PartitionFetch } from "./partition.js";
 import { closesAt, type Partition } from "./plan.js";
@@ -29,6 +30,8 @@ export interface PassPorts {
   pause(ms: number): Promise<void>;
   /** The local clock's "closed" line: now less the settling margin. */
   localCutoffMs(): number;
+  /** Told of the holes inside the archive's candles, before the exchange is asked for them. */
+  archiveHoles?(holes: readonly Gap[]): void;
 }
 
 export interface PassOptions {
@@ -51,9 +54,16 @@ export interface PassOptions {
  *   stretch, means the symbol stopped trading. Without evidence after `maxPasses`, the partition is left
  *   incomplete where the stretch starts (asked again later), and nothing is made up.
  * - a stretch before the first candle is before the symbol's listing (its first candle ever), not a gap.
+ * - a gap is never taken from a bulk answer (the archive's candles, a page): a stretch one skips (between two of its
+ *   candles, or from the last candle known, or from the group's start when the symbol traded before, to its first)
+ *   is asked of the exchange alone, startTime at its start and endTime at its end (stretches close together in one
+ *   request, see stretchesOf). Its candles fill the stretch; what it lacks too is a gap, asked no further. Where the
+ *   next candle is (`limit=1`) is already such an answer.
  * Progress is guarded: open times strictly increase, a candle's interval apart at least, and stay inside what was
- * asked; a pass makes at most ceil(expected candles / page) + 2 requests; otherwise UpstreamInvalidError, and no
- * partition of the failed pass is emitted beyond those already final.
+ * asked; a pass makes at most ceil(expected candles / page) + 2 requests for its pages, otherwise
+ * UpstreamInvalidError, and no partition of the failed pass is emitted beyond those already final. Holes may cost as
+ * many requests again (the archive's too); past that, an answer is cut where the holes not asked begin, and what
+ * follows is asked again as after a short page.
  */
 export async function fetchGroup(
   group: FetchGroup,
@@ -74,6 +84,11 @@ export async function fetchGroup(
 
   const cutoffMs = () => Math.min(ports.localCutoffMs(), exchangeMs === -Infinity ? Infinity : exchangeMs);
   const firstOpen = async () => (listing ??= { openMs: await ports.firstOpen() }).openMs;
+  /** Requests holes may cost over a stretch of `candles`: as many as paging it would. False once spent. */
+  const allowanceOf = (candles: number) => {
+    let left = Math.ceil(candles / pageLimit) + 2;
+    return () => left-- > 0;
+  };
 
   /** Records [fromMs, to) as a gap in every partition it crosses. */
   function addGap(fromMs: number, to: number): void {
@@ -192,13 +207,58 @@ export async function fetchGroup(
     return false;
   }
 
+  /**
+   * A bulk answer with its holes asked of the exchange, a stretch at a time: the candles it answers inside them put
+   * in their places. When `allowed` runs out, the answer is cut where the holes not asked begin (`cutAtMs`).
+   */
+  async function withHolesAsked(
+    klines: readonly Kline[],
+    holes: readonly Gap[],
+    allowed: () => boolean,
+  ): Promise<{ klines: readonly Kline[]; cutAtMs: number | null }> {
+    const found: Kline[] = [];
+    for (const stretch of stretchesOf(interval, holes, pageLimit)) {
+      const cutAtMs = await askStretch(stretch, found, allowed);
+      if (cutAtMs !== null) return { klines: withFound(klines, holes, found).filter(([openMs]) => openMs < cutAtMs), cutAtMs };
+    }
+    return { klines: holes.length === 0 ? klines : withFound(klines, holes, found), cutAtMs: null };
+  }
+
+  /** Pages [fromMs, toMs) of the exchange into `found`; where it stopped when `allowed` ran out, else null. */
+  async function askStretch(stretch: Gap, found: Kline[], allowed: () => boolean): Promise<number | null> {
+    for (let cursor = stretch.fromMs; cursor < stretch.toMs; ) {
+      if (!allowed()) return cursor;
+      const klines = await page({ startTime: cursor, endTime: stretch.toMs - 1, limit: pageLimit });
+      found.push(...klines);
+      const last = klines.at(-1);
+      if (klines.length < pageLimit || !last) return null;
+      cursor = last[0] + 1;
+    }
+    return null;
+  }
+
+  /**
+   * Where a bulk answer beginning with `first` should begin: after the last candle known; with none, at the group's
+   * start, or at the symbol's first candle if that came later. Null when nothing is known before it and it begins
+   * at the group's start or with the symbol's first candle (the time before that is before its listing).
+   */
+  async function expectedFirstOf(first: Kline | undefined): Promise<number | null> {
+    if (lastOpenMs !== null) return nextOpen(interval, lastOpenMs);
+    if (!first || first[0] <= group.fromMs) return null;
+    const listedMs = await firstOpen();
+    if (listedMs !== null && listedMs >= first[0]) return null;
+    return Math.max(group.fromMs, listedMs ?? group.fromMs);
+  }
+
   let fromMs = group.fromMs;
   if (group.archived) {
     const archivedCutoffMs = cutoffMs();
-    for (const kline of group.archived) {
-      if (kline[6] >= archivedCutoffMs) break;
-      if (!takeNext(kline)) await accept(kline);
-    }
+    const forming = group.archived.findIndex((kline) => kline[6] >= archivedCutoffMs);
+    const closed = forming === -1 ? group.archived : group.archived.slice(0, forming);
+    const holes = holesOf(interval, closed, await expectedFirstOf(closed[0]));
+    if (holes.length > 0) ports.archiveHoles?.(holes);
+    const asked = await withHolesAsked(closed, holes, allowanceOf(candlesBetween(interval, group.fromMs, toMs)));
+    for (const kline of asked.klines) if (!takeNext(kline)) await accept(kline);
     const nextMs = lastOpenMs === null ? group.fromMs : nextOpen(interval, lastOpenMs);
     if (nextMs >= toMs) return finish(toMs, nextMs);
     // The file ends early (a symbol delisted, or a file short of candles): REST is asked only for what follows.
@@ -209,6 +269,7 @@ export async function fetchGroup(
     const expected = candlesBetween(interval, fromMs, Math.min(toMs, nextOpen(interval, ports.localCutoffMs())));
     const maxRequests = Math.ceil(expected / pageLimit) + 2;
     let requests = 0;
+    const holesAllowed = allowanceOf(expected);
     const request = (query: { startTime?: number; endTime?: number; limit: number }) => {
       if (++requests > maxRequests) {
         throw invalid(`needed more than ${maxRequests} requests for ${expected} candles: its pages do not move on`);
@@ -220,8 +281,9 @@ export async function fetchGroup(
     let forming: number | null = null;
     for (let cursor = fromMs; forming === null && cursor < toMs; ) {
       const klines = await request({ startTime: cursor, endTime: toMs - 1, limit: pageLimit });
+      const asked = await withHolesAsked(klines, holesOf(interval, klines, await expectedFirstOf(klines[0])), holesAllowed);
       const pageCutoffMs = cutoffMs();
-      for (const kline of klines) {
+      for (const kline of asked.klines) {
         if (kline[6] >= pageCutoffMs) {
           forming = kline[0];
           break;
@@ -229,7 +291,7 @@ export async function fetchGroup(
         if (!takeNext(kline)) await accept(kline);
       }
       const last = klines.at(-1);
-      if (klines.length < pageLimit || !last) break;
+      if (asked.cutAtMs !== null || klines.length < pageLimit || !last) break;
       cursor = last[0] + 1;
     }
 

@@ -9,6 +9,7 @@ import { partitionLeaseKey } from "../counters/keys.js";
 import type { Leases } from "../counters/types.js";
 import {
   AppError,
+  EntryBusyError,
   StorageUnavailableError,
   UnauthorizedError,
   UpstreamUnavailableError,
@@ -17,7 +18,7 @@ import {
 } from "../errors.js";
 import type { Log } from "../log.js";
 import type { DatasetId, MarketType } from "../market.js";
-import { ArchiveRejectedError, type BinanceArchive } from "../upstream/archive.js";
+import { ArchiveRejectedError, archivePath, type ArchivePeriod, type BinanceArchive } from "../upstream/archive.js";
 import { KLINES_PAGE_LIMIT, type BinanceClient, type Kline } from "../upstream/binance.js";
 import { candlesBetween } from "./interval.js";
 import { mapLimit } from "../util/map-limit.js";
@@ -105,7 +106,10 @@ export interface KlinesResult {
    * for the request that made it).
    */
   upstreamRequests: number;
-  /** Files of Binance's public archive: used, missing (not published, or never), and rejected or unreachable. */
+  /**
+   * Files of Binance's public archive: used, missing (not published, or never), rejected or unreachable, and of the
+   * used ones those with holes inside, asked of REST.
+   */
   archive: ArchiveTally;
   coverage: Coverage;
 }
@@ -114,6 +118,8 @@ export interface ArchiveTally {
   files: number;
   missing: number;
   failed: number;
+  /** Files used that missed candles inside their period (see pass.ts): REST was asked for each hole. */
+  incomplete: number;
 }
 
 /** What one request spent upstream, for its answer's headers and the counters. */
@@ -216,7 +222,7 @@ export function createKlinesService(options: KlinesServiceOptions) {
     if (mine.length > 0 && request.spend && request.spend !== "allowed") throw refusal(request.spend, mine);
     const settlers = new Map(mine.map(({ partition }) => [partition, register(partition)] as const));
     for (const { index, partition } of mine) answers[index] = (settlers.get(partition) as Settler).promise;
-    const counted: Tally = { requests: 0, archive: { files: 0, missing: 0, failed: 0 } };
+    const counted: Tally = { requests: 0, archive: { files: 0, missing: 0, failed: 0, incomplete: 0 } };
 
     // Across containers: a lease per partition. One another container holds is waited for; the rest are fetched.
     const held = new Map<Partition, string | null>();
@@ -398,6 +404,19 @@ export function createKlinesService(options: KlinesServiceOptions) {
         }),
       pause: (ms) => pauseWithin(ms, deadline),
       localCutoffMs: () => clock.now().getTime() - settleMs,
+      archiveHoles: (holes) => {
+        const partition = group.partitions[0] as Partition;
+        counted.archive.incomplete++;
+        log.warn("klines_archive_incomplete", {
+          partition: partition.id,
+          file: archivePath(market, symbol, interval, periodOf(partition)),
+          holes: holes.map((hole) => ({
+            from: new Date(hole.fromMs).toISOString(),
+            to: new Date(hole.toMs).toISOString(),
+            missing: candlesBetween(interval, hole.fromMs, hole.toMs),
+          })),
+        });
+      },
     };
     const archived = archive && archivable({ partition: group.partitions[0] as Partition, fromMs: group.fromMs, heldBeforeMs: group.heldBeforeMs }, KLINES_PAGE_LIMIT[market])
       ? await fromTheArchive(id, group.partitions[0] as Partition, requestOptions, counted.archive)
@@ -406,7 +425,7 @@ export function createKlinesService(options: KlinesServiceOptions) {
     await fetchGroup(pass, ports, { interval, pageLimit: KLINES_PAGE_LIMIT[market] }, async (index, fetched) => {
       const partition = group.partitions[index] as Partition;
       const stored = context.storedOf.get(partition) ?? null;
-      const served = await storePartition(partition, stored, fetched, deadline);
+      const served = await storePartition(partition, stored, fetched, { deadline, token: context.held.get(partition) ?? null });
       context.settlers.get(partition)?.resolve(served);
       await releaseLease(partition, context.held.get(partition) ?? null);
       context.held.delete(partition);
@@ -424,6 +443,17 @@ export function createKlinesService(options: KlinesServiceOptions) {
     return candlesBetween(partition.id.interval, partition.startMs, partition.endMs) / pageLimit > 2;
   }
 
+  /** The archive's file of a partition: a day's for 1s candles, a month's for the others. */
+  function periodOf(partition: Partition): ArchivePeriod {
+    const { interval } = partition.id;
+    return {
+      kind: interval === "1s" ? "daily" : "monthly",
+      startMs: partition.startMs,
+      endMs: partition.endMs,
+      maxCandles: candlesBetween(interval, partition.startMs, partition.endMs),
+    };
+  }
+
   /**
    * The partition's candles from the archive, checksum-verified; null when its file is missing, rejected or cannot be
    * reached, each logged and tallied: REST fetches it then, as if there were no archive.
@@ -434,9 +464,8 @@ export function createKlinesService(options: KlinesServiceOptions) {
     request: { deadline: Deadline | undefined; onAttempt: () => void },
     tally: ArchiveTally,
   ): Promise<Kline[] | null> {
-    const period = { kind: id.interval === "1s" ? "daily" : "monthly", startMs: partition.startMs, endMs: partition.endMs } as const;
     try {
-      const klines = await (archive as BinanceArchive).klines(id.market_type, id.symbol, id.interval, period, request);
+      const klines = await (archive as BinanceArchive).klines(id.market_type, id.symbol, id.interval, periodOf(partition), request);
       if (klines === null) {
         tally.missing++;
         log.info("klines_archive_missing", { partition: partition.id });
@@ -451,19 +480,36 @@ export function createKlinesService(options: KlinesServiceOptions) {
     }
   }
 
+  /**
+   * Writes what a fetch found, in the entry's turn, only while this request still holds the partition's lease (its
+   * fetch was not taken over by another request while it ran: checked right before the CSV and the meta are
+   * written). A write given up is logged, and the request answers 503 with when to ask again.
+   */
   async function storePartition(
     partition: Partition,
     stored: Stored | null,
     fetched: PartitionFetch,
-    deadline: Deadline | undefined,
+    holder: { deadline: Deadline | undefined; token: string | null },
   ): Promise<ServedPartition> {
     const base = stored?.csv ? { csv: stored.csv, state: stored.state } : null;
     const built = extendPartition(base, fetched);
-    const meta = await cache.write(entryOf(partition), built.csv, {
-      extraMeta: metaFieldsOf(built.state),
-      retention: "until_replaced",
-      signal: deadline?.signal,
-    });
+    const { token, deadline } = holder;
+    const stillMine = async () => token === null || (await leases.renew(leaseKeyOf(partition), token, leaseTtlMs).catch(() => true));
+    const meta = await cache
+      .write(entryOf(partition), built.csv, {
+        extraMeta: metaFieldsOf(built.state),
+        retention: "until_replaced",
+        signal: deadline?.signal,
+        stillMine,
+      })
+      .catch((error: unknown) => {
+        if (!(error instanceof EntryBusyError)) throw error;
+        log.warn("klines_write_given_up", { partition: partition.id, reason: error.message });
+        throw new UpstreamUnavailableError(`Another request took over storing ${partition.id.start_date} of this range; ask again`, {
+          cause: error,
+          retryAt: new Date(clock.now().getTime() + 1000),
+        });
+      });
     const source = base ? "extended" : "fetched";
     return { partition, source, shared: false, meta, state: built.state, csv: built.csv };
   }

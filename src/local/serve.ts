@@ -1,5 +1,6 @@
+import { createServer } from "node:http";
 import { resolve } from "node:path";
-import { serve } from "@hono/node-server";
+import { getRequestListener } from "@hono/node-server";
 import type { Config } from "../config.js";
 import { createDeps, logAccess } from "../deps.js";
 import { createApp } from "../http/all-routes.js";
@@ -17,10 +18,20 @@ export async function startLocalService(config: Config) {
   if (config.clearOnStart) log.info("cache_cleared_on_start", { deleted_files: await deps.cache.clear() });
 
   const hostname = config.host;
-  const server = await new Promise<ReturnType<typeof serve>>((ready) => {
-    const started = serve({ fetch: createApp(deps).fetch, port: config.port, hostname }, () => ready(started));
+  // The app is given the port the server got (PORT=0 picks one), so it listens first: the request handler is in
+  // place before the event loop reads any connection.
+  const server = createServer();
+  await new Promise<void>((ready, fail) => {
+    server.once("error", fail);
+    server.listen(config.port, hostname, () => {
+      server.off("error", fail);
+      ready();
+    });
   });
   const { port } = server.address() as { port: number };
+  const app = createApp(deps, { hostRule: { port, address: hostname, allowed: config.allowedHosts } });
+  const listener = getRequestListener(app.fetch);
+  server.on("request", (incoming, outgoing) => void listener(incoming, outgoing));
   const jobs = [
     runPeriodically("symbols_warmup", config.warmupIntervalSeconds * 1000, () => deps.symbols.warmup(), log),
     runPeriodically("cache_sweep", config.sweepIntervalSeconds * 1000, () => runSweep(deps), log),
@@ -35,7 +46,7 @@ export async function startLocalService(config: Config) {
       await Promise.all(jobs.map((job) => job.stop()));
       await new Promise<void>((done) => {
         server.close(() => done());
-        if ("closeAllConnections" in server) server.closeAllConnections();
+        server.closeAllConnections();
       });
     },
   };

@@ -1,12 +1,21 @@
-import { closeSync, fstatSync, mkdirSync, openSync, readSync, statSync, type Stats } from "node:fs";
+import { closeSync, createWriteStream, fstatSync, mkdirSync, openSync, readSync, statSync, type Stats } from "node:fs";
 import { mkdir, open, readFile, readdir, rename, rm, stat, unlink, writeFile, type FileHandle } from "node:fs/promises";
 import { createHash, randomUUID } from "node:crypto";
 import { dirname, join, relative, resolve, sep } from "node:path";
+import { pipeline } from "node:stream/promises";
 import { setImmediate, setTimeout as delay } from "node:timers/promises";
 import { InvalidKeyError, StorageUnavailableError } from "../errors.js";
 import { mapLimit } from "../util/map-limit.js";
 import { assertValidKey, assertValidPrefix } from "./keys.js";
-import { PreconditionFailedError, type CallOptions, type ListedObject, type ObjectMeta, type ObjectStore, type ObjectStream, type ObjectVersion } from "./types.js";
+import {
+  PreconditionFailedError,
+  type CallOptions,
+  type ListedObject,
+  type ObjectHead,
+  type ObjectStore,
+  type ObjectStream,
+  type ObjectVersion,
+} from "./types.js";
 
 export interface FsStoreOptions {
   /** Folder that holds the objects; created if missing. */
@@ -96,11 +105,35 @@ export function createFsStore(options: FsStoreOptions): ObjectStore {
       }
     },
 
-    async head(key): Promise<ObjectMeta | null> {
+    async head(key): Promise<ObjectHead | null> {
       const path = pathOf(key);
       const info = await orNull(key, () => stat(path));
       if (!info?.isFile()) return null;
-      return { sizeBytes: info.size, modifiedAt: info.mtime };
+      return { sizeBytes: info.size, modifiedAt: info.mtime, version: versionOf(info) };
+    },
+
+    async copy(from, fromVersion, to, options): Promise<ObjectVersion | null> {
+      const source = pathOf(from);
+      const target = pathOf(to);
+      throwIfAborted(from, options);
+      const handle = await orNull(from, () => open(source, "r"));
+      if (!handle) return null;
+      const tmp = join(tmpDir, randomUUID());
+      try {
+        // The version of the file opened: what is copied is what it names, whatever is renamed over it meanwhile.
+        const info = await handle.stat();
+        if (!info.isFile() || versionOf(info) !== fromVersion) return null;
+        await pipeline(handle.createReadStream({ autoClose: false }), createWriteStream(tmp));
+        const version = versionOf(await stat(tmp));
+        await mkdir(dirname(target), { recursive: true });
+        await rename(tmp, target);
+        return version;
+      } catch (error) {
+        await rm(tmp, { force: true });
+        throw unavailable(from, error);
+      } finally {
+        await handle.close();
+      }
     },
 
     async list(prefix = ""): Promise<ListedObject[]> {
@@ -137,6 +170,23 @@ export function createFsStore(options: FsStoreOptions): ObjectStore {
     async deleteMany(keys) {
       const paths = keys.map(pathOf);
       await mapLimit(paths, FS_CONCURRENCY, (path, i) => orNull(keys[i] as string, () => unlink(path)));
+    },
+
+    async deleteIfUnchanged(objects) {
+      const paths = objects.map(({ key }) => pathOf(key));
+      const deleted = await mapLimit(objects, FS_CONCURRENCY, async ({ key, version }, i) => {
+        // Under the key's lock, as conditional puts compare and rename: none lands between the check and the unlink.
+        const unlock = await lockOf(tmpDir, key);
+        try {
+          const current = await orNull(key, () => stat(paths[i] as string));
+          if (!current || versionOf(current) !== version) return null;
+          await orNull(key, () => unlink(paths[i] as string));
+          return key;
+        } finally {
+          await unlock();
+        }
+      });
+      return deleted.filter((key) => key !== null);
     },
   };
 }
@@ -215,7 +265,6 @@ function fileStream(handle: FileHandle, sizeBytes: number): ReadableStream<Uint8
   });
 }
 
-/** Every regular file under `dir`, skipping dot-entries (temporary files). A missing dir is empty. */
 /** A lock older than this was left by a process that died holding it: it is broken. */
 const LOCK_STALE_MS = 10_000;
 /** How long a conditional write waits for another's lock before the store counts as unavailable. */
@@ -242,6 +291,7 @@ async function lockOf(tmpDir: string, key: string): Promise<() => Promise<void>>
   }
 }
 
+/** Every regular file under `dir`, skipping dot-entries (temporary files). A missing dir is empty. */
 async function walk(dir: string): Promise<string[]> {
   const entries = await orNull(dir, () => readdir(dir, { withFileTypes: true }));
   if (!entries) return [];

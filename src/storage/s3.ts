@@ -1,4 +1,6 @@
 import {
+  CopyObjectCommand,
+  DeleteObjectCommand,
   DeleteObjectsCommand,
   GetObjectCommand,
   HeadObjectCommand,
@@ -14,7 +16,7 @@ import {
   PreconditionFailedError,
   type CallOptions,
   type ListedObject,
-  type ObjectMeta,
+  type ObjectHead,
   type ObjectStore,
   type ObjectStream,
   type ObjectVersion,
@@ -83,10 +85,18 @@ export function createS3Store(options: S3StoreOptions): ObjectStore {
       const command = new GetObjectCommand({ Bucket: bucket, Key: objectKey(key) });
       return getSignedUrl(client, command, { expiresIn: expiresSeconds });
     },
-    async putUrl(key, expiresSeconds, contentType) {
-      const command = new PutObjectCommand({ Bucket: bucket, Key: objectKey(key), ContentType: contentType });
-      // Signing content-type makes S3 refuse an upload sent with any other type.
-      return getSignedUrl(client, command, { expiresIn: expiresSeconds, signableHeaders: new Set(["content-type"]) });
+    async putUrl(key, expiresSeconds, terms) {
+      const command = new PutObjectCommand({
+        Bucket: bucket,
+        Key: objectKey(key),
+        ContentType: terms.contentType,
+        ContentLength: terms.sizeBytes,
+        ...(terms.createOnly ? { IfNoneMatch: "*" } : {}),
+      });
+      // A signed header must be sent as signed, or S3 refuses the upload: another type, another length, or a second
+      // upload to a key that exists (If-None-Match: *) is never stored.
+      const signed = ["content-type", "content-length", ...(terms.createOnly ? ["if-none-match"] : [])];
+      return getSignedUrl(client, command, { expiresIn: expiresSeconds, signableHeaders: new Set(signed) });
     },
   };
 
@@ -138,7 +148,7 @@ export function createS3Store(options: S3StoreOptions): ObjectStore {
             .catch((error: unknown) => {
               // 412: not at that version; 409: another conditional write to the key was in flight; 404: If-Match
               // on a key that is not there.
-              const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+              const status = statusOf(error);
               const failed = status === 412 || status === 409 || (status === 404 && typeof ifMatch === "string");
               if (ifMatch !== undefined && failed) throw new PreconditionFailedError(key);
               throw error;
@@ -148,14 +158,51 @@ export function createS3Store(options: S3StoreOptions): ObjectStore {
       return response.ETag ?? "";
     },
 
-    async head(key): Promise<ObjectMeta | null> {
+    async head(key): Promise<ObjectHead | null> {
       const Key = objectKey(key);
       // A HEAD answer has no body, so a missing bucket is also a plain 404 and reads as a missing object.
       const response = await call(`head ${key}`, (abortSignal) =>
         orNull(client.send(new HeadObjectCommand({ Bucket: bucket, Key }), { abortSignal })),
       );
       if (!response) return null;
-      return { sizeBytes: response.ContentLength ?? 0, modifiedAt: response.LastModified ?? new Date(0) };
+      return { sizeBytes: response.ContentLength ?? 0, modifiedAt: response.LastModified ?? new Date(0), version: response.ETag ?? "" };
+    },
+
+    async copy(from, fromVersion, to, options) {
+      const Key = objectKey(to);
+      // https://docs.aws.amazon.com/AmazonS3/latest/API/API_CopyObject.html
+      // CopySource is bucket/key, URL-encoded; x-amz-copy-source-if-match refuses (412) a source that changed.
+      const CopySource = `${bucket}/${objectKey(from).split("/").map(encodeURIComponent).join("/")}`;
+      const response = await call(
+        `copy ${from} to ${to}`,
+        (abortSignal) =>
+          client.send(new CopyObjectCommand({ Bucket: bucket, Key, CopySource, CopySourceIfMatch: fromVersion }), { abortSignal }).catch((error: unknown) => {
+            if (statusOf(error) === 412 || statusOf(error) === 404) return null;
+            throw error;
+          }),
+        options,
+      );
+      return response ? (response.CopyObjectResult?.ETag ?? "") : null;
+    },
+
+    async deleteIfUnchanged(objects) {
+      // https://docs.aws.amazon.com/AmazonS3/latest/userguide/conditional-deletes.html
+      // One DeleteObject with If-Match each: 412 when the object changed, 404 when it is gone. (DeleteObjects takes
+      // an ETag per key too, but S3-compatible servers such as moto ignore it there.)
+      const deleted = await mapLimit(objects, DELETE_CONCURRENCY * 8, async ({ key, version }) => {
+        const Key = objectKey(key);
+        const gone = await call(`delete ${key} if unchanged`, (abortSignal) =>
+          client.send(new DeleteObjectCommand({ Bucket: bucket, Key, IfMatch: version }), { abortSignal }).then(
+            () => true,
+            (error: unknown) => {
+              if (statusOf(error) === 412 || statusOf(error) === 404) return false;
+              throw error;
+            },
+          ),
+        );
+        return gone ? key : null;
+      });
+      return deleted.filter((key) => key !== null);
     },
 
     async list(prefix = ""): Promise<ListedObject[]> {
@@ -249,6 +296,9 @@ async function orNull<T>(pending: Promise<T>): Promise<T | null> {
     throw error;
   }
 }
+
+/** The HTTP status of an SDK error, when the service answered one. */
+const statusOf = (error: unknown): number | undefined => (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
 
 function messageOf(error: unknown): string {
   return error instanceof Error ? `${error.name}: ${error.message}` : String(error);

@@ -41,12 +41,35 @@ export class PreconditionFailedError extends Error {
   }
 }
 
+/** What a presigned PUT binds the client to: the store refuses an upload that differs from it. */
+export interface UploadTerms {
+  contentType: string;
+  /** The exact length of the body. */
+  sizeBytes: number;
+  /** Only when the key is free (If-None-Match: *): the URL creates its object once and can never replace it. */
+  createOnly: boolean;
+}
+
 /** Short-lived URLs that let a client talk to the store directly (S3 only). */
 export interface Presigner {
   /** A GET URL for `key`, valid `expiresSeconds`. */
   getUrl(key: string, expiresSeconds: number): Promise<string>;
-  /** A PUT URL for `key`, valid `expiresSeconds`; the client must send `contentType`. */
-  putUrl(key: string, expiresSeconds: number, contentType: string): Promise<string>;
+  /**
+   * A PUT URL for `key`, valid `expiresSeconds`, with `terms` signed into it: the headers (Content-Type,
+   * Content-Length, If-None-Match) the client must send as they are, or the store refuses the upload.
+   */
+  putUrl(key: string, expiresSeconds: number, terms: UploadTerms): Promise<string>;
+}
+
+/** An object found by `head`: its size, time and version. */
+export interface ObjectHead extends ObjectMeta {
+  version: ObjectVersion;
+}
+
+/** One object to delete only if it is still at `version` (see deleteIfUnchanged). */
+export interface VersionedKey {
+  key: string;
+  version: ObjectVersion;
 }
 
 /**
@@ -65,11 +88,21 @@ export interface ObjectStore {
    * PreconditionFailedError and nothing written: a read-modify-write that loses no one else's write.
    */
   put(key: string, body: Uint8Array | string, options?: PutOptions): Promise<ObjectVersion>;
-  head(key: string): Promise<ObjectMeta | null>;
+  head(key: string): Promise<ObjectHead | null>;
   /** Every object whose key starts with `prefix` (all pages), in key order. */
   list(prefix?: string): Promise<ListedObject[]>;
   /** Deletes the keys that exist; missing ones are ignored. */
   deleteMany(keys: readonly string[]): Promise<void>;
+  /**
+   * Deletes each object only while it is still at the version given (a delete of what was judged, never of what was
+   * written since); returns the keys deleted. One changed or gone since is left as it is.
+   */
+  deleteIfUnchanged(objects: readonly VersionedKey[]): Promise<string[]>;
+  /**
+   * Copies the object `from` (which must still be at `fromVersion`) to `to`, inside the store: no byte passes through
+   * the caller. The new object's version; null when `from` is gone or changed.
+   */
+  copy(from: string, fromVersion: ObjectVersion, to: string, options?: CallOptions): Promise<ObjectVersion | null>;
   /** Removes temporary objects of writes that never finished, last touched before `olderThan`; how many. */
   removeStaleTemporaries?(olderThan: Date): Promise<number>;
   /** Present when the store can hand out direct URLs (s3). */

@@ -30,7 +30,10 @@ export interface SymbolServiceOptions {
   sleep?: (ms: number) => Promise<void>;
 }
 
-/** Where a served list came from: the cache, Binance just now, or the last good list while Binance is down. */
+/**
+ * Where a served list came from: Redis's cache, Binance just now, or the last good list this process holds (while
+ * Redis cannot be read, or Binance fails).
+ */
 export type SymbolSource = "hit" | "miss" | "stale";
 
 export type WarmupReport = Record<MarketType, "success" | "error">;
@@ -44,26 +47,46 @@ const REFRESH_LEASE_MS = 30_000;
 const WAIT_FOR_OTHER_MS = 3_000;
 const WAIT_STEP_MS = 200;
 
+/** A list this process saw (from Redis or Binance), and when, in epoch ms by the service's clock. */
+interface HeldList {
+  symbols: SymbolInfo[];
+  seenAtMs: number;
+}
+
+/** What readList found when Redis failed or did not answer in time (logged), as opposed to no list there (null). */
+const UNREADABLE = Symbol("unreadable");
+
 /**
  * The exchange's symbol lists, read through Redis. Redis is an optimisation here, never a dependency: when it
- * fails, lists come from Binance (one refresh at a time in this process) or from the last good list held in memory,
- * and the failure is logged. One refresh of a market runs at a time across containers too: the others wait for its
- * list rather than ask Binance (exchangeInfo weighs 20).
+ * cannot be read, the list this process last saw is served while it is younger than the lists' TTL, and only
+ * then is Binance asked (one refresh at a time in this process); when Binance fails too, the last good list is
+ * served, however old. One refresh of a market runs at a time across containers too: the others wait for its
+ * list rather than ask Binance (exchangeInfo weighs 20). Counting is never waited for: a count is sent and the
+ * answer goes on (the counters drivers never reject).
  */
 export function createSymbolService(options: SymbolServiceOptions) {
   const { binance, kv, counters, leases, clock, log, ttlSeconds } = options;
   const sleep = options.sleep ?? ((ms: number) => delay(ms));
-  /** The last good lists seen by this process, by Redis key: what is served when Binance and Redis both fail. */
-  const lastGood = new Map<string, SymbolInfo[]>();
+  /** The last good lists seen by this process, by their Redis last_good key: what is served when Redis fails. */
+  const held = new Map<string, HeldList>();
+  const hold = (key: string, symbols: SymbolInfo[]) => held.set(key, { symbols, seenAtMs: clock.now().getTime() });
+  const isFresh = (list: HeldList) => clock.now().getTime() - list.seenAtMs < ttlSeconds * 1000;
   /** Refreshes under way in this process, by market. */
   const refreshing = new Map<MarketType, Promise<Record<"default" | "all", SymbolInfo[]>>>();
 
-  async function readList(key: string): Promise<SymbolInfo[] | null> {
+  /** The list at `key`; null when there is none (or it is not JSON), UNREADABLE when Redis failed. */
+  async function readList(key: string): Promise<SymbolInfo[] | null | typeof UNREADABLE> {
+    let raw: string | null;
     try {
-      const raw = await kv.get(key);
-      return raw === null ? null : (JSON.parse(raw) as SymbolInfo[]);
+      raw = await kv.get(key);
     } catch (error) {
       log.warn("symbols_cache_read_failed", { key, error });
+      return UNREADABLE;
+    }
+    try {
+      return raw === null ? null : (JSON.parse(raw) as SymbolInfo[]);
+    } catch (error) {
+      log.warn("symbols_cache_unparsable", { key, error });
       return null;
     }
   }
@@ -78,7 +101,7 @@ export function createSymbolService(options: SymbolServiceOptions) {
     const writes = await Promise.allSettled([
       ...LISTS[market].flatMap((list) => {
         const value = JSON.stringify(lists[list]);
-        lastGood.set(symbolsLastGoodKey(market, list), lists[list]);
+        hold(symbolsLastGoodKey(market, list), lists[list]);
         return [kv.set(symbolsListKey(market, list), value, { ttlSeconds }), kv.set(symbolsLastGoodKey(market, list), value)];
       }),
       kv.set(symbolsLastRefreshKey(market), String(clock.now().getTime() / 1000)),
@@ -103,7 +126,7 @@ export function createSymbolService(options: SymbolServiceOptions) {
       for (let waited = 0; waited < WAIT_FOR_OTHER_MS; waited += WAIT_STEP_MS) {
         await sleep(WAIT_STEP_MS);
         const lists = await Promise.all(LISTS[market].map((list) => readList(symbolsListKey(market, list))));
-        if (lists.every((list) => list !== null)) return { default: lists[0] as SymbolInfo[], all: lists[1] ?? [] };
+        if (lists.every(Array.isArray)) return { default: lists[0] as SymbolInfo[], all: (lists[1] as SymbolInfo[] | undefined) ?? [] };
       }
     }
     try {
@@ -122,27 +145,33 @@ export function createSymbolService(options: SymbolServiceOptions) {
 
   return {
     /**
-     * The market's list (futures: of the asked contract types, PERPETUAL by default): from the cache when there,
-     * else from Binance, else the last good list.
+     * The market's list (futures: of the asked contract types, PERPETUAL by default): from Redis when there; when
+     * Redis cannot be read, the last good list in memory while younger than the TTL (stale, counted as a hit);
+     * else from Binance; else the last good list however old (stale).
      */
     async get(market: MarketType, contractTypes?: readonly string[]): Promise<{ symbols: SymbolInfo[]; source: SymbolSource }> {
       const types = contractTypes ? [...new Set(contractTypes)].sort() : DEFAULT_CONTRACT_TYPES;
       const list = market === "futures" && types.join() !== DEFAULT_CONTRACT_TYPES.join() ? "all" : "default";
       const pick = (symbols: SymbolInfo[]) => (list === "all" ? symbols.filter((s) => types.includes(s.contractType ?? "")) : symbols);
+      const goodKey = symbolsLastGoodKey(market, list);
       const cached = await readList(symbolsListKey(market, list));
-      if (cached !== null) {
-        lastGood.set(symbolsLastGoodKey(market, list), cached);
-        await counters.increment(symbolsCacheHitKey(market));
+      if (Array.isArray(cached)) {
+        hold(goodKey, cached);
+        void counters.increment(symbolsCacheHitKey(market));
         return { symbols: pick(cached), source: "hit" };
       }
-      await counters.increment(symbolsCacheMissKey(market));
+      const inMemory = held.get(goodKey);
+      if (cached === UNREADABLE && inMemory && isFresh(inMemory)) {
+        void counters.increment(symbolsCacheHitKey(market));
+        return { symbols: pick(inMemory.symbols), source: "stale" };
+      }
+      void counters.increment(symbolsCacheMissKey(market));
       try {
         return { symbols: pick((await refresh(market))[list]), source: "miss" };
       } catch (error) {
         log.warn("symbols_upstream_failed", { market, error });
-        const key = symbolsLastGoodKey(market, list);
-        const good = lastGood.get(key) ?? (await readList(key));
-        if (good !== null) return { symbols: pick(good), source: "stale" };
+        const good = inMemory?.symbols ?? (await readList(goodKey));
+        if (Array.isArray(good)) return { symbols: pick(good), source: "stale" };
         throw new UpstreamUnavailableError(`Binance ${market} symbols are unavailable and none are cached`, { cause: error });
       }
     },

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { createInflateRaw } from "node:zlib";
-import { Unzip, type AsyncFlateStreamHandler, type UnzipDecoder, type UnzipDecoderConstructor } from "fflate";
+import { Unzip, type AsyncFlateStreamHandler, type UnzipDecoder, type UnzipDecoderConstructor, type UnzipFile } from "fflate";
 import type { Deadline } from "../deadline.js";
 import { UpstreamUnavailableError } from "../errors.js";
 import type { Interval, MarketType } from "../market.js";
@@ -26,6 +26,8 @@ export interface ArchivePeriod {
   startMs: number;
   /** The instant after it. */
   endMs: number;
+  /** The most candles that can open in it: a file of more rows, or of more bytes than they can take, is rejected. */
+  maxCandles: number;
 }
 
 export interface ArchiveRequest {
@@ -43,12 +45,21 @@ export interface BinanceArchive {
   klines(market: MarketType, symbol: string, interval: Interval, period: ArchivePeriod, request?: ArchiveRequest): Promise<Kline[] | null>;
 }
 
-/** A file of the archive that fails its checksum, is not a whole zip, or holds rows that cannot be the period's. */
+/**
+ * A file of the archive that fails its checksum, is not a whole zip, inflates past what its period's candles can
+ * take, or holds rows that cannot be the period's.
+ */
 export class ArchiveRejectedError extends Error {
   override name = "ArchiveRejectedError";
 }
 
 const DEFAULT_MAX_BYTES = 64 * 2 ** 20;
+/**
+ * The bytes a CSV line may take on average, generously: Binance's rows are 141-156 bytes (test/fixtures/binance,
+ * with µs times), and its widest fields (8 decimals, 12-digit volumes) would make about 220. A period's file may
+ * inflate to its candles (and a header row) times this: 11 MB for a month of 1m candles, 21 MB for a day of 1s.
+ */
+export const MAX_LINE_BYTES = 256;
 /** Spot files hold microseconds from 2025 on, milliseconds before: no millisecond time of Binance's has 15 digits. */
 const MICROSECONDS_FROM = 1e14;
 const DECIMAL = String.raw`(-?\d+(?:\.\d+)?)`;
@@ -102,31 +113,48 @@ export function createBinanceArchive(options: ArchiveClientOptions): BinanceArch
       const expected = /^([0-9a-f]{64})\b/i.exec(new TextDecoder().decode(checksum).trim())?.[1]?.toLowerCase();
       const actual = createHash("sha256").update(zip).digest("hex");
       if (expected !== actual) throw new ArchiveRejectedError(`${path} fails its checksum (sha256 ${actual}, .CHECKSUM says ${expected ?? "nothing readable"})`);
-      return klinesOf(await unzipOne(zip, path), period, path);
+      return klinesOf(await unzipOne(zip, path, (period.maxCandles + 1) * MAX_LINE_BYTES), period, path);
     },
   };
 }
 
 /**
  * The one CSV file of the zip, read as it streams through fflate's zip reader, inflated by Node's zlib (native, and
- * several times faster than inflating in JavaScript); a zip cut short, empty or of more than one file is rejected.
+ * several times faster than inflating in JavaScript); a zip cut short, empty or of more than one file is rejected,
+ * and so is one whose file declares, or inflates to, more than `maxBytes` (inflating stops there: sizes can lie).
  */
-function unzipOne(zip: Uint8Array, path: string): Promise<string> {
+function unzipOne(zip: Uint8Array, path: string, maxBytes: number): Promise<string> {
   return new Promise((resolve, reject) => {
-    const fail = (why: string) => reject(new ArchiveRejectedError(`${path} ${why}`));
+    let settled = false;
+    let entry: UnzipFile | null = null;
+    const fail = (why: string) => {
+      if (settled) return;
+      settled = true;
+      entry?.terminate();
+      reject(new ArchiveRejectedError(`${path} ${why}`));
+    };
     const parts: Uint8Array[] = [];
+    let inflatedBytes = 0;
     let files = 0;
     let ended = false;
     const unzip = new Unzip((file) => {
       if (++files > 1) return fail("holds more than one file");
+      if ((file.originalSize ?? 0) > maxBytes) return fail(`declares ${file.originalSize} bytes inflated, over the ${maxBytes} its period's candles can take`);
+      entry = file;
       file.ondata = (error, data, final) => {
+        if (settled) return;
         if (error) return fail(`is not a whole zip: ${error.message}`);
+        inflatedBytes += data.length;
+        if (inflatedBytes > maxBytes) return fail(`inflates past ${maxBytes} bytes, more than its period's candles can take`);
         parts.push(data);
-        if (final) resolve(Buffer.concat(parts).toString("utf8"));
+        if (!final) return;
+        const csv = Buffer.concat(parts).toString("utf8");
+        settled = true;
+        resolve(csv);
       };
       file.start();
     });
-    unzip.register(zlibInflate(() => (ended = true)));
+    unzip.register(zlibInflate({ onEnd: () => (ended = true), onError: (error) => fail(`could not be read: ${error.message}`) }));
     try {
       const step = 1 << 20;
       for (let at = 0; at < zip.length; at += step) unzip.push(zip.subarray(at, at + step), at + step >= zip.length);
@@ -140,24 +168,38 @@ function unzipOne(zip: Uint8Array, path: string): Promise<string> {
   });
 }
 
-/** A decoder of deflated zip entries for fflate's Unzip, on Node's zlib; `onEnd` is told when its input is whole. */
-function zlibInflate(onEnd: () => void): UnzipDecoderConstructor {
+/**
+ * A decoder of deflated zip entries for fflate's Unzip, on Node's zlib; `onEnd` is told when its input is whole.
+ * What its stream's handlers throw is handed to `onError`: thrown there, nobody could catch it and the process would
+ * end.
+ */
+function zlibInflate(events: { onEnd: () => void; onError: (error: Error) => void }): UnzipDecoderConstructor {
+  const guarded =
+    <A extends unknown[]>(handler: (...args: A) => void) =>
+    (...args: A) => {
+      try {
+        handler(...args);
+      } catch (error) {
+        events.onError(error instanceof Error ? error : new Error(String(error)));
+      }
+    };
   return class ZlibInflate implements UnzipDecoder {
     static readonly compression = 8;
     ondata: AsyncFlateStreamHandler = () => {};
     private readonly inflate = createInflateRaw();
 
     constructor() {
-      this.inflate.on("data", (chunk: Buffer) => this.ondata(null, chunk as Uint8Array<ArrayBuffer>, false));
-      this.inflate.on("end", () => this.ondata(null, new Uint8Array(0), true));
-      this.inflate.on("error", (error) => this.ondata(Object.assign(error, { code: 0 }), new Uint8Array(0), true));
+      this.inflate.on("data", guarded((chunk: Buffer) => this.ondata(null, chunk as Uint8Array<ArrayBuffer>, false)));
+      this.inflate.on("end", guarded(() => this.ondata(null, new Uint8Array(0), true)));
+      this.inflate.on("error", guarded((error: Error) => this.ondata(Object.assign(error, { code: 0 }), new Uint8Array(0), true)));
     }
 
     push(chunk: Uint8Array, final: boolean): void {
+      if (this.inflate.destroyed) return;
       // A copy: the zip reader may reuse the chunk's memory once push returns.
       this.inflate.write(Buffer.from(chunk));
       if (final) {
-        onEnd();
+        events.onEnd();
         this.inflate.end();
       }
     }
@@ -170,7 +212,8 @@ function zlibInflate(onEnd: () => void): UnzipDecoderConstructor {
 
 /**
  * The rows of an archive CSV as REST klines: a header row, when there is one, left out; times in milliseconds,
- * whatever unit the file uses; every row inside the period and after the one before, or the file is rejected.
+ * whatever unit the file uses; every row inside the period and after the one before, and no more rows than the
+ * period's candles, or the file is rejected.
  */
 export function klinesOf(csv: string, period: ArchivePeriod, path: string): Kline[] {
   const klines: Kline[] = [];
@@ -187,6 +230,7 @@ export function klinesOf(csv: string, period: ArchivePeriod, path: string): Klin
     const openMs = millisecondsOf(fields[1] as string);
     if (openMs < period.startMs || openMs >= period.endMs) throw rejected(path, index, line, "opens outside the file's period");
     if (openMs <= previous) throw rejected(path, index, line, "does not come after the line before");
+    if (klines.length === period.maxCandles) throw rejected(path, index, line, `is one row more than the ${period.maxCandles} candles of the file's period`);
     previous = openMs;
     const [, , o, h, l, c, v, close, quote, trades, takerBase, takerQuote, ignore] = fields as unknown as string[];
     klines.push([openMs, o, h, l, c, v, millisecondsOf(close as string), quote, Number(trades), takerBase, takerQuote, ignore || "0"] as Kline);

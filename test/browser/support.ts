@@ -13,8 +13,11 @@ export const ARTIFACTS = join(import.meta.dirname, "..", "..", "test-artifacts")
 export const DESKTOP = { width: 1280, height: 800 };
 export const PHONE = { width: 390, height: 844 };
 
-/** Headless Chromium on a fresh profile folder; fails loudly (never skips) when the browser is not installed. */
-export async function launchChromium(): Promise<{ context: BrowserContext; close: () => Promise<void> }> {
+/**
+ * Headless Chromium on a fresh profile folder, with `args` beside the usual ones; fails loudly (never skips) when
+ * the browser is not installed.
+ */
+export async function launchChromium(options: { args?: string[] } = {}): Promise<{ context: BrowserContext; close: () => Promise<void> }> {
   if (!existsSync(CHROMIUM_PATH)) {
     throw new Error(
       `Chromium is not installed at ${CHROMIUM_PATH}: the browser tests need it. Install it with ` +
@@ -34,6 +37,7 @@ export async function launchChromium(): Promise<{ context: BrowserContext; close
       "--disable-component-update",
       "--disable-sync",
       "--no-first-run",
+      ...(options.args ?? []),
     ],
   });
   return {

@@ -3,10 +3,10 @@ import { cpSync, readdirSync, readFileSync, renameSync, writeFileSync } from "no
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { createDataCache } from "../../src/cache/data-cache.js";
-import { csvKeyOf, metaKeyOf } from "../../src/cache/objects.js";
+import { csvKeyOf, metaKeyOf, uploadKeyOf } from "../../src/cache/objects.js";
 import type { DatasetId } from "../../src/market.js";
 import { fixedClock } from "../../src/clock.js";
-import { InvalidBodyError } from "../../src/errors.js";
+import { InvalidBodyError, PayloadTooLargeError } from "../../src/errors.js";
 import { createFsStore } from "../../src/storage/fs.js";
 import type { ObjectStore } from "../../src/storage/types.js";
 import { BTC_SPOT, ETH_FUTURES, klinesCsv, PYTHON_CACHE, readFixture, tempDir } from "../support/fixtures.js";
@@ -117,6 +117,22 @@ describe("DataCache validity and torn entries", () => {
     const { cache, store } = setup({ withPythonCache: true });
     await store.put(metaKeyOf(BTC_SPOT), readFixture("tradebot-cache", metaKeyOf(ETH_FUTURES)));
     expect(await cache.openCsv(BTC_SPOT)).toEqual({ hit: false, reason: "torn" });
+  });
+
+  it("misses, never serves the wrong bytes, after a writer died between its CSV and its meta; the next write heals it", async () => {
+    const { cache, store, clock } = setup();
+    await cache.write(BTC_SPOT, encode(klinesCsv(3)));
+    const dying = createDataCache({
+      store: { ...store, put: (key, body, options) => (key.endsWith("_meta.json") ? Promise.reject(new Error("killed")) : store.put(key, body, options)) },
+      clock,
+      rule,
+    });
+    await expect(dying.write(BTC_SPOT, encode(klinesCsv(5)))).rejects.toThrow("killed");
+
+    expect(await cache.openCsv(BTC_SPOT)).toEqual({ hit: false, reason: "torn" });
+    await cache.write(BTC_SPOT, encode(klinesCsv(7)));
+    const found = await cache.readRows(BTC_SPOT);
+    expect(found.hit && found.rows.length).toBe(7);
   });
 
   it("misses on a CSV whose size disagrees with its meta", async () => {
@@ -235,32 +251,59 @@ describe("DataCache proves a CSV is its meta's before serving a byte", () => {
 });
 
 describe("DataCache upload commit", () => {
-  it("commits a CSV put straight into the store after checking it", async () => {
+  const UPLOAD = "1795000000-0123456789abcdef";
+  const MAX_BYTES = 1 << 20;
+
+  it("commits a CSV put into its staging object after checking it; the live entry serves until then", async () => {
     const { cache, store } = setup();
     await cache.write(BTC_SPOT, encode(klinesCsv(3)));
-    await store.put(csvKeyOf(BTC_SPOT), klinesCsv(2500));
-    expect(await cache.openCsv(BTC_SPOT)).toEqual({ hit: false, reason: "torn" });
-    const meta = await cache.commitUpload(BTC_SPOT);
+    await store.put(uploadKeyOf(BTC_SPOT, UPLOAD), klinesCsv(2500));
+    const live = await cache.readRows(BTC_SPOT);
+    expect(live.hit && live.rows.length).toBe(3);
+
+    const meta = await cache.commitUpload(BTC_SPOT, UPLOAD, MAX_BYTES);
+
     expect(meta?.rows).toBe(2500);
-    expect((await cache.openCsv(BTC_SPOT)).hit).toBe(true);
+    const found = await cache.openCsv(BTC_SPOT);
+    expect(found.hit && (await readAll(found.csv.stream))).toBe(klinesCsv(2500));
   });
 
-  it("refuses to commit a bad upload, and nothing is served", async () => {
+  it("commits an upload once: its staging object is spent, and a second commit finds nothing", async () => {
     const { cache, store } = setup();
-    await store.put(csvKeyOf(BTC_SPOT), "timestamp,open\nx,1\n");
-    await expect(cache.commitUpload(BTC_SPOT)).rejects.toThrow("is not a date");
-    expect((await cache.openCsv(BTC_SPOT)).hit).toBe(false);
+    await store.put(uploadKeyOf(BTC_SPOT, UPLOAD), klinesCsv(5));
+    expect((await cache.commitUpload(BTC_SPOT, UPLOAD, MAX_BYTES))?.rows).toBe(5);
+    await cache.write(BTC_SPOT, encode(klinesCsv(7)));
+
+    expect(await cache.commitUpload(BTC_SPOT, UPLOAD, MAX_BYTES)).toBeNull();
+    const found = await cache.readRows(BTC_SPOT);
+    expect(found.hit && found.rows.length).toBe(7);
+  });
+
+  it("refuses to commit a bad upload, and the live entry is untouched", async () => {
+    const { cache, store } = setup();
+    await cache.write(BTC_SPOT, encode(klinesCsv(3)));
+    await store.put(uploadKeyOf(BTC_SPOT, UPLOAD), "timestamp,open\nx,1\n");
+    await expect(cache.commitUpload(BTC_SPOT, UPLOAD, MAX_BYTES)).rejects.toThrow("is not a date");
+    const found = await cache.readRows(BTC_SPOT);
+    expect(found.hit && found.rows.length).toBe(3);
+  });
+
+  it("refuses an upload over the body limit before reading it", async () => {
+    const { cache, store } = setup();
+    await store.put(uploadKeyOf(BTC_SPOT, UPLOAD), klinesCsv(100));
+    await expect(cache.commitUpload(BTC_SPOT, UPLOAD, 1000)).rejects.toBeInstanceOf(PayloadTooLargeError);
+    expect((await cache.lookup(BTC_SPOT)).hit).toBe(false);
   });
 
   it("has no direct URLs on a store without a presigner", async () => {
     const { cache } = setup();
     expect(await cache.downloadUrl(BTC_SPOT, 60)).toBeNull();
-    expect(await cache.uploadUrl(BTC_SPOT, 60)).toBeNull();
+    expect(await cache.uploadUrl(BTC_SPOT, 100, 60)).toBeNull();
   });
 
   it("answers null when nothing was uploaded", async () => {
     const { cache } = setup();
-    expect(await cache.commitUpload(BTC_SPOT)).toBeNull();
+    expect(await cache.commitUpload(BTC_SPOT, UPLOAD, MAX_BYTES)).toBeNull();
   });
 });
 

@@ -2,9 +2,10 @@ import { utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { createDataCache } from "../../src/cache/data-cache.js";
-import { csvKeyOf, metaKeyOf } from "../../src/cache/objects.js";
+import { csvKeyOf, metaKeyOf, uploadKeyOf } from "../../src/cache/objects.js";
 import { planSweep } from "../../src/cache/sweep.js";
-import { fixedClock } from "../../src/clock.js";
+import { fixedClock, type Clock } from "../../src/clock.js";
+import type { DatasetId } from "../../src/market.js";
 import { createFsStore } from "../../src/storage/fs.js";
 import type { ObjectStore } from "../../src/storage/types.js";
 import { BTC_SPOT, ETH_FUTURES, klinesCsv, tempDir } from "../support/fixtures.js";
@@ -32,8 +33,8 @@ describe("planSweep", () => {
   it("removes both objects of an expired entry", () => {
     const plan = planSweep([{ csv: object("a.csv"), meta: { ...object("a_meta.json"), parsed: meta("2026-11-25", "2026-11-24T12:00:00") } }], now, rule);
     expect(plan.remove).toEqual([
-      { key: "a_meta.json", reason: "expired" },
-      { key: "a.csv", reason: "expired" },
+      { key: "a_meta.json", version: "v1", reason: "expired" },
+      { key: "a.csv", version: "v1", reason: "expired" },
     ]);
   });
 
@@ -46,11 +47,11 @@ describe("planSweep", () => {
 
   it("removes a CSV without meta only once it is an hour old", () => {
     expect(planSweep([{ csv: object("a.csv", "2026-11-25T11:00:01Z") }], now, rule).remove).toEqual([]);
-    expect(planSweep([{ csv: object("a.csv", "2026-11-25T11:00:00Z") }], now, rule).remove).toEqual([{ key: "a.csv", reason: "csv_without_meta" }]);
+    expect(planSweep([{ csv: object("a.csv", "2026-11-25T11:00:00Z") }], now, rule).remove).toEqual([{ key: "a.csv", version: "v1", reason: "csv_without_meta" }]);
   });
 
   it("removes a meta without its CSV at once", () => {
-    expect(planSweep([{ meta: { ...object("a_meta.json"), parsed: null } }], now, rule).remove).toEqual([{ key: "a_meta.json", reason: "meta_without_csv" }]);
+    expect(planSweep([{ meta: { ...object("a_meta.json"), parsed: null } }], now, rule).remove).toEqual([{ key: "a_meta.json", version: "v1", reason: "meta_without_csv" }]);
   });
 
   it("removes an unreadable meta and its CSV once an hour old", () => {
@@ -107,7 +108,8 @@ describe("DataCache.sweep", () => {
     const result = await createDataCache({ store, clock: fixedClock(new Date(NOW)), rule }).sweep();
     expect(result).toEqual({
       deleted: 5,
-      by_reason: { expired: 2, csv_without_meta: 1, meta_without_csv: 1, unreadable_meta: 0, stale_parquet: 0, temporary: 1 },
+      by_reason: { expired: 2, csv_without_meta: 1, meta_without_csv: 1, unreadable_meta: 0, stale_parquet: 0, stale_upload: 0, temporary: 1 },
+      kept_rewritten: 0,
     });
     expect(await keysOf(store)).toEqual(survivors);
   });
@@ -129,8 +131,69 @@ describe("DataCache.sweep", () => {
     const result = await createDataCache({ store, clock: fixedClock(new Date(written + 2 * HOUR)), rule }).sweep();
     expect(result).toEqual({
       deleted: 4,
-      by_reason: { expired: 2, csv_without_meta: 1, meta_without_csv: 1, unreadable_meta: 0, stale_parquet: 0, temporary: 0 },
+      by_reason: { expired: 2, csv_without_meta: 1, meta_without_csv: 1, unreadable_meta: 0, stale_parquet: 0, stale_upload: 0, temporary: 0 },
+      kept_rewritten: 0,
     });
     expect(await keysOf(store)).toEqual(survivors);
+  });
+});
+
+describe("DataCache.sweep against writers", () => {
+  /**
+   * A store that rewrites `id`'s entry (a PUT of another body, by a writer of its own) right after the sweep has read
+   * that entry's meta: the sweep then holds a judgment of an expired entry that is no longer there.
+   */
+  function rewrittenWhileSwept(store: ObjectStore, id: DatasetId, clock: Clock) {
+    const writer = createDataCache({ store, clock, rule });
+    let rewritten = false;
+    const swept: ObjectStore = {
+      ...store,
+      get: async (key, options) => {
+        const bytes = await store.get(key, options);
+        if (key === metaKeyOf(id) && !rewritten) {
+          rewritten = true;
+          await writer.write(id, new TextEncoder().encode(klinesCsv(9)));
+        }
+        return bytes;
+      },
+    };
+    return { swept, rewritten: () => rewritten };
+  }
+
+  it.each([
+    ["fs", async () => createFsStore({ baseDir: tempDir() })],
+    ["s3", async () => (await s3TestStore({ prefix: "cache/data" })).store],
+  ])("on %s: keeps an expired entry rewritten after the sweep judged it, whole", async (_driver, makeStore) => {
+    const store = await makeStore();
+    const id = recentAt(NOW);
+    // Cached 25 hours before now: expired by the original's rule when swept; the rewrite is fresh.
+    await createDataCache({ store, clock: fixedClock(new Date(NOW - 25 * HOUR)), rule }).write(id, new TextEncoder().encode(klinesCsv(2)));
+    const clock = fixedClock(new Date(NOW));
+    const { swept, rewritten } = rewrittenWhileSwept(store, id, clock);
+
+    const result = await createDataCache({ store: swept, clock, rule }).sweep();
+
+    expect(rewritten()).toBe(true);
+    expect(result.by_reason.expired).toBe(0);
+    expect(result.kept_rewritten).toBe(2);
+    const reader = createDataCache({ store, clock, rule });
+    const found = await reader.readRows(id);
+    expect(found.hit && found.rows.length).toBe(9);
+    const info = await reader.info({ refresh: true });
+    expect(info.cache_entries.map((entry) => [entry.start_date, entry.rows, entry.state])).toEqual([[id.start_date, 9, "valid"]]);
+  });
+
+  it("removes uploads whose URL expired over an hour ago, spent or not, and keeps the others", async () => {
+    const store = createFsStore({ baseDir: tempDir() });
+    const expiredAt = Math.floor((NOW - 2 * HOUR) / 1000);
+    const liveAt = Math.floor((NOW + HOUR) / 1000);
+    await store.put(uploadKeyOf(BTC_SPOT, `${expiredAt}-0123456789abcdef`), "");
+    await store.put(uploadKeyOf(BTC_SPOT, `${expiredAt}-fedcba9876543210`), klinesCsv(2));
+    await store.put(uploadKeyOf(BTC_SPOT, `${liveAt}-0123456789abcdef`), klinesCsv(2));
+
+    const result = await createDataCache({ store, clock: fixedClock(new Date(NOW)), rule }).sweep();
+
+    expect(result.by_reason.stale_upload).toBe(2);
+    expect(await keysOf(store)).toEqual([uploadKeyOf(BTC_SPOT, `${liveAt}-0123456789abcdef`)]);
   });
 });

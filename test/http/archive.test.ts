@@ -1,4 +1,8 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { freePort } from "../../dev/ports.js";
 import { parseMeta } from "../../src/cache/meta.js";
 import { csvKeyOf, metaKeyOf } from "../../src/cache/objects.js";
 import type { Clock } from "../../src/clock.js";
@@ -8,9 +12,12 @@ import type { MarketType } from "../../src/market.js";
 import type { ObjectStore } from "../../src/storage/types.js";
 import { testApp, type TestAppOptions } from "../support/app.js";
 import { startBinanceStandIn, type BinanceStandIn } from "../support/binance-standin.js";
+import { tempDir } from "../support/fixtures.js";
 import { jsonOf } from "../support/json.js";
 
 const NOW = "2026-11-25T12:00:30.000Z";
+/** Exchange maintenance: neither REST nor the archive has a candle in it. No other month of these tests is near it. */
+const MAINTENANCE = { fromMs: Date.parse("2023-06-10T03:00:00Z"), toMs: Date.parse("2023-06-10T05:00:00Z") };
 const KLINES = ["/api/v3/klines", "/fapi/v1/klines"];
 
 let standIn: BinanceStandIn;
@@ -21,6 +28,7 @@ beforeAll(async () => {
     now: () => (clock ? clock.now().getTime() : Date.parse(NOW)),
     archiveMissing: ["ETHUSDT-1m-2024-04"],
     delistedAt: { OLDUSDT: Date.parse("2024-06-20T00:00:00Z") },
+    maintenance: [MAINTENANCE],
   });
 });
 afterAll(() => standIn.close());
@@ -161,5 +169,154 @@ describe("cold history from Binance's public archive", () => {
     await counted.app.request(klinesUrl({ symbol: "ETHUSDT", interval: "1m", start_date: "2024-04-01", end_date: "2024-04-30" }));
     const metrics = (await jsonOf<SuccessEnvelope<Metrics>>(await counted.app.request("/api/v1/metrics"))).data;
     expect(metrics.klines_archive.spot).toEqual({ hit: 2, miss: 1, failure: 0 });
+  });
+});
+
+describe("a hole inside an archive file is final only on REST's word", () => {
+  const utc = (text: string) => Date.parse(`${text}Z`);
+  const restQueries = () => standIn.served.filter((call) => KLINES.includes(call.path)).map((call) => call.query);
+
+  it("asks REST for ten minutes missing in the middle of a month, in one request, and stores the month whole", async () => {
+    const { app, store, logs } = build();
+    const hole = { fromMs: utc("2024-05-15T12:00:00"), toMs: utc("2024-05-15T12:10:00") };
+    standIn.set({ archiveHoles: { "LINKUSDT-1m-2024-05": [hole] } });
+    const query = { symbol: "LINKUSDT", interval: "1m", start_date: "2024-05-01", end_date: "2024-05-31" };
+
+    const res = await app.request(klinesUrl(query));
+
+    expect(res.status).toBe(200);
+    expect(res.headers.get("X-Archive-Files")).toBe("1");
+    expect(res.headers.get("X-Archive-Incomplete")).toBe("1");
+    expect(res.headers.get("X-Gaps")).toBe("0");
+    expect(restQueries()).toEqual([
+      { symbol: "LINKUSDT", interval: "1m", startTime: String(hole.fromMs), endTime: String(hole.toMs - 1), limit: "1000" },
+    ]);
+    const kept = await stored(store, month("LINKUSDT", "2024-05-01", "2024-05-31"));
+    expect(kept.meta).toMatchObject({ complete: true, rows: 31 * 1440, gaps: [] });
+    expect(logs.find((line) => line.event === "klines_archive_incomplete")).toMatchObject({
+      file: "data/spot/monthly/klines/LINKUSDT/1m/LINKUSDT-1m-2024-05.zip",
+      holes: [{ from: "2024-05-15T12:00:00.000Z", to: "2024-05-15T12:10:00.000Z", missing: 10 }],
+    });
+    standIn.reset();
+    const restOnly = build({ archive: false });
+    await restOnly.app.request(klinesUrl(query));
+    expect(kept.csv).toBe((await stored(restOnly.store, month("LINKUSDT", "2024-05-01", "2024-05-31"))).csv);
+  });
+
+  it("asks REST for a first day the file lacks when the symbol traded before, a page at a time, and counts the file", async () => {
+    const { app, store } = build();
+    standIn.set({ archiveHoles: { "UNIUSDT-1m-2024-05": [{ fromMs: utc("2024-05-01T00:00:00"), toMs: utc("2024-05-02T00:00:00") }] } });
+
+    const res = await app.request(klinesUrl({ symbol: "UNIUSDT", interval: "1m", start_date: "2024-05-01", end_date: "2024-05-31" }));
+
+    expect(res.status).toBe(200);
+    expect(res.headers.get("X-Archive-Incomplete")).toBe("1");
+    // The symbol's first candle ever (it traded before May), then the day's 1,440 candles in two pages.
+    expect(restQueries().map(({ startTime, endTime, limit }) => ({ startTime, endTime, limit }))).toEqual([
+      { startTime: "0", endTime: undefined, limit: "1" },
+      { startTime: String(utc("2024-05-01T00:00:00")), endTime: String(utc("2024-05-02T00:00:00") - 1), limit: "1000" },
+      { startTime: String(utc("2024-05-01T16:39:00") + 1), endTime: String(utc("2024-05-02T00:00:00") - 1), limit: "1000" },
+    ]);
+    expect((await stored(store, month("UNIUSDT", "2024-05-01", "2024-05-31"))).meta).toMatchObject({ complete: true, rows: 31 * 1440, gaps: [] });
+    const metrics = (await jsonOf<SuccessEnvelope<Metrics>>(await app.request("/api/v1/metrics"))).data;
+    expect(metrics.counters["metrics:archive_incomplete:klines_spot"]).toBe(1);
+  });
+
+  it("takes REST's word for a hole it lacks too: one request, and the gap is final", async () => {
+    const { app, store } = build();
+
+    const res = await app.request(klinesUrl({ symbol: "BTCUSDT", interval: "1m", start_date: "2023-06-01", end_date: "2023-06-30" }));
+
+    expect(res.status).toBe(200);
+    expect(res.headers.get("X-Archive-Incomplete")).toBe("1");
+    expect(restQueries()).toEqual([
+      { symbol: "BTCUSDT", interval: "1m", startTime: String(MAINTENANCE.fromMs), endTime: String(MAINTENANCE.toMs - 1), limit: "1000" },
+    ]);
+    expect((await stored(store, month("BTCUSDT", "2023-06-01", "2023-06-30"))).meta).toMatchObject({
+      complete: true,
+      rows: 30 * 1440 - 120,
+      gaps: [["2023-06-10 03:00:00", "2023-06-10 05:00:00"]],
+    });
+  });
+});
+
+describe("no archive file can crash or exhaust the service", () => {
+  it.each([
+    ["declaring its size", "bomb"],
+    ["declaring a small file's size", "bomb_lying"],
+  ] as const)("rejects a zip bomb %s with a matching checksum, and fetches the month by REST", async (_, fault) => {
+    const { app, store, logs } = build();
+    standIn.set({ archiveFaults: { "DOTUSDT-1m-2024-03": fault } });
+    const query = { symbol: "DOTUSDT", interval: "1m", start_date: "2024-03-01", end_date: "2024-03-31" };
+
+    const res = await app.request(klinesUrl(query));
+
+    expect(res.status).toBe(200);
+    expect(res.headers.get("X-Archive-Files")).toBe("0");
+    expect(restCalls()).toBe(45);
+    expect(logs.find((line) => line.event === "klines_archive_rejected")).toMatchObject({ partition: { start_date: "2024-03-01" } });
+    expect((await stored(store, month("DOTUSDT", "2024-03-01", "2024-03-31"))).meta).toMatchObject({ complete: true, rows: 31 * 1440 });
+  });
+});
+
+/** Resolves once the child has printed `text`; rejects if it exits first. */
+function printed(child: ChildProcess, text: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let output = "";
+    const read = (chunk: Buffer) => {
+      output += String(chunk);
+      if (output.includes(text)) resolve(output);
+    };
+    child.stdout?.on("data", read);
+    child.stderr?.on("data", read);
+    child.once("exit", (code) => reject(new Error(`exited (${code}) before printing "${text}":\n${output}`)));
+  });
+}
+
+/** A process's resident memory now and its high-water mark, in MB (Linux: /proc/<pid>/status). */
+function memoryOf(pid: number): { rssMb: number; peakMb: number } {
+  const status = readFileSync(`/proc/${pid}/status`, "utf8");
+  const mb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(status)?.[1]) / 1024;
+  return { rssMb: mb("VmRSS"), peakMb: mb("VmHWM") };
+}
+
+describe("a zip bomb against the local server, in a process of its own", () => {
+  it("leaves the server up, its memory within +300 MB of idle, and the month from REST", { timeout: 120_000 }, async () => {
+    build();
+    standIn.set({ archiveFaults: { "DOTUSDT-1m-2024-04": "bomb", "DOTUSDT-1m-2024-05": "bomb_lying" } });
+    const port = await freePort();
+    const server = spawn(process.execPath, ["--import", "tsx", "src/local/server.ts"], {
+      cwd: join(import.meta.dirname, "..", ".."),
+      env: {
+        ...process.env,
+        PORT: String(port),
+        CACHE_DIR: tempDir(),
+        CACHE_API_TOKEN: "",
+        LOG_LEVEL: "warn",
+        BINANCE_SPOT_URL: standIn.url,
+        BINANCE_FUTURES_URL: standIn.url,
+        BINANCE_ARCHIVE_URL: standIn.url,
+      },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    const exited = new Promise((resolve) => server.once("exit", resolve));
+    try {
+      await printed(server, "listening on");
+      const idle = memoryOf(server.pid as number);
+      for (const [start, end] of [["2024-04-01", "2024-04-30"], ["2024-05-01", "2024-05-31"]] as const) {
+        const res = await fetch(`http://127.0.0.1:${port}${klinesUrl({ symbol: "DOTUSDT", interval: "1m", start_date: start, end_date: end })}`);
+        expect(res.status).toBe(200);
+        expect(res.headers.get("X-Archive-Files")).toBe("0");
+        await res.arrayBuffer();
+      }
+      const after = memoryOf(server.pid as number);
+      console.log(`zip bombs against the local server: idle ${idle.rssMb.toFixed(0)} MB resident (peak ${idle.peakMb.toFixed(0)} MB), peak after ${after.peakMb.toFixed(0)} MB`);
+      expect(after.peakMb - idle.rssMb).toBeLessThan(300);
+      expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
+      expect(server.exitCode).toBeNull();
+    } finally {
+      server.kill("SIGTERM");
+      await exited;
+    }
   });
 });

@@ -37,12 +37,19 @@ describe(`CSVs wider than ${MAX_COLUMNS} columns`, () => {
   it("are refused by commit after an upload, and nothing is served", async () => {
     const { store } = await s3TestStore({ prefix: "cache/data" });
     const { app } = testApp({ store });
-    const issued = await app.request(dataUrl(BTC_SPOT, "/api/v1/backtest/cache/upload-url"), { method: "POST" });
-    const { url, headers } = ((await issued.json()) as { data: { url: string; headers: Record<string, string> } }).data;
-    expect((await fetch(url, { method: "PUT", body: wideCsv(MAX_COLUMNS + 1, 2), headers })).status).toBe(200);
-    const committed = await app.request(dataUrl(BTC_SPOT, "/api/v1/backtest/cache/commit"), { method: "POST" });
+    const csv = wideCsv(MAX_COLUMNS + 1, 2);
+    const issued = await app.request(dataUrl({ ...BTC_SPOT, size_bytes: String(Buffer.byteLength(csv)) }, "/api/v1/backtest/cache/upload-url"), {
+      method: "POST",
+    });
+    const answer = (await issued.json()) as { data: { url: string; headers: Record<string, string>; upload_id: string } };
+    // fetch sets Content-Length itself.
+    const { "Content-Length": _, ...headers } = answer.data.headers;
+    expect((await fetch(answer.data.url, { method: "PUT", body: csv, headers })).status).toBe(200);
+    const commitUrl = dataUrl({ ...BTC_SPOT, upload_id: answer.data.upload_id }, "/api/v1/backtest/cache/commit");
+    const committed = await app.request(commitUrl, { method: "POST" });
     expect(committed.status).toBe(400);
-    expect(((await committed.json()) as { error: { code: string } }).error.code).toBe("INVALID_BODY");
+    const { error } = (await committed.json()) as { error: { code: string; message: string } };
+    expect(error).toEqual({ code: "INVALID_BODY", message: `CSV header has ${MAX_COLUMNS + 1} columns; at most ${MAX_COLUMNS} are accepted` });
     expect((await app.request(dataUrl(BTC_SPOT))).status).toBe(404);
   });
 });

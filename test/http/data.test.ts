@@ -45,6 +45,20 @@ describe("GET data", () => {
     expect(await res.text()).toBe(readFileSync(join(PYTHON_CACHE, csvKeyOf(ETH_FUTURES)), "utf8"));
   });
 
+  it.each(["json", "csv", "parquet", "arrow"])("answers a %s hit and a miss without waiting for their counts", async (format) => {
+    // Counts that never complete (Redis hanging): an answer that waited for one would never come.
+    const sent: string[] = [];
+    const counters = { increment: (key: string) => (sent.push(key), new Promise<void>(() => {})), read: async () => ({}) };
+    const { app } = testApp({ withPythonCache: true, counters });
+
+    const hit = await app.request(dataUrl({ ...BTC_SPOT, format }));
+    const miss = await app.request(dataUrl({ ...BTC_SPOT, symbol: "XRPUSDT", format }));
+
+    expect([hit.status, miss.status]).toEqual([200, 404]);
+    expect((await hit.arrayBuffer()).byteLength).toBeGreaterThan(0);
+    expect(sent).toEqual(["metrics:cache_hit:data_spot", "metrics:cache_miss:data_spot"]);
+  });
+
   it("answers a miss with 404 CACHE_MISS", async () => {
     const { app } = testApp();
     const res = await app.request(dataUrl(BTC_SPOT));
@@ -220,7 +234,8 @@ describe("sweep", () => {
     expect(res.status).toBe(200);
     expect((await jsonOf<SuccessEnvelope<SweepResult>>(res)).data).toEqual({
       deleted: 1,
-      by_reason: { expired: 0, csv_without_meta: 0, meta_without_csv: 1, unreadable_meta: 0, stale_parquet: 0, temporary: 0 },
+      by_reason: { expired: 0, csv_without_meta: 0, meta_without_csv: 1, unreadable_meta: 0, stale_parquet: 0, stale_upload: 0, temporary: 0 },
+      kept_rewritten: 0,
     });
     expect(await counters.read(["metrics:cache_sweep:deleted"])).toEqual({ "metrics:cache_sweep:deleted": 1 });
     expect((await store.list()).filter((object) => !object.key.startsWith("_index/")).length).toBe(4);

@@ -36,28 +36,32 @@ const HOSTILE_VALUES = [
 ];
 
 const FIELDS = ["symbol", "interval", "start_date", "end_date", "market_type"] as const;
-const ROUTES = [
+const ROUTES: { method: string; path: string; extra?: Record<string, string> }[] = [
   { method: "GET", path: DATA },
   { method: "PUT", path: DATA },
   { method: "DELETE", path: DATA },
-  { method: "POST", path: "/api/v1/backtest/cache/upload-url" },
-  { method: "POST", path: "/api/v1/backtest/cache/commit" },
+  // With their own parameters valid, so that a 400 is the hostile field's.
+  { method: "POST", path: "/api/v1/backtest/cache/upload-url", extra: { size_bytes: "100" } },
+  { method: "POST", path: "/api/v1/backtest/cache/commit", extra: { upload_id: "1795000000-0123456789abcdef" } },
 ];
 const KLINES = { method: "GET", path: "/api/v1/klines" };
 
 /** Every hostile value in every field on every route, plus duplicated and missing parameters. */
-function* hostileRequests(routes = ROUTES): Generator<{ label: string; method: string; url: string; field: string }> {
+function* hostileRequests(
+  routes: readonly { method: string; path: string; extra?: Record<string, string> }[] = ROUTES,
+): Generator<{ label: string; method: string; url: string; field: string }> {
   for (const route of routes) {
+    const valid = { ...BTC_SPOT, ...route.extra };
     for (const field of FIELDS) {
       for (const value of HOSTILE_VALUES) {
-        const params = new URLSearchParams({ ...BTC_SPOT, [field]: value });
+        const params = new URLSearchParams({ ...valid, [field]: value });
         yield { label: `${route.method} ${field}=${JSON.stringify(value.slice(0, 20))}`, method: route.method, url: `${route.path}?${params}`, field };
       }
-      const duplicated = new URLSearchParams(BTC_SPOT);
+      const duplicated = new URLSearchParams(valid);
       duplicated.append(field, BTC_SPOT[field]);
       yield { label: `${route.method} ${field} twice`, method: route.method, url: `${route.path}?${duplicated}`, field };
       if (field !== "market_type") {
-        const missing = new URLSearchParams(BTC_SPOT);
+        const missing = new URLSearchParams(valid);
         missing.delete(field);
         yield { label: `${route.method} no ${field}`, method: route.method, url: `${route.path}?${missing}`, field };
       }
@@ -230,5 +234,85 @@ describe("writes without a token", () => {
     expect((await app.request(`${DATA}?${new URLSearchParams(BTC_SPOT)}`)).status).toBe(200);
     expect((await clear({ Origin: "http://127.0.0.1:3000" })).status).toBe(200);
     expect((await clear({})).status).toBe(200);
+  });
+});
+
+describe("pages of other sites", () => {
+  const ORIGIN = "http://127.0.0.1:3000";
+  const cold = new URLSearchParams({ symbol: "ETHUSDT", interval: "1d", start_date: "2024-01-01", end_date: "2024-01-31" });
+  const data = (extra: Record<string, string> = {}) => `${ORIGIN}${DATA}?${new URLSearchParams({ ...BTC_SPOT, ...extra })}`;
+  /** Requests that write to the cache or Redis, or spend Binance's weight, whatever their method. */
+  const effectful: [string, string, Record<string, string>?][] = [
+    ["GET", `${ORIGIN}/api/v1/klines?${cold}`],
+    ["GET", data({ format: "parquet" })],
+    ["GET", data(), { Accept: "application/vnd.apache.parquet" }],
+    ["GET", `${ORIGIN}/api/v1/backtest/cache/info?refresh=true`],
+    ["GET", `${ORIGIN}/api/v1/backtest/cache/info`],
+    ["GET", `${ORIGIN}/api/v1/backtest/cache/coverage`],
+    ["GET", `${ORIGIN}/api/v1/symbols/spot`],
+    ["GET", data()],
+    ["HEAD", data({ format: "parquet" })],
+    ["PUT", data()],
+    ["DELETE", data()],
+    ["POST", `${ORIGIN}/api/v1/backtest/cache/clear`],
+    ["POST", `${ORIGIN}/api/v1/backtest/cache/sweep`],
+    ["POST", `${ORIGIN}/api/v1/backtest/cache/upload-url?${new URLSearchParams(BTC_SPOT)}`],
+    ["POST", `${ORIGIN}/api/v1/backtest/cache/commit?${new URLSearchParams(BTC_SPOT)}`],
+  ];
+  const send = (app: ReturnType<typeof testApp>["app"], [method, url, extra]: (typeof effectful)[number], headers: Record<string, string>) =>
+    app.request(url, {
+      method,
+      headers: { "Content-Type": "text/csv", ...extra, ...headers },
+      body: method === "PUT" ? klinesCsv(3) : undefined,
+    });
+  const keysOf = async (store: ReturnType<typeof testApp>["store"]) => (await store.list()).map((object) => object.key).sort();
+
+  it.each([
+    ["Sec-Fetch-Site: cross-site (an <img> or a form; no Origin on a no-cors GET)", { "Sec-Fetch-Site": "cross-site" }],
+    ["Sec-Fetch-Site: same-site (another port of the same host)", { "Sec-Fetch-Site": "same-site" }],
+    ["an Origin of another site", { Origin: "https://evil.example" }],
+    ["an Origin of another port", { Origin: "http://127.0.0.1:8080", "Sec-Fetch-Site": "same-site" }],
+    ["Origin: null (a sandboxed frame)", { Origin: "null" }],
+  ])("refuse every request that writes or spends, whatever its method, with %s: 403 FORBIDDEN_ORIGIN", async (_, headers) => {
+    standIn.reset();
+    const { app, store } = testApp({ withPythonCache: true, binanceUrl: standIn.url });
+    const before = await keysOf(store);
+
+    for (const request of effectful) {
+      const res = await send(app, request, headers);
+      expect(res.status, `${request[0]} ${request[1]}`).toBe(403);
+      if (request[0] !== "HEAD") expect((await jsonOf<ErrorEnvelope>(res)).error.code).toBe("FORBIDDEN_ORIGIN");
+    }
+
+    expect(await keysOf(store)).toEqual(before);
+    expect(standIn.served).toEqual([]);
+  });
+
+  it("let the service's own page, the address bar and curl through: the same requests write and spend", async () => {
+    standIn.reset();
+    const { app, store } = testApp({ withPythonCache: true, binanceUrl: standIn.url });
+    const before = await keysOf(store);
+
+    const browsersOwn: Record<string, string>[] = [{ "Sec-Fetch-Site": "same-origin", Origin: ORIGIN }, { "Sec-Fetch-Site": "none" }, {}];
+    for (const headers of browsersOwn) {
+      for (const request of effectful.slice(0, 4)) {
+        const res = await send(app, request, headers);
+        expect(res.status, `${request[0]} ${request[1]} ${JSON.stringify(headers)}`).toBe(200);
+        await res.arrayBuffer();
+      }
+    }
+
+    expect(standIn.served.length).toBeGreaterThan(0);
+    const written = (await keysOf(store)).filter((key) => !before.includes(key));
+    expect(written.some((key) => key.endsWith(".parquet"))).toBe(true);
+    expect(written.some((key) => key.startsWith("_index/"))).toBe(true);
+  });
+
+  it("may open the admin page and the health check from a link on another site", async () => {
+    const { app } = testApp();
+    for (const path of ["/", "/healthz"]) {
+      const res = await app.request(`${ORIGIN}${path}`, { headers: { "Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "navigate" } });
+      expect(res.status, path).toBe(200);
+    }
   });
 });

@@ -520,6 +520,41 @@ describe("GET /api/v1/klines: complete by evidence, never by silence", () => {
   });
 });
 
+describe("GET /api/v1/klines: a hole inside one page is final only on a narrow answer", () => {
+  const FEBRUARY = { symbol: "XRPUSDT", interval: "1h", start_date: "2024-02-01", end_date: "2024-02-29" };
+  const narrowCalls = () => klineCalls().filter((call) => call.query.endTime !== String(utc("2024-03-01T00:00:00") - 1));
+
+  it("asks for a stretch a page left out, from its start to its end, and stores the month whole", async () => {
+    const { app, store } = build();
+    const hole = { fromMs: utc("2024-02-10T10:00:00"), toMs: utc("2024-02-10T14:00:00") };
+    standIn.set({ holedPages: { count: Infinity, ...hole } });
+
+    const res = await app.request(klinesUrl(FEBRUARY));
+
+    const { data } = await jsonOf<KlinesJson>(res);
+    expect(data.rows).toHaveLength(29 * 24);
+    expect(data.meta.gaps).toEqual([]);
+    expect(headersOf(res)).toMatchObject({ cache: "MISS", upstream: "2" });
+    expect(narrowCalls().map((call) => call.query)).toEqual([
+      { symbol: "XRPUSDT", interval: "1h", startTime: String(hole.fromMs), endTime: String(hole.toMs - 1), limit: "1000" },
+    ]);
+    expect(await partitionMeta(store, FEBRUARY)).toMatchObject({ complete: true, rows: 29 * 24, gaps: [] });
+  });
+
+  it("takes a narrow answer's word for a maintenance gap: one request more, and the gap is final", async () => {
+    const { app, store } = build();
+    const query = { symbol: "XRPUSDT", interval: "1h", start_date: "2026-02-01", end_date: "2026-02-28" };
+
+    const res = await app.request(klinesUrl(query));
+
+    const { data } = await jsonOf<KlinesJson>(res);
+    expect(data.meta.gaps).toEqual([{ from: "2026-02-14T10:00:00.000Z", to: "2026-02-14T13:00:00.000Z", missing: 3, final: true }]);
+    expect(headersOf(res)).toMatchObject({ cache: "MISS", upstream: "2" });
+    expect(klineCalls()[1]?.query).toMatchObject({ startTime: String(utc("2026-02-14T10:00:00")), endTime: String(utc("2026-02-14T13:00:00") - 1) });
+    expect(await partitionMeta(store, query)).toMatchObject({ complete: true, gaps: [["2026-02-14 10:00:00", "2026-02-14 13:00:00"]] });
+  });
+});
+
 describe("GET /api/v1/klines: bounded work", () => {
   it("answers 503 UPSTREAM_INVALID to a cursor that does not move, after two requests, storing nothing", async () => {
     const { app, store, logs } = build();
@@ -602,6 +637,21 @@ describe("GET /api/v1/klines: counted", () => {
     expect(metrics.caches.klines_futures).toEqual({ hits: 0, partial: 0, misses: 1, hit_ratio: 0 });
     expect(metrics.klines_upstream_requests).toEqual({ spot: 2, futures: 1 });
     expect(metrics.counters).toMatchObject({ "metrics:cache_hit:klines_spot": 1, "metrics:cache_partial:klines_spot": 1, "metrics:cache_miss:klines_spot": 1 });
+  });
+});
+
+describe("GET /api/v1/klines: counting never holds up an answer", () => {
+  it("answers a miss, a hit and a failure while every counter increment hangs", async () => {
+    const counted: string[] = [];
+    const { app } = build({ counters: { increment: (key) => (counted.push(key), new Promise(() => {})), read: async () => ({}) } });
+    const query = { symbol: "AVAXUSDT", interval: "1h", start_date: "2024-01-01", end_date: "2024-01-31" };
+
+    expect((await app.request(klinesUrl(query))).status).toBe(200);
+    expect((await app.request(klinesUrl(query))).status).toBe(200);
+    standIn.set({ stuckCursor: { count: Infinity } });
+    expect((await app.request(klinesUrl({ ...query, interval: "1m" }))).status).toBe(503);
+
+    expect(counted).toEqual(expect.arrayContaining(["metrics:cache_miss:klines_spot", "metrics:cache_hit:klines_spot", "metrics:upstream_requests:klines_spot"]));
   });
 });
 

@@ -14,7 +14,14 @@ import { s3TestStore, S3_TEST_CREDENTIALS } from "../support/s3.js";
 
 type Handler = (event: unknown, context?: unknown) => Promise<APIGatewayProxyResult>;
 /** What upload-url answers: where and how to PUT the CSV. */
-type UploadUrl = SuccessEnvelope<{ cache_key: string; method: string; url: string; headers: Record<string, string>; expires_in_seconds: number }>;
+type UploadUrl = SuccessEnvelope<{
+  cache_key: string;
+  upload_id: string;
+  method: string;
+  url: string;
+  headers: Record<string, string>;
+  expires_in_seconds: number;
+}>;
 /** A handler's JSON body, typed as the test expects it (the assertions check it). */
 const bodyOf = <T>(res: APIGatewayProxyResult) => JSON.parse(res.body) as T;
 const TOKEN = "lambda-token";
@@ -124,35 +131,61 @@ describe("Lambda handlers on API Gateway v2 events", () => {
     expect(bodyOf<ErrorEnvelope>(res).error.code).toBe("CACHE_MISS");
   });
 
-  it("upload-url, a direct PUT and commit store a CSV too big for a Lambda body", async () => {
-    const query = { ...BTC_SPOT, symbol: "BNBUSDT" };
-    const issued = await call("upload-url", "POST", "/api/v1/backtest/cache/upload-url", { query, headers: auth });
-    expect(issued.statusCode).toBe(200);
-    const { url, headers } = bodyOf<UploadUrl>(issued).data;
-    const csv = klinesCsv(2500);
-    const upload = await fetch(url, { method: "PUT", body: csv, headers });
-    expect(upload.status).toBe(200);
-    expect((await call("get", "GET", DATA, { query })).statusCode).toBe(404);
+  const uploadUrl = (query: Record<string, string>, sizeBytes: number) =>
+    call("upload-url", "POST", "/api/v1/backtest/cache/upload-url", { query: { ...query, size_bytes: String(sizeBytes) }, headers: auth });
+  const commit = (query: Record<string, string>, uploadId: string) =>
+    call("commit", "POST", "/api/v1/backtest/cache/commit", { query: { ...query, upload_id: uploadId }, headers: auth });
+  /** The upload as a client sends it: the body, with the headers upload-url gave (fetch sets Content-Length itself). */
+  const put = (url: string, body: string, headers: Record<string, string>) => {
+    const { "Content-Length": length, ...rest } = headers;
+    expect(length).toBe(String(Buffer.byteLength(body)));
+    return fetch(url, { method: "PUT", body, headers: rest });
+  };
 
-    const committed = await call("commit", "POST", "/api/v1/backtest/cache/commit", { query, headers: auth });
+  it("upload-url, a direct PUT and commit store a CSV too big for a Lambda body; the live entry serves until the commit", async () => {
+    const query = { ...BTC_SPOT, symbol: "BNBUSDT" };
+    const csv = klinesCsv(2500);
+    const issued = await uploadUrl(query, Buffer.byteLength(csv));
+    expect(issued.statusCode).toBe(200);
+    const { url, headers, upload_id } = bodyOf<UploadUrl>(issued).data;
+    expect(headers).toEqual({ "Content-Type": "text/csv", "Content-Length": String(csv.length), "If-None-Match": "*" });
+    expect(new URL(url).pathname).toContain(`/cache/data/_uploads/`);
+    expect((await put(url, csv, headers)).status).toBe(200);
+    expect((await call("get", "GET", DATA, { query })).statusCode).toBe(404);
+    expect((await put(url, klinesCsv(2501).slice(0, csv.length), headers)).status).toBe(412);
+
+    const committed = await commit(query, upload_id);
     expect(committed.statusCode).toBe(201);
     expect(bodyOf<SuccessEnvelope<{ meta: CacheMeta }>>(committed).data.meta).toMatchObject({ rows: 2500, csv_bytes: csv.length });
     expect((await call("get", "GET", DATA, { query: { ...query, format: "csv" } })).statusCode).toBe(303);
+    expect((await commit(query, upload_id)).statusCode).toBe(404);
+  });
+
+  it("upload-url wants the CSV's size, at most MAX_BODY_MB", async () => {
+    const query = { ...BTC_SPOT, symbol: "XLMUSDT" };
+    const missing = await call("upload-url", "POST", "/api/v1/backtest/cache/upload-url", { query, headers: auth });
+    expect(missing.statusCode).toBe(400);
+    expect(bodyOf<ErrorEnvelope>(missing).error.issues).toEqual([{ field: "size_bytes", message: "is required" }]);
+    expect((await uploadUrl(query, 129 * 2 ** 20)).statusCode).toBe(400);
+    expect((await uploadUrl(query, 0)).statusCode).toBe(400);
   });
 
   it("commit refuses a bad upload and leaves nothing served", async () => {
     const query = { ...BTC_SPOT, symbol: "ADAUSDT" };
-    const { url } = bodyOf<UploadUrl>(await call("upload-url", "POST", "/api/v1/backtest/cache/upload-url", { query, headers: auth })).data;
-    await fetch(url, { method: "PUT", body: "timestamp,open\n2021-10-22 00:00:00,1,2\n", headers: { "Content-Type": "text/csv" } });
-    const committed = await call("commit", "POST", "/api/v1/backtest/cache/commit", { query, headers: auth });
+    const bad = "timestamp,open\n2021-10-22 00:00:00,1,2\n";
+    const { url, headers, upload_id } = bodyOf<UploadUrl>(await uploadUrl(query, bad.length)).data;
+    await put(url, bad, headers);
+    const committed = await commit(query, upload_id);
     expect(committed.statusCode).toBe(400);
     expect(bodyOf<ErrorEnvelope>(committed).error.code).toBe("INVALID_BODY");
     expect(await store.head(metaKeyOf({ ...query, interval: "1m", market_type: "spot" }))).toBeNull();
   });
 
-  it("commit answers 404 when nothing was uploaded", async () => {
-    const res = await call("commit", "POST", "/api/v1/backtest/cache/commit", { query: { ...BTC_SPOT, symbol: "DOTUSDT" }, headers: auth });
-    expect(res.statusCode).toBe(404);
+  it("commit answers 404 when nothing was uploaded, and 400 without an upload_id", async () => {
+    const query = { ...BTC_SPOT, symbol: "DOTUSDT" };
+    expect((await commit(query, "1795000000-0123456789abcdef")).statusCode).toBe(404);
+    const res = await call("commit", "POST", "/api/v1/backtest/cache/commit", { query, headers: auth });
+    expect(res.statusCode).toBe(400);
   });
 
   it("info tells what is cached; admin answers /healthz", async () => {

@@ -221,6 +221,44 @@ export function testObjectStore(
       expect(Buffer.from((await store.get("index/count.json")) ?? []).toString()).toBe("12");
     });
 
+    it("heads an object with the version put gave it, the one list and getStream give", async () => {
+      const version = await store.put("v/head.csv", "one");
+
+      expect((await store.head("v/head.csv"))?.version).toBe(version);
+      expect((await store.list("v/"))[0]?.version).toBe(version);
+      expect((await store.getStream("v/head.csv"))?.version).toBe(version);
+      expect((await store.head("v/head.csv"))?.version).not.toBe(await store.put("v/head.csv", "two"));
+    });
+
+    it("deletes an object only while it is at the version judged", async () => {
+      const judged = await store.put("v/a.csv", "a");
+      const other = await store.put("v/b.csv", "b");
+      await store.put("v/b.csv", "b, rewritten since");
+
+      const deleted = await store.deleteIfUnchanged([
+        { key: "v/a.csv", version: judged },
+        { key: "v/b.csv", version: other },
+        { key: "v/gone.csv", version: judged },
+      ]);
+
+      expect(deleted).toEqual(["v/a.csv"]);
+      expect((await store.list("v/")).map((o) => o.key)).toEqual(["v/b.csv"]);
+      expect(Buffer.from((await store.get("v/b.csv")) ?? []).toString()).toBe("b, rewritten since");
+    });
+
+    it("copies an object inside the store while its source is at the version given", async () => {
+      const source = await store.put("up/source.csv", ALL_BYTES);
+      await store.put("live/target.csv", "old");
+
+      const copied = await store.copy("up/source.csv", source, "live/target.csv");
+
+      expect(await store.get("live/target.csv")).toEqual(ALL_BYTES);
+      expect((await store.head("live/target.csv"))?.version).toBe(copied);
+      expect(await store.get("up/source.csv")).toEqual(ALL_BYTES);
+      expect(await store.copy("up/missing.csv", source, "live/other.csv")).toBeNull();
+      expect(await store.get("live/other.csv")).toBeNull();
+    });
+
     it("refuses an invalid list prefix", async () => {
       await expect(store.list("../")).rejects.toBeInstanceOf(InvalidKeyError);
       await expect(store.list("/abs")).rejects.toBeInstanceOf(InvalidKeyError);

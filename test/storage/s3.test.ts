@@ -109,17 +109,22 @@ describe("s3 store", () => {
     expect(() => createS3Store({ bucket: "b", prefix: "cache/../x" })).toThrow(InvalidKeyError);
   });
 
-  it("hands out presigned PUT and GET URLs that work with plain fetch", async () => {
+  it("hands out presigned PUT and GET URLs that work with plain fetch; the PUT URL creates its object once", async () => {
     const { store } = await s3TestStore({ prefix: "cache" });
     const body = "open_time,close\n1,2\n";
+    const terms = { contentType: "text/csv", sizeBytes: body.length, createOnly: true };
+    const headers = { "content-type": "text/csv", "if-none-match": "*" };
 
-    const putUrl = await store.presigner!.putUrl("up/load.csv", 60, "text/csv");
-    const put = await fetch(putUrl, { method: "PUT", body, headers: { "content-type": "text/csv" } });
+    const putUrl = await store.presigner!.putUrl("up/load.csv", 60, terms);
+    const put = await fetch(putUrl, { method: "PUT", body, headers });
+    const again = await fetch(putUrl, { method: "PUT", body: "open_time,close\n3,4\n", headers });
     const getUrl = await store.presigner!.getUrl("up/load.csv", 60);
     const got = await fetch(getUrl);
 
-    // moto checks neither signatures nor expiry, so the URL's shape is checked here instead.
-    expect(new URL(putUrl).searchParams.get("X-Amz-SignedHeaders")).toBe("content-type;host");
+    // moto checks neither signatures nor expiry, so the URL's shape is checked here instead: S3 refuses an upload
+    // whose type, length or If-None-Match differ from the signed ones.
+    expect(new URL(putUrl).searchParams.get("X-Amz-SignedHeaders")).toBe("content-length;content-type;host;if-none-match");
+    expect(again.status).toBe(412);
     expect(putUrl).not.toMatch(/checksum/i);
     expect(new URL(putUrl).pathname).toMatch(/\/cache\/up\/load\.csv$/);
     expect(put.status).toBe(200);
@@ -133,7 +138,9 @@ describe("s3 store", () => {
     const { store } = await s3TestStore();
 
     await expect(store.presigner!.getUrl("../x", 60)).rejects.toBeInstanceOf(InvalidKeyError);
-    await expect(store.presigner!.putUrl("a b", 60, "text/csv")).rejects.toBeInstanceOf(InvalidKeyError);
+    await expect(store.presigner!.putUrl("a b", 60, { contentType: "text/csv", sizeBytes: 1, createOnly: true })).rejects.toBeInstanceOf(
+      InvalidKeyError,
+    );
   });
 
   it("bounds get as a whole, but getStream only until the headers", async () => {

@@ -36,6 +36,12 @@ export interface TestAppOptions extends Partial<Omit<AppDeps, "cache" | "log" | 
   /** Binance client settings other than its URLs, clock and sleep. */
   binanceOptions?: Omit<BinanceClientOptions, "spotUrl" | "futuresUrl" | "clock" | "sleep">;
   klinesRecheckSeconds?: number;
+  /** CONVERSIONS_MAX; 2 by default, as deployed. */
+  conversionsMax?: number;
+  /** How long a writer waits for its entry's turn (10 s by default). */
+  turnWaitMs?: number;
+  /** How long a conversion waits for a slot (10 s by default). */
+  conversionWaitMs?: number;
 }
 
 /** The real app on a real store, with a pinned clock, memory counters by default, and the log lines captured. */
@@ -58,12 +64,13 @@ export function testApp(options: TestAppOptions = {}) {
   });
   const counters = options.counters ?? createMemoryCounters();
   const kv = options.kv ?? createMemoryKeyValueStore({ clock });
+  const leases = options.leases ?? createMemoryLeases({ clock });
   const deps = assembleDeps(
     {
       store,
       counters,
       kv,
-      leases: options.leases ?? createMemoryLeases({ clock }),
+      leases,
       binance,
       archive: options.archiveUrl ? createBinanceArchive({ baseUrl: options.archiveUrl, timeoutMs: 20_000 }) : undefined,
       clock,
@@ -83,11 +90,14 @@ export function testApp(options: TestAppOptions = {}) {
       inlineMaxBytes: options.inlineMaxBytes,
       klinesDeadlineMs: options.klinesDeadlineMs ?? 25_000,
       klinesRecheckSeconds: options.klinesRecheckSeconds ?? 3600,
+      conversionsMax: options.conversionsMax ?? 2,
+      turnWaitMs: options.turnWaitMs,
+      conversionWaitMs: options.conversionWaitMs,
     },
   );
   const { cache, symbols, klines } = deps;
   const app = createApp(deps);
-  return { app, store, dir, clock, logs, cache, counters, kv, symbols, binance, klines };
+  return { app, store, dir, clock, logs, cache, counters, kv, symbols, binance, klines, leases };
 }
 
 export const DATA = "/api/v1/backtest/cache/data";

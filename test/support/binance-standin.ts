@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { setTimeout as delay } from "node:timers/promises";
+import { constants as zlibConstants, deflateRawSync } from "node:zlib";
 import { serve } from "@hono/node-server";
 import { zipSync } from "fflate";
 import { Hono, type Context } from "hono";
@@ -34,10 +35,23 @@ export interface StandInSwitches {
   /** klines only: answer the page of the first startTime seen while on, whatever startTime says (a stuck cursor). */
   stuckCursor?: { count: number };
   /**
-   * Archive files that are wrong at the source, by name without extension (`BTCUSDT-1m-2024-03`): a .CHECKSUM that
-   * is not the zip's; a zip cut in half (its .CHECKSUM is of the cut zip); rows a month late (outside the file's).
+   * klines only: a page asked from before `fromMs` leaves out the candles opening in [fromMs, toMs) and goes on
+   * with the next ones, as if they did not exist (a hole inside one page); a request that starts inside the stretch,
+   * as a narrow one does, answers them. Counts down only on the pages it holed.
    */
-  archiveFaults?: Record<string, "bad_checksum" | "truncated" | "shifted">;
+  holedPages?: { count: number; fromMs: number; toMs: number };
+  /**
+   * Archive files that are wrong at the source, by name without extension (`BTCUSDT-1m-2024-03`): a .CHECKSUM that
+   * is not the zip's; a zip cut in half (its .CHECKSUM is of the cut zip); rows a month late (outside the file's);
+   * a zip bomb, one entry inflating to 600 MB, its sizes declared (`bomb`) or declared as a small file's
+   * (`bomb_lying`). Bombs carry a matching .CHECKSUM, as every fault but `bad_checksum` does.
+   */
+  archiveFaults?: Record<string, "bad_checksum" | "truncated" | "shifted" | "bomb" | "bomb_lying">;
+  /**
+   * Archive files that miss candles REST has, by name without extension: no row opens in these [fromMs, toMs)
+   * windows. Their .CHECKSUM is of the holed zip: Binance's own files do this (binance-public-data #253, #297, #403).
+   */
+  archiveHoles?: Record<string, { fromMs: number; toMs: number }[]>;
   /** Archive: 503 for every file. */
   archiveDown?: { count: number };
 }
@@ -163,7 +177,7 @@ export async function startBinanceStandIn(options: StandInOptions = {}): Promise
   const zips = new Map<string, Uint8Array>();
 
   /** True when switch `name` is on; uses up one of its answers. */
-  function take<K extends Exclude<keyof StandInSwitches, "archiveFaults">>(name: K): NonNullable<StandInSwitches[K]> | null {
+  function take<K extends Exclude<keyof StandInSwitches, "archiveFaults" | "archiveHoles" | "holedPages">>(name: K): NonNullable<StandInSwitches[K]> | null {
     const value = switches[name];
     if (!value || value.count <= 0) return null;
     if ("after" in value && (value.after ?? 0) > 0) {
@@ -214,8 +228,11 @@ export async function startBinanceStandIn(options: StandInOptions = {}): Promise
       stuckAt ??= params.get("startTime");
       if (stuckAt !== null) params.set("startTime", stuckAt);
     }
-    const answer = klinesAnswer(api, params, now(), history);
+    const holed = switches.holedPages;
+    const hole = holed && holed.count > 0 && Number(params.get("startTime") ?? -Infinity) < holed.fromMs ? holed : null;
+    const answer = klinesAnswer(api, params, now(), hole ? { ...history, maintenance: [...history.maintenance, hole] } : history);
     if ("error" in answer) return c.json(answer.error, 400);
+    if (hole && answer.rows.some(([open]) => open >= hole.toMs)) hole.count -= 1;
     const short = take("shortPages");
     return c.json(short ? answer.rows.slice(0, short.keep) : answer.rows);
   };
@@ -229,9 +246,14 @@ export async function startBinanceStandIn(options: StandInOptions = {}): Promise
     const file = archiveFileOf(c.req.path, now());
     if (!file || (options.archiveMissing ?? []).includes(file.stem)) return c.text("Not Found", 404);
     const fault = switches.archiveFaults?.[file.stem];
+    const holes = switches.archiveHoles?.[file.stem] ?? [];
     // A file is made once (a month of 1m candles takes seconds): its zip and its checksum ask for the same bytes.
-    const made = `${file.stem}:${file.spot}:${fault === "shifted"}`;
-    const whole = zips.get(made) ?? archiveZip(file, history, now(), fault === "shifted");
+    const made = JSON.stringify([file.stem, file.spot, fault ?? null, holes]);
+    const whole =
+      zips.get(made) ??
+      (fault === "bomb" || fault === "bomb_lying"
+        ? zipBomb(`${file.stem}.csv`, 600, fault === "bomb_lying")
+        : archiveZip(file, { ...history, maintenance: [...history.maintenance, ...holes] }, now(), fault === "shifted"));
     zips.set(made, whole);
     const zip = fault === "truncated" ? whole.slice(0, Math.floor(whole.length / 2)) : whole.slice();
     if (file.checksum) {
@@ -395,6 +417,45 @@ function archiveZip(file: ArchiveFile, history: KlineHistory, nowMs: number, shi
   const lines = rows.map(([open, o, h, l, c, v, close, ...rest]) => [time(open), o, h, l, c, v, time(close), ...rest].join(",")).join("\n");
   const csv = (withHeader ? header : "") + lines + (lines ? "\n" : "");
   return zipSync({ [`${file.stem}.csv`]: [new TextEncoder().encode(csv), { mtime: new Date(Date.UTC(2024, 0, 1)), level: 1 }] });
+}
+
+/**
+ * A zip bomb: one entry of `inflatedMb` MB of "0" and no newline, deflated to about 1 KB a MB (one megabyte deflated
+ * with a sync flush, repeated: each copy stands alone, so the stream is whole). Its sizes are declared, or `lying`:
+ * declared as a 2 MB entry's. Its CRC is not computed: a reader that gets that far has already lost.
+ */
+export function zipBomb(name: string, inflatedMb: number, lying: boolean): Uint8Array {
+  const megabyte = deflateRawSync(Buffer.alloc(2 ** 20, "0"), { level: 9, finishFlush: zlibConstants.Z_SYNC_FLUSH });
+  // The final block: fixed Huffman codes, nothing in it but its end.
+  const data = Buffer.concat([...Array<Buffer>(inflatedMb).fill(megabyte), Buffer.from([0x03, 0x00])]);
+  const file = Buffer.from(name);
+  const sizes = (header: Buffer, at: number) => {
+    header.writeUInt32LE(0, at);
+    header.writeUInt32LE(data.length, at + 4);
+    header.writeUInt32LE(lying ? 2 * 2 ** 20 : inflatedMb * 2 ** 20, at + 8);
+  };
+  const local = Buffer.alloc(30);
+  local.writeUInt32LE(0x04034b50, 0);
+  local.writeUInt16LE(20, 4);
+  local.writeUInt16LE(8, 8);
+  local.writeUInt16LE(0x21, 12);
+  sizes(local, 14);
+  local.writeUInt16LE(file.length, 26);
+  const central = Buffer.alloc(46);
+  central.writeUInt32LE(0x02014b50, 0);
+  central.writeUInt16LE(20, 4);
+  central.writeUInt16LE(20, 6);
+  central.writeUInt16LE(8, 10);
+  central.writeUInt16LE(0x21, 14);
+  sizes(central, 16);
+  central.writeUInt16LE(file.length, 28);
+  const end = Buffer.alloc(22);
+  end.writeUInt32LE(0x06054b50, 0);
+  end.writeUInt16LE(1, 8);
+  end.writeUInt16LE(1, 10);
+  end.writeUInt32LE(central.length + file.length, 12);
+  end.writeUInt32LE(local.length + file.length + data.length, 16);
+  return Buffer.concat([local, file, data, central, file, end]);
 }
 
 function openAtOrBefore(interval: string, time: number): number {

@@ -5,8 +5,9 @@ import { zipSync } from "fflate";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { UpstreamUnavailableError } from "../../src/errors.js";
 import { ArchiveRejectedError, archivePath, createBinanceArchive, klinesOf, type ArchivePeriod } from "../../src/upstream/archive.js";
+import { zipBomb } from "../support/binance-standin.js";
 
-const MARCH: ArchivePeriod = { kind: "monthly", startMs: Date.UTC(2024, 2, 1), endMs: Date.UTC(2024, 3, 1) };
+const MARCH: ArchivePeriod = { kind: "monthly", startMs: Date.UTC(2024, 2, 1), endMs: Date.UTC(2024, 3, 1), maxCandles: 31 * 1440 };
 const ROW = (openMs: number, unit = 1) =>
   `${openMs * unit},1.5,2.5,1.25,2.0,10.5,${(openMs + 59_999) * unit + (unit - 1)},21.0,7,5.25,10.5,0`;
 const HEADER = "open_time,open,high,low,close,volume,close_time,quote_volume,count,taker_buy_volume,taker_buy_quote_volume,ignore";
@@ -15,7 +16,7 @@ describe("archive paths", () => {
   it("names monthly and daily files of spot and USD-M futures as the public archive does, 1M as 1mo", () => {
     expect(archivePath("spot", "BTCUSDT", "1m", MARCH)).toBe("data/spot/monthly/klines/BTCUSDT/1m/BTCUSDT-1m-2024-03.zip");
     expect(archivePath("futures", "ETHUSDT", "1M", MARCH)).toBe("data/futures/um/monthly/klines/ETHUSDT/1mo/ETHUSDT-1mo-2024-03.zip");
-    const day = { kind: "daily", startMs: Date.UTC(2024, 2, 9), endMs: Date.UTC(2024, 2, 10) } as const;
+    const day = { kind: "daily", startMs: Date.UTC(2024, 2, 9), endMs: Date.UTC(2024, 2, 10), maxCandles: 86_400 } as const;
     expect(archivePath("spot", "BTCUSDT", "1s", day)).toBe("data/spot/daily/klines/BTCUSDT/1s/BTCUSDT-1s-2024-03-09.zip");
   });
 });
@@ -45,6 +46,12 @@ describe("archive rows", () => {
     ["a header in the middle", `${ROW(first)}\n${HEADER}`],
   ])("rejects the whole file for %s", (_, csv) => {
     expect(() => klinesOf(csv, MARCH, "f")).toThrow(ArchiveRejectedError);
+  });
+
+  it("rejects a file of more rows than its period has candles", () => {
+    const csv = [0, 1, 2].map((minute) => ROW(first + minute * 60_000)).join("\n");
+    expect(klinesOf(csv, { ...MARCH, maxCandles: 3 }, "f")).toHaveLength(3);
+    expect(() => klinesOf(csv, { ...MARCH, maxCandles: 2 }, "f")).toThrow(/one row more than the 2 candles/);
   });
 });
 
@@ -107,6 +114,28 @@ describe("archive client", () => {
     files.set(path, cut);
     files.set(`${path}.CHECKSUM`, Buffer.from(createHash("sha256").update(cut).digest("hex")));
     await expect(read()).rejects.toThrow(ArchiveRejectedError);
+  });
+
+  /** Serves `zip` with a .CHECKSUM that matches it. */
+  function publishZip(zip: Uint8Array) {
+    files.set(path, Buffer.from(zip));
+    files.set(`${path}.CHECKSUM`, Buffer.from(createHash("sha256").update(zip).digest("hex")));
+  }
+
+  it("rejects a zip bomb that declares its 600 MB before inflating it, and one that lies about it while inflating", async () => {
+    publishZip(zipBomb("BTCUSDT-1m-2024-03.csv", 600, false));
+    await expect(read()).rejects.toThrow(/declares 629145600 bytes inflated, over the 11428096/);
+    publishZip(zipBomb("BTCUSDT-1m-2024-03.csv", 600, true));
+    await expect(read()).rejects.toThrow(/inflates past 11428096 bytes/);
+  });
+
+  it("rejects a zip whose deflated data is not deflate, even with a matching checksum", async () => {
+    const zip = Buffer.from(zipSync({ "BTCUSDT-1m-2024-03.csv": new TextEncoder().encode(ROW(MARCH.startMs).repeat(500)) }));
+    // The deflated data starts after the 30-byte header and the name; a block type of 3 does not exist.
+    const data = 30 + "BTCUSDT-1m-2024-03.csv".length;
+    zip[data] = 0xff;
+    publishZip(zip);
+    await expect(read()).rejects.toThrow(/is not a whole zip: invalid block type/);
   });
 
   it("reports an archive that answers 5xx as unavailable, not as a missing file", async () => {

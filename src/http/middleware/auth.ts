@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { Context, MiddlewareHandler } from "hono";
-import { ForbiddenOriginError, UnauthorizedError, WritesDisabledError } from "../../errors.js";
+import { UnauthorizedError, WritesDisabledError } from "../../errors.js";
 import type { AppEnv } from "../env.js";
 
 /**
@@ -64,19 +64,3 @@ export function spendOf(c: Context<AppEnv>, access: Access): Spend {
   if (access.writeToken !== undefined) return presents(c, access.writeToken) ? "allowed" : "token_required";
   return access.withoutWriteToken === "closed" ? "writes_disabled" : "allowed";
 }
-
-const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
-
-/**
- * Refuses a mutation a browser sends from a page of another origin: without a token, `npm start` is open to curl
- * and to its own admin page, not to every web page the user visits (POST clear is a CORS-simple request). curl
- * sends no Origin; the admin page sends its own.
- */
-export const sameOriginMutations = (): MiddlewareHandler<AppEnv> =>
-  async function sameOriginMutations(c, next) {
-    const origin = c.req.header("origin");
-    if (origin !== undefined && !SAFE_METHODS.has(c.req.method) && origin !== new URL(c.req.url).origin) {
-      throw new ForbiddenOriginError(origin);
-    }
-    return next();
-  };

@@ -16,14 +16,17 @@ const STATUS: Record<ErrorCode, ContentfulStatusCode> = {
   UNAUTHORIZED: 401,
   WRITES_DISABLED: 403,
   FORBIDDEN_ORIGIN: 403,
+  FORBIDDEN_HOST: 403,
   NOT_FOUND: 404,
   CACHE_MISS: 404,
+  ENTRY_BUSY: 409,
   PAYLOAD_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
   // Inputs are validated before any key is made of them: a bad key is a bug.
   INVALID_KEY: 500,
   STORAGE_UNAVAILABLE: 503,
   COUNTERS_UNAVAILABLE: 503,
+  SERVICE_BUSY: 503,
   UPSTREAM_UNAVAILABLE: 503,
   UPSTREAM_INVALID: 503,
 };
@@ -35,6 +38,7 @@ const STATUS: Record<ErrorCode, ContentfulStatusCode> = {
 const PUBLIC_MESSAGE: Partial<Record<ErrorCode, string>> = {
   STORAGE_UNAVAILABLE: "The cache storage failed or did not answer in time; ask again",
   COUNTERS_UNAVAILABLE: "Redis failed or did not answer in time; ask again",
+  SERVICE_BUSY: "The service is at its bound of conversions running at once; ask again after Retry-After",
   UPSTREAM_UNAVAILABLE: "Binance could not be reached, refused, or the request ran out of time; ask again after Retry-After",
   UPSTREAM_INVALID: "Binance answered candles that cannot be right (out of order, off the grid, or a cursor that does not move); nothing of them was stored",
   INVALID_KEY: "Internal error",

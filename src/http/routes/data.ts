@@ -15,7 +15,8 @@ import type { CsvSource } from "../../formats/columnar.js";
 import { isColumnar, loadColumnar, MEDIA_TYPES } from "../../formats/media.js";
 import { cacheControlOf, entityTagOf, matchesIfNoneMatch } from "../revalidation.js";
 import { streamOf, streamOfGenerator } from "../stream.js";
-import { datasetFromQuery, wantedFormat } from "../validation.js";
+import { lambdaDeadlineOf } from "../request-deadline.js";
+import { datasetFromQuery, uploadIdFromQuery, uploadSizeFromQuery, wantedFormat } from "../validation.js";
 
 /**
  * GET data: a hit as JSON rows, the stored CSV bytes, its Parquet form (made once, then kept beside it) or an Arrow
@@ -24,14 +25,14 @@ import { datasetFromQuery, wantedFormat } from "../validation.js";
  * the meta is read for it.
  */
 export function readData(
-  deps: Pick<AppDeps, "cache" | "counters" | "access" | "clock" | "inlineMaxBytes" | "presignTtlSeconds">,
+  deps: Pick<AppDeps, "cache" | "counters" | "access" | "clock" | "inlineMaxBytes" | "presignTtlSeconds" | "conversions">,
 ): RouteChain {
-  const { cache, counters, clock, inlineMaxBytes, presignTtlSeconds } = deps;
+  const { cache, counters, clock, inlineMaxBytes, presignTtlSeconds, conversions } = deps;
   /** Shared caches may keep a hit only when anyone may read it. */
   const shared = deps.access.readToken === undefined;
-  /** One INCRBY per read, bounded by the counters' short timeout; it never fails the request. */
+  /** One INCRBY per read, sent and not waited for: a slow or failing Redis never slows or fails the answer. */
   const count = (id: DatasetId, isHit: boolean) =>
-    counters.increment(isHit ? dataCacheHitKey(id.market_type) : dataCacheMissKey(id.market_type));
+    void counters.increment(isHit ? dataCacheHitKey(id.market_type) : dataCacheMissKey(id.market_type));
   return [
     requireRead(deps.access),
     compressAnswers(),
@@ -40,18 +41,18 @@ export function readData(
       const format = wantedFormat(c);
       c.header("X-Cache-Key", datasetKey(id));
       const found = await cache.lookup(id);
-      if (!found.hit) return miss(c, found, count(id, false));
+      if (!found.hit) return miss(c, found, () => count(id, false));
       const { meta } = found;
       const tag = entityTagOf(meta, format);
       const validators = { ETag: tag, "Cache-Control": cacheControlOf(cache.expiresAtOf(meta), clock.now(), shared) };
       if (matchesIfNoneMatch(c.req.header("If-None-Match"), tag)) {
-        await hit(c, count(id, true));
+        hit(c, () => count(id, true));
         return c.body(null, 304, validators);
       }
       if (format === "json") {
         const read = await cache.openRowsJson(id, { maxCsvBytes: inlineMaxBytes, meta });
-        if (!read.hit) return miss(c, read, count(id, false));
-        await hit(c, count(id, true));
+        if (!read.hit) return miss(c, read, () => count(id, false));
+        hit(c, () => count(id, true));
         if ("stream" in read.json) {
           const body = successWithRowsStream({ meta }, read.json.stream);
           return c.body(streamOfGenerator(body), 200, { ...validators, "Content-Type": "application/json" });
@@ -63,12 +64,15 @@ export function readData(
           "Content-Length": String(body.sizeBytes),
         });
       }
+      // What ends a conversion's waits (for a slot, or another's conversion of the same form).
+      const waits = () => conversions.waitSignal(lambdaDeadlineOf(c, clock)?.signal);
       if (format === "parquet") {
-        // Made once from the CSV and kept beside it; the writer is loaded only to make it.
-        const make: ParquetMaker = async (csv) => (await loadColumnar()).columnarOf("parquet", csv);
-        const read = await cache.openParquet(id, meta, make);
-        if (!read.hit) return miss(c, read, count(id, false));
-        await hit(c, count(id, true));
+        // Made once from the CSV and kept beside it, in a conversion slot; the writer is loaded only to make it.
+        const signal = waits();
+        const make: ParquetMaker = (csv) => conversions.stream(async () => (await loadColumnar()).columnarOf("parquet", csv), signal);
+        const read = await cache.openParquet(id, meta, make, { signal });
+        if (!read.hit) return miss(c, read, () => count(id, false));
+        hit(c, () => count(id, true));
         c.header("X-Parquet", read.made ? "MISS" : "HIT");
         if (inlineMaxBytes !== undefined && read.parquet.sizeBytes > inlineMaxBytes) {
           await read.parquet.stream.cancel();
@@ -85,8 +89,8 @@ export function readData(
         });
       }
       const read = await cache.openCsv(id, { meta });
-      if (!read.hit) return miss(c, read, count(id, false));
-      await hit(c, count(id, true));
+      if (!read.hit) return miss(c, read, () => count(id, false));
+      hit(c, () => count(id, true));
       if (isColumnar(format)) {
         // An Arrow stream of candles is three quarters of the CSV: what may not be answered inline as CSV is not as
         // Arrow either.
@@ -94,8 +98,13 @@ export function readData(
           await read.csv.stream.cancel();
           throw new TooLargeToInlineError(read.csv.sizeBytes, inlineMaxBytes);
         }
-        const { columnarOf } = await loadColumnar();
-        const body = await columnarOf(format, reopen(read.csv.stream, () => cache.openCsv(id, { meta })));
+        const csv = reopen(read.csv.stream, () => cache.openCsv(id, { meta }));
+        const body = await conversions
+          .stream(async () => (await loadColumnar()).columnarOf(format, csv), waits())
+          .catch(async (error: unknown) => {
+            await read.csv.stream.cancel().catch(() => undefined);
+            throw error;
+          });
         return c.body(streamOfGenerator(body), 200, {
           ...validators,
           "Content-Type": MEDIA_TYPES[format],
@@ -119,7 +128,7 @@ export function readData(
   ];
 }
 
-/** PUT data: stores a CSV (or JSON rows, written as the original's CSV), replacing any entry of the same id. */
+/** PUT data: stores a CSV (or JSON rows, written as the original's CSV), replacing any entry of the same id, in its turn. */
 export function storeData(deps: Pick<AppDeps, "cache" | "access" | "maxBodyBytes">): RouteChain {
   return [
     requireWrite(deps.access),
@@ -146,21 +155,26 @@ export function deleteData(deps: Pick<AppDeps, "cache" | "access">): RouteChain 
   ];
 }
 
-/** POST upload-url: a presigned PUT URL for a CSV too big for a Lambda request, to be committed after. */
-export function uploadUrl(deps: Pick<AppDeps, "cache" | "access" | "presignTtlSeconds">): RouteChain {
-  const { presignTtlSeconds } = deps;
+/**
+ * POST upload-url: a presigned PUT URL for a CSV too big for a Lambda request, of `size_bytes` (at most
+ * MAX_BODY_MB), to a staging object of its own; committed after with its `upload_id`.
+ */
+export function uploadUrl(deps: Pick<AppDeps, "cache" | "access" | "presignTtlSeconds" | "maxBodyBytes">): RouteChain {
+  const { presignTtlSeconds, maxBodyBytes } = deps;
   return [
     requireWrite(deps.access),
     async function uploadUrl(c) {
       const id = datasetFromQuery(c);
-      const url = await deps.cache.uploadUrl(id, presignTtlSeconds);
-      if (!url) throw directTransferUnavailable();
+      const sizeBytes = uploadSizeFromQuery(c, maxBodyBytes);
+      const upload = await deps.cache.uploadUrl(id, sizeBytes, presignTtlSeconds);
+      if (!upload) throw directTransferUnavailable();
       return c.json(
         success({
           cache_key: datasetKey(id),
+          upload_id: upload.uploadId,
           method: "PUT",
-          url,
-          headers: { "Content-Type": "text/csv" },
+          url: upload.url,
+          headers: upload.headers,
           expires_in_seconds: presignTtlSeconds,
         }),
       );
@@ -168,30 +182,32 @@ export function uploadUrl(deps: Pick<AppDeps, "cache" | "access" | "presignTtlSe
   ];
 }
 
-/** POST commit: checks the uploaded CSV in one streaming pass, then commits its entry. */
-export function commit(deps: Pick<AppDeps, "cache" | "access">): RouteChain {
+/** POST commit: checks the uploaded CSV (`upload_id`) in one streaming pass, then moves it into place in its turn. */
+export function commit(deps: Pick<AppDeps, "cache" | "access" | "maxBodyBytes">): RouteChain {
   return [
     requireWrite(deps.access),
     async function commit(c) {
       const id = datasetFromQuery(c);
-      const meta = await deps.cache.commitUpload(id);
-      if (!meta) throw new NotFoundError("Nothing was uploaded for these parameters; PUT the CSV to the upload URL first");
+      const meta = await deps.cache.commitUpload(id, uploadIdFromQuery(c), deps.maxBodyBytes);
+      if (!meta) {
+        throw new NotFoundError("Nothing waits to be committed under this upload_id: PUT the CSV to its upload URL first (an upload commits once)");
+      }
       c.header("X-Cache-Key", meta.cache_key);
       return c.json(success({ meta }), 201);
     },
   ];
 }
 
-/** Marks the answer a hit, once its count has gone (counting never fails it). */
-async function hit(c: Context<AppEnv>, counted: Promise<void>): Promise<void> {
-  await counted;
+/** Marks the answer a hit, and counts it. */
+function hit(c: Context<AppEnv>, count: () => void): void {
+  count();
   c.set("cacheOutcome", "hit");
   c.header("X-Cache", "HIT");
 }
 
-/** Answers 404 CACHE_MISS, once its count has gone. */
-async function miss(c: Context<AppEnv>, found: Extract<Lookup<object>, { hit: false }>, counted: Promise<void>): Promise<never> {
-  await counted;
+/** Counts a miss and answers 404 CACHE_MISS. */
+function miss(c: Context<AppEnv>, found: Extract<Lookup<object>, { hit: false }>, count: () => void): never {
+  count();
   c.set("cacheOutcome", found.reason);
   c.header("X-Cache", "MISS");
   throw new NotFoundError(found.reason === "expired" ? "The cache entry has expired" : "No cache entry for these parameters", "CACHE_MISS");

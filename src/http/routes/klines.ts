@@ -38,9 +38,10 @@ export function klines(
     const lambda = c.env?.lambdaContext;
     const budgetMs = lambda ? lambda.getRemainingTimeInMillis() - LAMBDA_MARGIN_MS : deps.klinesDeadlineMs;
     const deadline = deadlineIn(deps.clock, budgetMs);
-    const result = await klines.get(id, { deadline, spend: spendOf(c, deps.access) }).catch(async (error: unknown) => {
+    // Counting never waits: the drivers never reject, and an answer is not held up by a slow counter store.
+    const result = await klines.get(id, { deadline, spend: spendOf(c, deps.access) }).catch((error: unknown) => {
       const requests = error instanceof AppError ? Number(error.details?.upstream_requests ?? 0) : 0;
-      if (requests > 0) await counters.increment(klinesUpstreamRequestsKey(id.market_type), requests);
+      if (requests > 0) void counters.increment(klinesUpstreamRequestsKey(id.market_type), requests);
       throw error;
     });
     const outcome = describeOutcome(c, result);
@@ -51,8 +52,9 @@ export function klines(
       [klinesArchiveKey(market, "hit"), result.archive.files],
       [klinesArchiveKey(market, "miss"), result.archive.missing],
       [klinesArchiveKey(market, "failure"), result.archive.failed],
+      [klinesArchiveKey(market, "incomplete"), result.archive.incomplete],
     ];
-    await Promise.all(counts.filter(([, by]) => by > 0).map(([key, by]) => counters.increment(key, by)));
+    for (const [key, by] of counts) if (by > 0) void counters.increment(key, by);
     if (overInline(estimatedCsvBytes(result))) return partsAnswer(c, id, result);
 
     const tag = entityTagOfRange(result, format);
@@ -170,6 +172,7 @@ function describeOutcome(c: Context<AppEnv>, result: KlinesResult): KlinesOutcom
   c.header("X-Partitions-Fetched", String(fetched));
   c.header("X-Upstream-Requests", String(result.upstreamRequests));
   c.header("X-Archive-Files", String(result.archive.files));
+  c.header("X-Archive-Incomplete", String(result.archive.incomplete));
   c.header("X-Reaches-Now", String(result.coverage.reachesNow));
   c.header("X-Gaps", String(result.coverage.gaps.length));
   return outcome;

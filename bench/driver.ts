@@ -55,6 +55,8 @@ export async function startDriver(name: DriverName, options: { s3Endpoint: strin
   return {
     url: `http://127.0.0.1:${port}`,
     cache,
+    /** The store itself, uncounted: to write what the service would not (entries as older versions stored them). */
+    store: raw,
     counts: {
       reset() {
         counted.reset();

@@ -15,6 +15,7 @@ import { startClient, type BenchClient, type LoadResult, type TimedRequest } fro
 import { startDriver, type DriverName } from "./driver.js";
 import { send } from "./http-client.js";
 import { klinesCsv } from "./klines.js";
+import { boundedReadsRows, measureBoundedReads, type BoundedReadFigures } from "./bounded-reads.js";
 import { measureFormats, type FormatFigures } from "./formats.js";
 import { measureReadThrough, type ReadThroughFigures } from "./read-through.js";
 import { medianMs, medianRun } from "./stats.js";
@@ -27,8 +28,8 @@ const SIZES = {
   smallRows: 1_000,
   loadConnections: 32,
   ...(quick
-    ? { bigRows: 20_000, entries: 300, loadMs: 2_000, runs: 3, infoRuns: 2, coldImports: 2, klinesEnd: "2025-01-31" }
-    : { bigRows: 525_600, entries: 10_000, loadMs: 10_000, runs: 5, infoRuns: 3, coldImports: 5, klinesEnd: "2025-12-31" }),
+    ? { bigRows: 20_000, wideRows: 100, entries: 300, loadMs: 2_000, runs: 3, infoRuns: 2, coldImports: 2, klinesEnd: "2025-01-31" }
+    : { bigRows: 525_600, wideRows: 1_000, entries: 10_000, loadMs: 10_000, runs: 5, infoRuns: 3, coldImports: 5, klinesEnd: "2025-12-31" }),
 };
 
 /**
@@ -89,6 +90,7 @@ async function main(): Promise<void> {
   let transportFloorMs: number;
   const readThrough: ReadThroughFigures[] = [];
   let formats: FormatFigures[];
+  let boundedReads: BoundedReadFigures;
   try {
     transportFloorMs = await rawTransferMs(client, bigCsv);
     for (const name of ["fs", "s3"] as const) {
@@ -97,6 +99,8 @@ async function main(): Promise<void> {
     }
     log("formats: bytes on the wire and time until a table in the client holds the rows");
     formats = await measureFormats(bigCsv, SIZES.bigRows, SIZES.runs);
+    log("bounded reads: JSON of a CRLF year, 8 at once; Arrow of a 10,000-column CSV");
+    boundedReads = await measureBoundedReads(client, { rows: SIZES.bigRows, wideRows: SIZES.wideRows, runs: SIZES.runs });
     for (const latencyMs of [0, UPSTREAM_LATENCY_MS]) {
       for (const source of ["rest", "archive"] as const) {
         log(`klines: 1m candles 2025-01-01 .. ${SIZES.klinesEnd}, cold (${source}, ${latencyMs} ms a round trip) then warm`);
@@ -126,12 +130,14 @@ async function main(): Promise<void> {
     drivers,
     readThrough,
     formats,
+    boundedReads,
     bundles,
   };
   writeFileSync(join(ROOT, "bench", "results.json"), JSON.stringify(results, null, 2) + "\n");
   console.log(table(drivers as Record<DriverName, DriverFigures>, transportFloorMs, bundles));
   console.log(readThroughTable(readThrough));
   console.log(formatsTable(formats, SIZES.bigRows));
+  console.log(`\n${markdown(boundedReadsRows(boundedReads))}\n`);
   log("wrote bench/results.json");
 }
 

@@ -1,5 +1,7 @@
 import Papa from "papaparse";
 import { InvalidBodyError } from "../errors.js";
+import { CsvSyntaxError, CsvTokenizer, type CsvRecord, type CsvSink } from "./csv-grammar.js";
+import { timestampValue, typedCell } from "./json-rows.js";
 import { formatTimestamp, OriginalFormDay, parseTimestamp } from "./timestamp.js";
 
 /** What a valid dataset CSV looks like: its header and how many data rows follow it. */
@@ -8,134 +10,71 @@ export interface CsvShape {
   rows: number;
 }
 
-const COMMA = 0x2c;
-const QUOTE = 0x22;
-const LF = 0x0a;
-const CR = 0x0d;
-const MAX_HEADER_BYTES = 64 * 1024;
+/** The most columns a dataset CSV may have: what a reader holds of a row is bounded. */
+export const MAX_COLUMNS = 1000;
 /** Longer than any timestamp parseTimestamp reads (`2021-10-22T23:03:00.123456789+02:00` is 35 bytes). */
 const MAX_TIMESTAMP_BYTES = 64;
 
 /**
- * Checks a dataset CSV in one pass over its bytes, chunk by chunk, without building rows: a header row that
- * names `timestamp` (and no column twice), every record as wide as the header (RFC 4180 quoting), and a
- * readable timestamp in each. Blank lines are skipped. Throws InvalidBodyError naming the first bad line.
+ * Checks a dataset CSV in one pass over its bytes, chunk by chunk, without building rows: the grammar every reader
+ * shares (see csv-grammar.ts), at most MAX_COLUMNS columns, and a readable timestamp in each row. Throws
+ * InvalidBodyError naming the first bad line.
  */
 export function createCsvInspector(): { push(chunk: Uint8Array): void; end(): CsvShape } {
-  return new CsvInspector();
+  const check = new RowCheck();
+  const tokenizer = new CsvTokenizer(check);
+  return {
+    push(chunk) {
+      asInvalidBody(() => tokenizer.push(chunk));
+    },
+    end() {
+      asInvalidBody(() => tokenizer.end());
+      return { columns: check.columns, rows: check.rows };
+    },
+  };
+}
+
+/** A CSV the grammar refuses is an invalid body, with the grammar's words. */
+function asInvalidBody(read: () => void): void {
+  try {
+    read();
+  } catch (error) {
+    if (error instanceof CsvSyntaxError) throw new InvalidBodyError(error.message);
+    throw error;
+  }
 }
 
 /**
- * The inspector's state machine. A class, not closures: every write makes an inspector, and a hot loop compiled
- * against one instance's closures is thrown away for the next one's.
+ * What the write check asks of a record beyond the grammar. A class, not closures: every write makes one, and a hot
+ * loop compiled against one instance's closures is thrown away for the next one's.
  */
-class CsvInspector {
-  private readonly headerParts: Uint8Array[] = [];
-  private headerBytes = 0;
-  private columns: string[] | null = null;
-  private timestampIndex = -1;
-  private line = 1;
-  private rows = 0;
-  private field = 0;
-  private inQuotes = false;
-  private lineHasContent = false;
-  /** The timestamp field's bytes (quotes and unquoted CRs left out), the first MAX_TIMESTAMP_BYTES of them kept. */
-  private readonly timestamp = new Uint8Array(MAX_TIMESTAMP_BYTES);
-  private timestampBytes = 0;
+class RowCheck implements CsvSink {
+  columns: string[] = [];
+  rows = 0;
+  private timestampAt = -1;
   private readonly day = new OriginalFormDay();
 
-  push(chunk: Uint8Array): void {
-    if (this.columns) return this.scan(chunk, 0);
-    const newline = chunk.indexOf(LF);
-    const part = newline === -1 ? chunk : chunk.subarray(0, newline);
-    this.headerParts.push(part);
-    this.headerBytes += part.length;
-    if (this.headerBytes > MAX_HEADER_BYTES) throw new InvalidBodyError("CSV header row is too long");
-    if (newline === -1) return;
-    this.readHeader(Buffer.concat(this.headerParts));
-    this.scan(chunk, newline + 1);
-  }
-
-  end(): CsvShape {
-    if (!this.columns) {
-      if (this.headerBytes === 0) throw new InvalidBodyError("CSV is empty");
-      this.readHeader(Buffer.concat(this.headerParts));
+  header(names: string[]): void {
+    if (names.length > MAX_COLUMNS) {
+      throw new InvalidBodyError(`CSV header has ${names.length} columns; at most ${MAX_COLUMNS} are accepted`);
     }
-    if (this.inQuotes) throw new InvalidBodyError(`CSV line ${this.line} has an unterminated quoted field`);
-    if (this.lineHasContent || this.field > 0) this.endRecord();
-    return { columns: this.columns as unknown as string[], rows: this.rows };
-  }
-
-  private readHeader(bytes: Uint8Array): void {
-    const text = new TextDecoder("utf-8", { fatal: false }).decode(bytes).replace(/^\uFEFF/, "").replace(/\r$/, "");
-    const parsed = Papa.parse<string[]>(text, { header: false });
-    const names = (parsed.data[0] ?? []).map((name) => name.trim());
-    if (names.length === 0 || names.every((name) => name === "")) throw new InvalidBodyError("CSV has no header row");
-    if (new Set(names).size !== names.length) throw new InvalidBodyError("CSV header names a column twice");
-    this.timestampIndex = names.indexOf("timestamp");
-    if (this.timestampIndex === -1) throw new InvalidBodyError("CSV header row must contain a 'timestamp' column");
     this.columns = names;
-    this.line = 2;
-  }
-
-  /** The state machine over one chunk's bytes. */
-  private scan(chunk: Uint8Array, from: number): void {
-    const timestampAt = this.timestampIndex;
-    for (let i = from; i < chunk.length; i++) {
-      const byte = chunk[i] as number;
-      if (this.inQuotes) {
-        if (byte === QUOTE) this.inQuotes = false;
-        else if (this.field === timestampAt) this.addTimestampByte(byte);
-      } else if (byte === COMMA) {
-        this.field++;
-        this.lineHasContent = true;
-      } else if (byte === LF) {
-        this.endRecord();
-      } else if (byte === QUOTE) {
-        this.inQuotes = true;
-        this.lineHasContent = true;
-      } else if (byte !== CR) {
-        this.lineHasContent = true;
-        if (this.field === timestampAt) this.addTimestampByte(byte);
-      }
-    }
-  }
-
-  private addTimestampByte(byte: number): void {
-    if (this.timestampBytes < MAX_TIMESTAMP_BYTES) this.timestamp[this.timestampBytes] = byte;
-    this.timestampBytes++;
-  }
-
-  private endRecord(): void {
-    if (!this.lineHasContent && this.field === 0) {
-      this.line++;
-      return;
-    }
-    const width = (this.columns as string[]).length;
-    if (this.field + 1 !== width) {
-      throw new InvalidBodyError(`CSV line ${this.line} has ${this.field + 1} fields, the header has ${width}`);
-    }
-    this.checkTimestamp();
-    this.rows++;
-    this.line++;
-    this.field = 0;
-    this.lineHasContent = false;
-    this.timestampBytes = 0;
+    this.timestampAt = names.indexOf("timestamp");
   }
 
   /** The row's timestamp must be readable; one on a day already seen in the original's form needs no parsing. */
-  private checkTimestamp(): void {
-    const kept = Math.min(this.timestampBytes, MAX_TIMESTAMP_BYTES);
-    if (kept === this.timestampBytes && this.day.matches(this.timestamp, 0, kept)) return;
-    if (kept < this.timestampBytes || parseTimestamp(this.timestampText(kept)) === null) {
-      const start = JSON.stringify(this.timestampText(Math.min(kept, 40)));
-      throw new InvalidBodyError(`CSV line ${this.line}: timestamp ${start} is not a date`);
+  row(record: CsvRecord): void {
+    const at = this.timestampAt;
+    const from = record.start(at);
+    const to = record.end(at);
+    this.rows++;
+    if (!record.escaped(at) && this.day.matches(record.bytes, from, to)) return;
+    const text = to - from > MAX_TIMESTAMP_BYTES ? null : record.text(at);
+    if (text === null || parseTimestamp(text) === null) {
+      const start = JSON.stringify(record.text(at).slice(0, 40));
+      throw new InvalidBodyError(`CSV line ${record.line}: timestamp ${start} is not a date`);
     }
-    this.day.remember(this.timestamp, 0, kept);
-  }
-
-  private timestampText(length: number): string {
-    return Buffer.from(this.timestamp.buffer, 0, length).toString("latin1");
+    if (!record.escaped(at)) this.day.remember(record.bytes, from, to);
   }
 }
 
@@ -149,14 +88,32 @@ export function inspectCsv(bytes: Uint8Array): CsvShape {
 /** One candle row as served in JSON: `timestamp` as an ISO-8601 UTC string, numeric columns as numbers. */
 export type Row = Record<string, string | number | boolean | null>;
 
-/** Parses a stored CSV into rows: timestamps to ISO-8601 UTC, numbers to numbers, empty cells to null. */
+/**
+ * Parses a stored CSV into rows (by the grammar, see csv-grammar.ts): timestamps to ISO-8601 UTC, numbers to
+ * numbers, empty cells to null, as the JSON rows have them (see typedCell). Throws CsvSyntaxError for a CSV the
+ * grammar refuses.
+ */
 export function csvToRows(text: string): Row[] {
-  const parsed = Papa.parse<Row>(text, { header: true, dynamicTyping: true, skipEmptyLines: true });
-  for (const row of parsed.data) {
-    const ms = parseTimestamp(String(row.timestamp));
-    row.timestamp = ms === null ? row.timestamp ?? null : new Date(ms).toISOString();
-  }
-  return parsed.data;
+  const rows: Row[] = [];
+  let names: string[] = [];
+  let timestampAt = -1;
+  const tokenizer = new CsvTokenizer({
+    header(header) {
+      names = header;
+      timestampAt = header.indexOf("timestamp");
+    },
+    row(record) {
+      const row: Row = {};
+      for (let field = 0; field < names.length; field++) {
+        const text = record.text(field);
+        row[names[field] as string] = (field === timestampAt ? timestampValue(text) : typedCell(text)) as Row[string];
+      }
+      rows.push(row);
+    },
+  });
+  tokenizer.push(new TextEncoder().encode(text));
+  tokenizer.end();
+  return rows;
 }
 
 /**

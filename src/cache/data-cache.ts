@@ -7,8 +7,9 @@ import type { Log } from "../log.js";
 import type { ListedObject, ObjectStore, ObjectStream, ObjectVersion } from "../storage/types.js";
 import { mapLimit } from "../util/map-limit.js";
 import { csvToRows, type Row } from "./csv.js";
+import { countCsvRows, unlessRefused } from "./csv-grammar.js";
 import { createCsvProof, versionMatches } from "./integrity.js";
-import { csvToJsonRows, hasNoQuoteOrCr, NotPlainCsvError, plainJsonRowsOf, STREAM_JSON_ABOVE_BYTES, type RowsJson } from "./json-rows.js";
+import { csvToJsonRows, jsonRowsOf, STREAM_JSON_ABOVE_BYTES, type RowsJson } from "./json-rows.js";
 import { contentIdentityOf, describes, parseMeta, type CacheMeta, type Retention } from "./meta.js";
 import { createInfoIndex, SHARD_DIGITS, shardOf, type IndexRow } from "./info-index.js";
 import { csvKeyOf, metaKeyOf, parquetKeyOf, parseEntryObject, uploadExpiryOf, type EntryId } from "./objects.js";
@@ -146,7 +147,10 @@ export function createDataCache(options: DataCacheOptions) {
     return { hit: true, meta };
   }
 
-  /** CSVs proven to be what their meta says although their version is not the meta's, by (key, version, claim). */
+  /**
+   * CSVs proven to be what their meta says although their version is not the meta's, by (key, version, claim); and
+   * CSVs whose rows the grammar counted for a streamed JSON answer (see openRowsJson).
+   */
   const proven = new Map<string, true>();
   const provenKey = (id: EntryId, version: string, meta: CacheMeta) =>
     `${csvKeyOf(id)}\n${version}\n${meta.csv_sha256 ?? meta.rows}\n${meta.csv_bytes ?? ""}`;
@@ -358,13 +362,14 @@ export function createDataCache(options: DataCacheOptions) {
 
     /**
      * The entry's rows, parsed: timestamps as ISO-8601 UTC, numbers as numbers. A CSV larger than
-     * `maxCsvBytes` is not read: TooLargeToInlineError.
+     * `maxCsvBytes` is not read: TooLargeToInlineError. A CSV the grammar refuses (stored before it was checked by
+     * it) is a miss.
      */
     async readRows(id: EntryId, options: { maxCsvBytes?: number } = {}): Promise<Lookup<{ rows: Row[] }>> {
       const found = await readCsv(id, options);
       if (!found.hit) return found;
-      const rows = csvToRows(new TextDecoder().decode(Buffer.concat(found.csv)));
-      if (rows.length !== found.meta.rows) return TORN;
+      const rows = unlessRefused(() => csvToRows(new TextDecoder().decode(Buffer.concat(found.csv))));
+      if (rows?.length !== found.meta.rows) return TORN;
       return { hit: true, meta: found.meta, rows };
     },
 
@@ -375,16 +380,16 @@ export function createDataCache(options: DataCacheOptions) {
     async readRowsJson(id: EntryId, options: { maxCsvBytes?: number; meta?: CacheMeta } = {}): Promise<Lookup<{ json: RowsJson }>> {
       const found = await readCsv(id, options);
       if (!found.hit) return found;
-      const json = csvToJsonRows(found.csv);
-      if (json.rows !== found.meta.rows) return TORN;
+      const json = unlessRefused(() => csvToJsonRows(found.csv));
+      if (json?.rows !== found.meta.rows) return TORN;
       return { hit: true, meta: found.meta, json };
     },
 
     /**
      * The entry's rows as JSON, the same bytes as readRowsJson: in memory for a CSV up to STREAM_JSON_ABOVE_BYTES;
-     * above, written as the CSV is read (plainJsonRowsOf), so memory holds a chunk or two whatever the size. That
-     * takes a first read of the CSV to learn that it holds no quote and no CR, and the first megabyte of the answer
-     * is written before this returns, so a CSV the plain writer refuses is answered the slow way, whole in memory.
+     * above, written as the CSV is read (jsonRowsOf), so memory holds a chunk or two whatever the size. Before
+     * the answer starts, a first read proves the CSV holds the meta's rows by the grammar (once per CSV version and
+     * process, remembered with the proven CSVs), so the answer cannot break midway but for the store failing.
      */
     async openRowsJson(
       id: EntryId,
@@ -400,33 +405,18 @@ export function createDataCache(options: DataCacheOptions) {
       }
       if (first.sizeBytes <= STREAM_JSON_ABOVE_BYTES) {
         const csv = await readChunks(first);
+        const json = csv && unlessRefused(() => csvToJsonRows(csv));
+        return json?.rows === meta.rows ? { hit: true, meta, json } : TORN;
+      }
+      const counted = `rows counted by the grammar\n${provenKey(id, first.version, meta)}`;
+      let csv: ObjectStream | null = first;
+      if (first.version === "" || !proven.has(counted)) {
+        if ((await countCsvRows(first.stream as unknown as AsyncIterable<Uint8Array>)) !== meta.rows) return TORN;
+        rememberProven(counted);
+        csv = await openProven(id, meta, {});
         if (!csv) return TORN;
-        const json = csvToJsonRows(csv);
-        return json.rows === meta.rows ? { hit: true, meta, json } : TORN;
       }
-      let plain = true;
-      for await (const chunk of first.stream as unknown as AsyncIterable<Uint8Array>) {
-        if (!hasNoQuoteOrCr(chunk)) {
-          plain = false;
-          break;
-        }
-      }
-      if (!plain) return this.readRowsJson(id, options);
-      const again = await openProven(id, meta, {});
-      if (!again) return TORN;
-      const rows = plainJsonRowsOf(again.stream as unknown as AsyncIterable<Uint8Array>, meta.rows);
-      let head: IteratorResult<Uint8Array>;
-      try {
-        head = await rows.next();
-      } catch (error) {
-        if (error instanceof NotPlainCsvError) return this.readRowsJson(id, options);
-        throw error;
-      }
-      const stream = (async function* () {
-        if (!head.done) yield head.value;
-        yield* rows;
-      })();
-      return { hit: true, meta, json: { stream } };
+      return { hit: true, meta, json: { stream: jsonRowsOf(csv.stream as unknown as AsyncIterable<Uint8Array>, meta.rows) } };
     },
 
     /** A short-lived URL to GET the entry's CSV from the store itself; null when the store cannot make one. */

@@ -1,4 +1,4 @@
-import { csvToRows } from "./csv.js";
+import { CsvRecord, CsvTokenizer, decodeText, type CsvSink } from "./csv-grammar.js";
 import { OriginalFormDay, parseTimestamp } from "./timestamp.js";
 
 /** A CSV's rows as JSON text, in chunks of UTF-8 bytes. */
@@ -11,140 +11,166 @@ export interface RowsJson {
 
 /**
  * `JSON.stringify(csvToRows(text))` of the CSV whose bytes are `csv` (in chunks, as read from the store), byte for
- * byte, written straight from those bytes in one pass: no row objects, no per-cell strings (building those, then
- * stringifying them, took 6 s for a year of 1m candles, mostly in the garbage collector; this takes 0.4 s).
- * A plain CSV takes this path: no quotes, no CR, commas only, unique ordinary header names with `timestamp` among
- * them, every line as wide as the header. Anything else goes through csvToRows, so the answer is the same.
+ * byte, written straight from its records (see csv-grammar.ts) in one pass: no row objects, and no per-cell strings
+ * but for cells that are not plain decimals (building those, then stringifying them, took 6 s for a year of 1m
+ * candles, mostly in the garbage collector; this takes 0.35 s). Throws CsvSyntaxError for a CSV the grammar refuses.
  */
 export function csvToJsonRows(csv: readonly Uint8Array[]): RowsJson {
-  const fast = plainCsvToJson(csv);
-  if (fast) return fast;
-  const rows = csvToRows(decoder.decode(Buffer.concat(csv)));
-  const bytes = encoder.encode(JSON.stringify(rows));
-  return { chunks: [bytes], sizeBytes: bytes.length, rows: rows.length };
+  const writer = new JsonRowsWriter();
+  const tokenizer = new CsvTokenizer(writer);
+  for (const chunk of csv) tokenizer.push(chunk);
+  tokenizer.end();
+  const chunks = writer.end();
+  return { chunks, sizeBytes: chunks.reduce((sum, chunk) => sum + chunk.length, 0), rows: writer.rows };
 }
 
-const LF = 0x0a;
-const CR = 0x0d;
-const QUOTE = 0x22;
+/** A JSON answer of a CSV larger than this is written as the CSV is read, not in memory (see jsonRowsOf). */
+export const STREAM_JSON_ABOVE_BYTES = 8 * 2 ** 20;
+/**
+ * How much of the CSV is read before what it made of the answer is handed on: the less JSON a stream holds, the less
+ * 8 of them at once do (8 JSON reads of a year: 19 MB live in steps of 64 KB, 43 MB in steps of 1 MB).
+ */
+const STREAM_STEP_BYTES = 2 ** 16;
+
+/**
+ * The rows' JSON of any CSV, written as its chunks arrive: the very bytes csvToJsonRows writes, handed on after each
+ * 64 KB of CSV read, so memory holds the chunk being read and some 150 KB of JSON whatever the size. Throws
+ * CsvSyntaxError where the grammar refuses the CSV, and a RowCountError at the end when its rows are not
+ * `expectedRows`; a caller that must not fail midway checks the CSV first (countCsvRows).
+ */
+export async function* jsonRowsOf(csv: AsyncIterable<Uint8Array>, expectedRows: number): AsyncGenerator<Uint8Array> {
+  const writer = new JsonRowsWriter();
+  const tokenizer = new CsvTokenizer(writer);
+  for await (const chunk of csv) {
+    for (let at = 0; at < chunk.length; at += STREAM_STEP_BYTES) {
+      tokenizer.push(chunk.subarray(at, at + STREAM_STEP_BYTES));
+      yield* writer.takeFull();
+    }
+  }
+  tokenizer.end();
+  const rest = writer.end();
+  if (writer.rows !== expectedRows) throw new RowCountError(writer.rows, expectedRows);
+  yield* rest;
+}
+
+/** The CSV does not hold the rows its meta says: the stream it was answering ends with this error. */
+export class RowCountError extends Error {
+  override name = "RowCountError";
+  constructor(rows: number, expected: number) {
+    super(`The CSV holds ${rows} rows, not the ${expected} its meta says`);
+  }
+}
+
 const COMMA = 0x2c;
+const QUOTE = 0x22;
 const MINUS = 0x2d;
 const DOT = 0x2e;
 const ZERO = 0x30;
 const NINE = 0x39;
-const BOM = [0xef, 0xbb, 0xbf];
-/** The other delimiters papaparse tries when it guesses one from the first 10 lines. */
-const OTHER_DELIMITERS = [0x09, 0x7c, 0x3b, 0x1e, 0x1f];
-const GUESSED_FROM_LINES = 10;
 
 const encoder = new TextEncoder();
-const decoder = new TextDecoder();
-const decode = (bytes: Uint8Array, from: number, to: number) => decoder.decode(bytes.subarray(from, to));
-
-/** The fast path; null when the CSV is not plain (see csvToJsonRows). */
-function plainCsvToJson(csv: readonly Uint8Array[]): RowsJson | null {
-  // As Buffer views: memchr for indexOf and includes, and one kind of array for the hot loops to read.
-  const input = csv.map(asBuffer);
-  if (input.some((chunk) => chunk.includes(QUOTE) || chunk.includes(CR))) return null;
-  const line = new LineReader(input);
-  const writer = new PlainRowsWriter();
-  while (line.next()) if (!writer.line(line)) return null;
-  const chunks = writer.end();
-  if (!chunks) return null;
-  return { chunks, sizeBytes: chunks.reduce((sum, chunk) => sum + chunk.length, 0), rows: writer.rows };
-}
-
-const asBuffer = (chunk: Uint8Array) => Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-
-/** A JSON answer of a CSV larger than this is written as the CSV is read, not in memory (see plainJsonRowsOf). */
-export const STREAM_JSON_ABOVE_BYTES = 8 * 2 ** 20;
-
-/** The data rows of a CSV this service wrote: one line each, every line ended by LF, after the header. */
-export function rowsOfWrittenCsv(csv: readonly Uint8Array[]): number {
-  let lines = 0;
-  for (const chunk of csv.map(asBuffer)) for (let at = chunk.indexOf(LF); at !== -1; at = chunk.indexOf(LF, at + 1)) lines++;
-  return Math.max(lines - 1, 0);
-}
-
-/** True when no chunk of the CSV holds a quote or a CR: the first condition of the fast path, checked by memchr. */
-export function hasNoQuoteOrCr(chunk: Uint8Array): boolean {
-  const bytes = asBuffer(chunk);
-  return !bytes.includes(QUOTE) && !bytes.includes(CR);
-}
 
 /**
- * The rows' JSON of a CSV that holds no quote and no CR (see hasNoQuoteOrCr), written as its chunks arrive: the
- * very bytes csvToJsonRows writes, a megabyte at a time, so memory holds one input chunk and one output chunk
- * whatever the CSV's size. Throws, before the first byte, when the header or the first lines are not plain, and
- * later when a row is not (neither can happen to a CSV the cache checked when it was written) or when the rows
- * are not `expectedRows`.
+ * The keys of a row object built by assigning the header's names in order, in the order JSON.stringify writes
+ * them: names that are array indices first, ascending, then the others as the header has them.
  */
-export async function* plainJsonRowsOf(csv: AsyncIterable<Uint8Array>, expectedRows: number): AsyncGenerator<Uint8Array> {
-  const writer = new PlainRowsWriter();
-  const lines = new IncrementalLines();
-  for await (const chunk of csv) {
-    const bytes = asBuffer(chunk);
-    if (bytes.includes(QUOTE) || bytes.includes(CR)) throw new NotPlainCsvError("a quote or CR");
-    lines.push(bytes, (line) => {
-      if (!writer.line(line)) throw new NotPlainCsvError(`line ${writer.lines}`);
-    });
-    yield* writer.takeFull();
-  }
-  lines.end((line) => {
-    if (!writer.line(line)) throw new NotPlainCsvError(`line ${writer.lines}`);
-  });
-  const rest = writer.end();
-  if (!rest) throw new NotPlainCsvError("the header");
-  if (writer.rows !== expectedRows) throw new NotPlainCsvError(`${writer.rows} rows, not ${expectedRows}`);
-  yield* rest;
+function keyOrder(names: readonly string[]): number[] {
+  const fields = names.map((_, field) => field);
+  const index = (name: string) => (/^(0|[1-9]\d{0,9})$/.test(name) && Number(name) < 2 ** 32 - 1 ? Number(name) : -1);
+  const indices = fields.filter((field) => index(names[field] as string) !== -1);
+  indices.sort((a, b) => index(names[a] as string) - index(names[b] as string));
+  return [...indices, ...fields.filter((field) => index(names[field] as string) === -1)];
 }
 
-/** A CSV the plain path cannot write after all: the stream it was answering ends with this error. */
-export class NotPlainCsvError extends Error {
-  override name = "NotPlainCsvError";
-  constructor(what: string) {
-    super(`The CSV is not plain at ${what}; its JSON must be written the slow way`);
-  }
-}
-
-/** One line of the CSV: `bytes[from, end)`, with `bytes[end]` its newline or past the end. */
-interface LineView {
-  bytes: Uint8Array;
-  from: number;
-  end: number;
-}
-
-/** The fast path's writer, a line at a time: the header first, then the rows. */
-class PlainRowsWriter {
+/** Writes the rows' JSON a record at a time: the header first, then the rows. */
+class JsonRowsWriter implements CsvSink {
   private readonly out = new ChunkedBytes();
-  private names: string[] | null = null;
-  private timestampAt = -1;
-  private keys: Uint8Array[] = [];
+  /** The fields in the order their keys are written, and each key's bytes (`{"name":` or `,"name":`) as words. */
+  private order = new Int32Array(0);
   private keyWords: Uint32Array[] = [];
+  private keyBytes = new Int32Array(0);
   private keysBytes = 0;
-  private writeTimestamp = timestampWriter(this.out);
-  lines = 0;
+  /** Whether the keys are written in the header's order (no name is an array index). */
+  private inOrder = true;
+  private readonly scratch = new CsvRecord();
+  private timestampAt = -1;
+  private readonly writeTimestamp = timestampWriter(this.out);
   rows = 0;
 
-  /** False when the CSV is not plain after all. */
-  line(line: LineView): boolean {
-    this.lines++;
-    if (this.names === null) return this.header(line);
-    if (this.lines <= GUESSED_FROM_LINES && hasOtherDelimiter(line)) return false;
-    const { bytes, from, end } = line;
-    if (end === from) return true;
-    const { out, names, keys, keyWords, timestampAt } = this;
+  header(names: string[]): void {
+    this.order = Int32Array.from(keyOrder(names));
+    this.inOrder = this.order.every((field, key) => field === key);
+    const keys = [...this.order].map((field, i) => encoder.encode(`${i === 0 ? "{" : ","}${JSON.stringify(names[field])}:`));
+    this.keyWords = keys.map(toWords);
+    this.keyBytes = Int32Array.from(keys, (key) => key.length);
+    this.keysBytes = keys.reduce((sum, key) => sum + key.length, 0);
+    this.timestampAt = names.indexOf("timestamp");
+    this.out.text("[");
+  }
+
+  row(record: CsvRecord): void {
+    const { out, order, keyWords, keyBytes, timestampAt } = this;
+    const { bytes, bounds } = record;
     // Room for the row: no cell's plain JSON is longer than the cell but the timestamp's, 7 bytes more; a comma
     // and braces; and a key's last word may write 3 bytes past it. Cells typed as papaparse would make room anew.
+    const rowBytes = this.keysBytes + record.sizeBytes() + TIMESTAMP_GROWTH + 6;
+    out.reserve(rowBytes);
+    if (this.rows > 0) out.chunk[out.at++] = COMMA;
+    const anyQuoted = record.quoted > 0;
+    for (let key = 0; key < order.length; key++) {
+      const field = order[key] as number;
+      out.words(keyWords[key] as Uint32Array, keyBytes[key] as number);
+      const from = bounds[2 * field] as number;
+      const to = bounds[2 * field + 1] as number;
+      if (anyQuoted && record.escaped(field)) {
+        const text = record.text(field);
+        out.text(field === timestampAt ? timestampJson(text) : JSON.stringify(typedCell(text)));
+      } else if (field === timestampAt) this.writeTimestamp(bytes, from, to);
+      else {
+        const start = out.at;
+        if (copyDecimal(out, bytes, from, to) !== to || out.at === start) {
+          out.at = start;
+          out.text(JSON.stringify(typedCell(decodeText(bytes, from, to))));
+        }
+      }
+      out.reserve(rowBytes);
+    }
+    out.chunk[out.at++] = 0x7d; // }
+    this.rows++;
+  }
+
+  /**
+   * A plain line, written as row would write its record, in one pass: each cell is split off at the comma its
+   * copy stops at (a JSON row's keys in the header's order; else the line is split first).
+   */
+  plainRow(bytes: Buffer, from: number, end: number): boolean {
+    if (!this.inOrder) {
+      if (!this.scratch.splitPlain(bytes, from, end, this.order.length)) return false;
+      this.row(this.scratch);
+      return true;
+    }
+    const { out, keyWords, keyBytes, timestampAt } = this;
+    const width = keyWords.length;
     const rowBytes = this.keysBytes + (end - from) + TIMESTAMP_GROWTH + 6;
     out.reserve(rowBytes);
     if (this.rows > 0) out.chunk[out.at++] = COMMA;
     let cellStart = from;
-    for (let field = 0; field < names.length; field++) {
+    for (let field = 0; field < width; field++) {
       if (cellStart > end) return false;
-      out.words(keyWords[field] as Uint32Array, (keys[field] as Uint8Array).length);
-      const cellEnd =
-        field === timestampAt ? this.writeTimestamp(bytes, cellStart, end) : writeCell(out, bytes, cellStart, end);
+      out.words(keyWords[field] as Uint32Array, keyBytes[field] as number);
+      let cellEnd: number;
+      if (field === timestampAt) {
+        cellEnd = commaOrEnd(bytes, cellStart, end);
+        this.writeTimestamp(bytes, cellStart, cellEnd);
+      } else {
+        const start = out.at;
+        cellEnd = copyDecimal(out, bytes, cellStart, end);
+        if ((cellEnd !== end && bytes[cellEnd] !== COMMA) || out.at === start) {
+          out.at = start;
+          cellEnd = commaOrEnd(bytes, cellEnd, end);
+          out.text(JSON.stringify(typedCell(decodeText(bytes, cellStart, cellEnd))));
+        }
+      }
       out.reserve(rowBytes);
       cellStart = cellEnd + 1;
     }
@@ -154,123 +180,19 @@ class PlainRowsWriter {
     return true;
   }
 
-  private header(line: LineView): boolean {
-    if (hasOtherDelimiter(line)) return false;
-    const start = BOM.every((byte, i) => line.bytes[line.from + i] === byte) ? line.from + BOM.length : line.from;
-    const names = decode(line.bytes, start, line.end).split(",");
-    const timestampAt = names.indexOf("timestamp");
-    if (timestampAt === -1 || new Set(names).size !== names.length || !names.every(isOrdinaryKey)) return false;
-    this.names = names;
-    this.timestampAt = timestampAt;
-    this.keys = names.map((name, i) => encoder.encode(`${i === 0 ? "{" : ","}${JSON.stringify(name)}:`));
-    this.keyWords = this.keys.map(toWords);
-    this.keysBytes = this.keys.reduce((sum, key) => sum + key.length, 0);
-    this.out.text("[");
-    return true;
-  }
-
   /** The output chunks filled so far, handed over. */
   takeFull(): Uint8Array[] {
     return this.out.takeFull();
   }
 
-  /** The rest of the output; null when there was no header. */
-  end(): Uint8Array[] | null {
-    if (this.names === null) return null;
+  /** The rest of the output. */
+  end(): Uint8Array[] {
     this.out.text("]");
     return this.out.end();
   }
 }
 
-/** Lines of bytes pushed a chunk at a time: a line cut by a chunk boundary is joined into a buffer of its own. */
-class IncrementalLines {
-  private carry: Uint8Array[] = [];
-
-  push(chunk: Buffer, onLine: (line: LineView) => void): void {
-    let at = 0;
-    for (let newline = chunk.indexOf(LF); newline !== -1; newline = chunk.indexOf(LF, at)) {
-      if (this.carry.length === 0) onLine({ bytes: chunk, from: at, end: newline });
-      else {
-        const bytes = Buffer.concat([...this.carry, chunk.subarray(at, newline)]);
-        this.carry = [];
-        onLine({ bytes, from: 0, end: bytes.length });
-      }
-      at = newline + 1;
-    }
-    if (at < chunk.length) this.carry.push(Buffer.from(chunk.subarray(at)));
-  }
-
-  end(onLine: (line: LineView) => void): void {
-    if (this.carry.length === 0) return;
-    const bytes = Buffer.concat(this.carry);
-    this.carry = [];
-    onLine({ bytes, from: 0, end: bytes.length });
-  }
-}
-
-/**
- * Walks the lines of bytes given in chunks: after each `next()` that answers true, the line is
- * `bytes[from, end)`, and `bytes[end]` is its newline or past the end. A line cut by a chunk boundary is
- * joined into a buffer of its own; the others are read in place.
- */
-class LineReader {
-  bytes: Uint8Array = new Uint8Array(0);
-  from = 0;
-  end = 0;
-  private chunk = 0;
-  private at = 0;
-
-  constructor(private readonly chunks: readonly Uint8Array[]) {}
-
-  next(): boolean {
-    const pieces: Uint8Array[] = [];
-    for (; this.chunk < this.chunks.length; this.chunk++, this.at = 0) {
-      const chunk = this.chunks[this.chunk] as Uint8Array;
-      const newline = chunk.indexOf(LF, this.at);
-      if (newline === -1) {
-        pieces.push(chunk.subarray(this.at));
-        continue;
-      }
-      this.take(pieces, chunk, newline);
-      this.at = newline + 1;
-      return true;
-    }
-    if (!pieces.some((piece) => piece.length > 0)) return false;
-    this.take(pieces, new Uint8Array(0), 0);
-    return true;
-  }
-
-  private take(pieces: Uint8Array[], chunk: Uint8Array, newline: number): void {
-    if (pieces.length === 0) {
-      this.bytes = chunk;
-      this.from = this.at;
-      this.end = newline;
-      return;
-    }
-    this.bytes = Buffer.concat([...pieces, chunk.subarray(this.at, newline)]);
-    this.from = 0;
-    this.end = this.bytes.length;
-  }
-}
-
-/** Papaparse guesses the delimiter from the first 10 lines; any of its other candidates there could win. */
-function hasOtherDelimiter(line: LineView): boolean {
-  const bytes = line.bytes.subarray(line.from, line.end);
-  return OTHER_DELIMITERS.some((byte) => bytes.includes(byte));
-}
-
-function cellEnd(bytes: Uint8Array, from: number, lineEnd: number): number {
-  let i = from;
-  while (i < lineEnd && bytes[i] !== COMMA) i++;
-  return i;
-}
-
-/** A key an object keeps as an own property, in insertion order: not `__proto__`, not an array index. */
-function isOrdinaryKey(name: string): boolean {
-  return name !== "__proto__" && !/^(0|[1-9]\d{0,9})$/.test(name);
-}
-
-const CHUNK_BYTES = 1 << 20;
+const CHUNK_BYTES = 1 << 16;
 
 function toWords(bytes: Uint8Array): Uint32Array {
   const padded = new Uint8Array(Math.ceil(bytes.length / 4) * 4);
@@ -279,7 +201,10 @@ function toWords(bytes: Uint8Array): Uint32Array {
   return Uint32Array.from({ length: padded.length / 4 }, (_, i) => view.getUint32(i * 4, true));
 }
 
-/** Bytes written into 1 MB chunks: reserve room, then write at `chunk[at++]` or with copy/text. */
+/**
+ * Bytes written into 64 KB chunks (or a row's size, when larger): reserve room, then write at `chunk[at++]` or with
+ * copy/text.
+ */
 class ChunkedBytes {
   chunk: Uint8Array = Buffer.allocUnsafe(CHUNK_BYTES);
   view = new DataView(this.chunk.buffer, this.chunk.byteOffset, this.chunk.byteLength);
@@ -334,37 +259,37 @@ const EXACT_DIGITS = 15;
 const MAX_LEADING_FRACTION_ZEROS = 5;
 
 /**
- * Writes the cell that starts at `from` (and ends at the next comma or `lineEnd`) as JSON; returns where it ends.
- * Its bytes are copied as they are read. When they spell a plain decimal, the copy less trailing fraction zeros
- * is the JSON: no exponent, no '+', no superfluous leading zero, at most 15 significant digits, not -0 and not
- * below 1e-6, so the double it parses to prints back as these very digits. Otherwise the copy is dropped and the
- * cell typed as papaparse types it.
+ * Copies the decimal that starts at `csv[from]` (and stops at a byte that is not one of its digits, or at `limit`)
+ * into `out` as its JSON, and returns where it stopped; when the cell ends there, that is the cell's JSON. When its
+ * bytes are a plain decimal, the copy less trailing fraction zeros is kept: no exponent, no '+', no superfluous
+ * leading zero, at most 15 significant digits, not -0 and not below 1e-6, so the double it parses to prints back as
+ * these very digits. Otherwise nothing is kept (and the cell is to be typed as papaparse types it).
  */
-function writeCell(out: ChunkedBytes, csv: Uint8Array, from: number, lineEnd: number): number {
+function copyDecimal(out: ChunkedBytes, csv: Uint8Array, from: number, limit: number): number {
   const chunk = out.chunk;
   const outStart = out.at;
   let at = outStart;
   let i = from;
-  const negative = csv[i] === MINUS;
+  const negative = i < limit && csv[i] === MINUS;
   if (negative) chunk[at++] = csv[i++] as number;
   const intStart = i;
-  let byte = csv[i] as number;
+  let byte = i < limit ? (csv[i] as number) : -1;
   while (byte >= ZERO && byte <= NINE) {
     chunk[at++] = byte;
-    byte = csv[++i] as number;
+    byte = ++i < limit ? (csv[i] as number) : -1;
   }
   const intDigits = i - intStart;
-  const intIsZero = csv[intStart] === ZERO;
+  const intIsZero = intDigits > 0 && csv[intStart] === ZERO;
   let keep = at;
   let significant = intIsZero ? 0 : intDigits;
   let leadingZeros = 0;
   if (byte === DOT) {
     chunk[at++] = byte;
-    byte = csv[++i] as number;
+    byte = ++i < limit ? (csv[i] as number) : -1;
     const fractionStart = i;
     while (byte >= ZERO && byte <= NINE) {
       chunk[at++] = byte;
-      byte = csv[++i] as number;
+      byte = ++i < limit ? (csv[i] as number) : -1;
     }
     let digitsEnd = i;
     while (digitsEnd > fractionStart && csv[digitsEnd - 1] === ZERO) digitsEnd--;
@@ -377,23 +302,22 @@ function writeCell(out: ChunkedBytes, csv: Uint8Array, from: number, lineEnd: nu
       }
     }
   }
-  const ended = i === lineEnd || byte === COMMA;
   const plain =
-    ended &&
     intDigits >= 1 &&
     intDigits <= EXACT_DIGITS &&
     !(intIsZero && intDigits > 1) &&
     !(negative && intIsZero && significant === 0) &&
     significant <= EXACT_DIGITS &&
     leadingZeros <= MAX_LEADING_FRACTION_ZEROS;
-  if (plain) {
-    out.at = keep;
-    return i;
-  }
-  out.at = outStart;
-  const end = ended ? i : cellEnd(csv, i, lineEnd);
-  out.text(JSON.stringify(typedCell(decode(csv, from, end))));
-  return end;
+  out.at = plain ? keep : outStart;
+  return i;
+}
+
+/** Where the cell that goes on at `from` ends: at the next comma, or `end`. */
+function commaOrEnd(bytes: Uint8Array, from: number, end: number): number {
+  let i = from;
+  while (i < end && bytes[i] !== COMMA) i++;
+  return i;
 }
 
 const FLOAT = /^\s*-?(\d+\.?|\.\d+|\d+\.\d+)([eE][-+]?\d+)?\s*$/;
@@ -401,8 +325,11 @@ const ISO_DATE =
   /^((\d{4}-[01]\d-[0-3]\dT[0-2]\d:[0-5]\d:[0-5]\d\.\d+([+-][0-2]\d:[0-5]\d|Z))|(\d{4}-[01]\d-[0-3]\dT[0-2]\d:[0-5]\d:[0-5]\d([+-][0-2]\d:[0-5]\d|Z))|(\d{4}-[01]\d-[0-3]\dT[0-2]\d:[0-5]\d([+-][0-2]\d:[0-5]\d|Z)))$/;
 const MAX_FLOAT = 2 ** 53;
 
-/** A cell as csvToRows's papaparse types it (papaparse 5, `dynamicTyping: true`: parseDynamic and testFloat). */
-function typedCell(text: string): boolean | number | Date | string | null {
+/**
+ * A cell as the JSON rows type it: as papaparse 5 types one with `dynamicTyping: true` (parseDynamic and testFloat),
+ * which the service answered with before it read CSVs by its own grammar.
+ */
+export function typedCell(text: string): boolean | number | Date | string | null {
   if (text === "true" || text === "TRUE") return true;
   if (text === "false" || text === "FALSE") return false;
   if (FLOAT.test(text)) {
@@ -420,27 +347,25 @@ const T = 0x54;
 const MS_AND_ZONE = encoder.encode('.000Z"');
 
 /**
- * Writes timestamp cells as csvToRows renders them (ISO-8601 UTC when readable, else the typed cell); each call
- * returns where its cell ends. A cell in the original's form on a day already rendered (OriginalFormDay) is
- * rewritten without parsing: `2021-10-22 23:03:00` becomes `"2021-10-22T23:03:00.000Z"`.
+ * Writes timestamp cells as csvToRows renders them (ISO-8601 UTC when readable, else the typed cell). A cell in the
+ * original's form on a day already rendered (OriginalFormDay) is rewritten without parsing: `2021-10-22 23:03:00`
+ * becomes `"2021-10-22T23:03:00.000Z"`.
  */
-function timestampWriter(out: ChunkedBytes): (csv: Uint8Array, from: number, lineEnd: number) => number {
+function timestampWriter(out: ChunkedBytes): (csv: Uint8Array, from: number, end: number) => void {
   const day = new OriginalFormDay();
-  return (csv, from, lineEnd) => {
-    const end = cellEnd(csv, from, lineEnd);
+  return (csv, from, end) => {
     if (day.matches(csv, from, end)) {
       out.chunk[out.at++] = QUOTE;
       out.copy(csv, from, from + DAY_BYTES);
       out.chunk[out.at++] = T;
       out.copy(csv, from + DAY_BYTES + 1, end);
       out.copy(MS_AND_ZONE);
-      return end;
+      return;
     }
-    const text = decode(csv, from, end);
+    const text = decodeText(csv, from, end);
     const json = timestampJson(text);
     out.text(json);
     if (json === `"${text.slice(0, DAY_BYTES)}T${text.slice(DAY_BYTES + 1)}.000Z"`) day.remember(csv, from, end);
-    return end;
   };
 }
 
@@ -449,4 +374,11 @@ function timestampJson(text: string): string {
   const typed = typedCell(text);
   const ms = parseTimestamp(String(typed));
   return ms === null ? JSON.stringify(typed) : `"${new Date(ms).toISOString()}"`;
+}
+
+/** What the JSON rows make of a timestamp cell: ISO-8601 UTC when it reads as a time, else the typed cell. */
+export function timestampValue(text: string): ReturnType<typeof typedCell> {
+  const typed = typedCell(text);
+  const ms = parseTimestamp(String(typed));
+  return ms === null ? typed : new Date(ms).toISOString();
 }

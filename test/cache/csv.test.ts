@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { createCsvInspector, csvToRows, inspectCsv, rowsToCsv } from "../../src/cache/csv.js";
+import { createCsvInspector, csvToRows, inspectCsv, MAX_COLUMNS, rowsToCsv } from "../../src/cache/csv.js";
 import { formatTimestamp, parseTimestamp } from "../../src/cache/timestamp.js";
 import { InvalidBodyError } from "../../src/errors.js";
 
@@ -36,6 +36,11 @@ describe("inspectCsv", () => {
     [`${HEADER}2021-10-22 23:03:00,1,2\n2021-10-22 23:04:00,1,2,3\n`, "line 3 has 4 fields"],
     [`${HEADER}not a date,1,2\n`, "timestamp \"not a date\" is not a date"],
     [`${HEADER}"2021-10-22 23:03:00,1,2\n`, "unterminated quoted field"],
+    [`${HEADER}2021-10-22 23:03:00,1"2,3\n`, "CSV line 2 has a quote inside unquoted field 2"],
+    [`${HEADER}2021-10-22 23:03:00,"1"2,3\n`, "CSV line 2 has text after the closing quote of field 2"],
+    [`${HEADER}2021-10-22 23:03:00,1,2\r2021-10-22 23:04:00,1,2\n`, "CSV line 2 has a CR that does not end the line"],
+    [`${HEADER}"2021-10-22 ""23:03:00",1,2\n`, "timestamp \"2021-10-22 \\\"23:03:00\" is not a date"],
+    [`${HEADER}${"1".repeat(65)},1,2\n`, "is not a date"],
   ])("refuses %j", (text, message) => {
     expect(() => inspectCsv(bytes(text))).toThrow(InvalidBodyError);
     expect(() => inspectCsv(bytes(text))).toThrow(message);
@@ -43,6 +48,16 @@ describe("inspectCsv", () => {
 
   it("allows a header with no rows", () => {
     expect(inspectCsv(bytes(HEADER)).rows).toBe(0);
+  });
+
+  it(`accepts ${MAX_COLUMNS} columns and refuses more, whatever the rows`, () => {
+    const csv = (columns: number) => {
+      const names = ["timestamp", ...Array.from({ length: columns - 1 }, (_, i) => `c${i}`)];
+      return bytes(`${names.join(",")}\n2021-10-22 23:03:00${",1".repeat(columns - 1)}\n`);
+    };
+    expect(inspectCsv(csv(MAX_COLUMNS))).toMatchObject({ rows: 1 });
+    expect(() => inspectCsv(csv(MAX_COLUMNS + 1))).toThrow(`CSV header has ${MAX_COLUMNS + 1} columns; at most ${MAX_COLUMNS} are accepted`);
+    expect(() => inspectCsv(csv(10_000))).toThrow(InvalidBodyError);
   });
 });
 
@@ -75,6 +90,13 @@ describe("rows", () => {
     ]);
     expect(csv).toBe("timestamp,open,close\n2021-10-22 23:03:00,1.5,2\n2021-10-22 23:04:00,3,4\n");
     expect(csvToRows(csv)[1]).toEqual({ timestamp: "2021-10-22T23:04:00.000Z", open: 3, close: 4 });
+  });
+
+  it("writes JSON rows with commas, quotes, CRs and line breaks as a CSV the grammar reads back to the same values", () => {
+    const notes = ["a,b", 'he said "hi"', "cr\rinside", "two\nlines", "crlf\r\n", " padded ", "", "1\"2"];
+    const csv = rowsToCsv(notes.map((note, i) => ({ timestamp: 1634943780000 + i * 60_000, note })));
+    expect(inspectCsv(bytes(csv)).rows).toBe(notes.length);
+    expect(csvToRows(csv).map((row) => row.note)).toEqual(notes.map((note) => (note === "" ? null : note)));
   });
 
   it.each([

@@ -5,7 +5,7 @@ import { tableFromIPC } from "apache-arrow";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { csvToRows } from "../../src/cache/csv.js";
 import { parseTimestamp } from "../../src/cache/timestamp.js";
-import { BATCH_RECORDS } from "../../src/formats/records.js";
+import { BATCH_CELLS } from "../../src/formats/records.js";
 import { dataUrl, testApp } from "../support/app.js";
 import { BTC_SPOT, klinesCsv, tempDir } from "../support/fixtures.js";
 
@@ -16,7 +16,8 @@ beforeAll(async () => {
 });
 afterAll(() => duck.closeSync());
 
-/** A batch and a bit: two row groups, two record batches. */
+/** The rows of a batch of candles, and a batch and a bit of them: two row groups, two record batches. */
+const BATCH_RECORDS = BATCH_CELLS / 12;
 const ROWS = BATCH_RECORDS + 1000;
 const csvPut = (body: string) => ({ method: "PUT", body, headers: { "Content-Type": "text/csv" } });
 const KLINE_TYPES = {

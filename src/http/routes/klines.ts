@@ -4,7 +4,8 @@ import { klinesArchiveKey, klinesOutcomeKey, klinesUpstreamRequestsKey, type Kli
 import { deadlineIn } from "../../deadline.js";
 import { AppError, PayloadTooLargeError } from "../../errors.js";
 import type { KlinesResult, PartitionSource } from "../../klines/service.js";
-import { csvToJsonRows, plainJsonRowsOf, rowsOfWrittenCsv, STREAM_JSON_ABOVE_BYTES } from "../../cache/json-rows.js";
+import { csvRowsOf } from "../../cache/csv-grammar.js";
+import { csvToJsonRows, jsonRowsOf, STREAM_JSON_ABOVE_BYTES } from "../../cache/json-rows.js";
 import type { DatasetId } from "../../market.js";
 import type { RouteChain } from "../app.js";
 import { success, successWithRows, successWithRowsStream } from "../envelope.js";
@@ -73,10 +74,10 @@ export function klines(
       });
     }
     if (format === "json" && inlineMaxBytes === undefined && sizeOf(csv) > STREAM_JSON_ABOVE_BYTES) {
-      // Not built whole: a year of 1m candles is 136 MB of JSON. Written a megabyte at a time from the CSV.
-      const rows = rowsOfWrittenCsv(csv);
+      // Not built whole: a year of 1m candles is 136 MB of JSON. Written 64 KB at a time from the CSV.
+      const rows = csvRowsOf(csv);
       const meta = { ...answerFields(id, result, (ms) => new Date(ms).toISOString()), rows };
-      const body = successWithRowsStream({ meta }, plainJsonRowsOf(inOrder(csv), rows));
+      const body = successWithRowsStream({ meta }, jsonRowsOf(inOrder(csv), rows));
       return c.body(streamOfGenerator(body), 200, { ...validators, "Content-Type": "application/json" });
     }
     const body = format === "csv" ? { chunks: csv, sizeBytes: sizeOf(csv) } : jsonAnswer(id, result, csv);

@@ -129,7 +129,6 @@ describe("the coverage picture and the candle chart in Chromium", () => {
       await expect.poll(() => page.locator("#coverage-table tbody tr").count()).toBe(1);
 
       await page.setViewportSize(PHONE);
-      await march.scrollIntoViewIfNeeded().catch(() => undefined);
       await screenshot(page, "admin-chart-phone");
       await page.getByRole("button", { name: "Close chart" }).click();
       expect(await page.locator("#chart-panel").isHidden()).toBe(true);

@@ -13,5 +13,8 @@ export default defineConfig({
     globalSetup: ["test/setup/admin-script.global.ts"],
     testTimeout: 60_000,
     hookTimeout: 60_000,
+    // expect.poll waits 1 s by default: a re-render of 100,000 entries on a busy CI machine can take longer. Playwright's
+    // own waits (waitFor, waitForFunction) already allow 30 s.
+    expect: { poll: { timeout: 10_000 } },
   },
 });

@@ -292,11 +292,11 @@ describe("the bridge's wire format", () => {
 });
 
 describe("the bridge when Redis is down", () => {
-  it("answers 503 quickly instead of hanging", async () => {
+  it("answers 503 at the first refused connection, without retrying it or waiting for its timeout", async () => {
     const port = await freePort();
-    const bridge = createUpstashBridge({ redis: `redis://127.0.0.1:${port}`, token: "t", timeoutMs: 1000 });
+    // A timeout past the test's own: an answer that comes at all did not wait for it.
+    const bridge = createUpstashBridge({ redis: `redis://127.0.0.1:${port}`, token: "t", timeoutMs: 120_000 });
     try {
-      const started = performance.now();
       const res = await bridge.app.request("/", {
         method: "POST",
         headers: { authorization: "Bearer t" },
@@ -304,8 +304,10 @@ describe("the bridge when Redis is down", () => {
       });
 
       expect(res.status).toBe(503);
-      expect(await res.json()).toEqual({ error: expect.stringContaining("Redis is unavailable") as unknown });
-      expect(performance.now() - started).toBeLessThan(1500);
+      // ioredis's word that it gave the command up at the first failed attempt (maxRetriesPerRequest 0).
+      expect(await res.json()).toEqual({
+        error: expect.stringMatching(/^ERR Redis is unavailable: Reached the max retries per request limit \(which is 0\)/) as unknown,
+      });
     } finally {
       await bridge.close();
     }

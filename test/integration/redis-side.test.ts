@@ -213,7 +213,8 @@ describe("metrics endpoint", () => {
     expect(body.data.caches.data_spot).toEqual({ hits: 2, misses: 1, partial: 0, hit_ratio: 0.6667 });
     expect(body.data.caches.data_futures).toEqual({ hits: 0, misses: 0, partial: 0, hit_ratio: null });
     expect(body.data.counters["metrics:warmup_spot_symbols_cache:success"]).toBe(1);
-    expect(body.data.symbols_refresh.spot.age_seconds).toBeLessThan(5);
+    // Refreshed and read on the same pinned clock.
+    expect(body.data.symbols_refresh.spot.age_seconds).toBe(0);
     const text = await (await app.request("/api/v1/metrics", { headers: { Accept: "text/plain" } })).text();
     expect(text).toContain('candle_cache_hits_total{cache="data_spot"} 2');
     expect(text).toContain('candle_cache_hit_ratio{cache="data_spot"} 0.6667');
@@ -227,20 +228,21 @@ describe("Redis killed mid-test", () => {
     expect((await app.request(dataUrl(BTC_SPOT))).status).toBe(200);
     await stack.redis.kill();
 
-    const started = Date.now();
+    // Redis is not needed to answer. No time bound here: how long a counter may hold a request up is its client's
+    // timeout, proven in test/counters/upstash.test.ts.
     expect((await app.request(dataUrl(BTC_SPOT))).status).toBe(200);
     expect((await app.request(dataUrl({ ...BTC_SPOT, format: "csv" }))).status).toBe(200);
     const symbols = await app.request("/api/v1/symbols/spot");
     expect(symbols.status).toBe(200);
     expect(symbols.headers.get("X-Cache")).toBe("MISS");
-    expect(Date.now() - started).toBeLessThan(5000);
     expect((await app.request("/api/v1/metrics")).status).toBe(503);
 
     await stack.redis.restart();
+    // The bridge reconnects within a fifth of a second; until then a hit's count is dropped, so ask until one lands.
     await vi.waitFor(async () => {
       await app.request(dataUrl(BTC_SPOT));
-      expect(Number(await get("metrics:cache_hit:data_spot"))).toBeGreaterThan(0);
-    }, { timeout: 5000, interval: 200 });
+      expect(Number(await get("metrics:cache_hit:data_spot")), "data_spot hits counted since Redis came back").toBeGreaterThan(0);
+    }, { timeout: 10_000, interval: 200 });
   });
 });
 

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { startRedisStack, type RedisStack } from "../../dev/redis-server.js";
 import { startBinanceStandIn, type BinanceStandIn } from "../support/binance-standin.js";
 import { tempDir } from "../support/fixtures.js";
@@ -36,6 +36,8 @@ afterAll(async () => {
 });
 beforeEach(() => binance.reset());
 
+/** The 418's Retry-After: the ban's length, waited out on the real clock. */
+const BAN_SECONDS = 2;
 const klines = (service: NpmStart, query: Record<string, string>) => fetch(`${service.url}/api/v1/klines?${new URLSearchParams(query)}`);
 const klinesRequests = () => binance.served.filter((call) => call.path.endsWith("/klines"));
 
@@ -56,8 +58,10 @@ describe("two service processes sharing one cache and one Redis", () => {
   });
 
   it("stop both at a 418 answered to one, until its Retry-After has passed", async () => {
-    binance.set({ banned: { count: 1, retryAfterSeconds: 2 } });
+    binance.set({ banned: { count: 1, retryAfterSeconds: BAN_SECONDS } });
     const march = { symbol: "ETHUSDT", interval: "1h", start_date: "2024-03-01", end_date: "2024-03-31" };
+    // The services judge the ban by the system clock (Date.now), so this does too.
+    const sent = Date.now();
 
     const first = await klines(services[0], march);
     expect(first.status).toBe(503);
@@ -67,9 +71,18 @@ describe("two service processes sharing one cache and one Redis", () => {
     expect(other.status).toBe(503);
     expect(Number(other.headers.get("Retry-After"))).toBeGreaterThanOrEqual(1);
     expect(klinesRequests()).toHaveLength(1);
-    await new Promise((resolve) => setTimeout(resolve, 2_100));
-    const after = await klines(services[1], { ...march, symbol: "SOLUSDT" });
-    expect(after.status).toBe(200);
+    // The processes run on the real clock: ask the other one again until it fetches. The ban began after `sent`; a
+    // request let through before it ended would be answered 200 (the stand-in bans once), sooner than BAN_SECONDS.
+    const after = await vi.waitFor(
+      async () => {
+        const res = await klines(services[1], { ...march, symbol: "SOLUSDT" });
+        expect(res.status, "the second process, asked again until the ban is over").toBe(200);
+        return res;
+      },
+      { timeout: BAN_SECONDS * 1000 + 20_000, interval: 100 },
+    );
+    expect(Date.now() - sent).toBeGreaterThanOrEqual(BAN_SECONDS * 1000);
+    expect(after.headers.get("X-Upstream-Requests")).toBe("1");
     expect(klinesRequests()).toHaveLength(2);
   });
 });

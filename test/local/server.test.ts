@@ -4,15 +4,16 @@ import { freePort } from "../../dev/ports.js";
 import { tempDir } from "../support/fixtures.js";
 import { npmStart } from "../support/npm-start.js";
 
-describe("npm start", () => {
+// Each test starts `npm start` (a build, then tsx), which npmStart allows 30 s.
+describe("npm start", { timeout: 60_000 }, () => {
   it("serves every route on a local folder and says where", async () => {
     const port = await freePort();
     const dir = join(tempDir(), "data");
-    const { exited, output, stop } = await npmStart({ PORT: String(port), CACHE_DIR: dir, CACHE_API_TOKEN: "" });
+    const { exited, printed, stop } = await npmStart({ PORT: String(port), CACHE_DIR: dir, CACHE_API_TOKEN: "" });
     try {
-      expect(output()).toContain(`listening on http://127.0.0.1:${port}`);
-      expect(output()).toContain(`cache directory: ${dir}`);
-      expect(output()).toContain("CACHE_API_TOKEN is not set");
+      await printed(`listening on http://127.0.0.1:${port}`);
+      await printed(`cache directory: ${dir}`);
+      await printed("CACHE_API_TOKEN is not set");
       const base = `http://127.0.0.1:${port}`;
       const query = "symbol=BTCUSDT&interval=1h&start_date=2021-01-01&end_date=2021-01-31";
       const put = await fetch(`${base}/api/v1/backtest/cache/data?${query}`, {
@@ -27,8 +28,8 @@ describe("npm start", () => {
     } finally {
       await stop();
     }
+    // exited: every process of the group is gone, so nothing holds the port any more.
     await exited;
-    await new Promise((resolve) => setTimeout(resolve, 300));
     await expect(fetch(`http://127.0.0.1:${port}/healthz`)).rejects.toThrow();
   });
 

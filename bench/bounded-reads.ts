@@ -1,9 +1,9 @@
 import { createHash } from "node:crypto";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
-import { buildMeta, serializeMeta } from "../src/cache/meta.js";
-import { csvKeyOf, metaKeyOf } from "../src/cache/objects.js";
-import { formatCachedAt } from "../src/cache/validity.js";
+import { buildMeta, serializeMeta } from "../src/cache/entries/meta.js";
+import { csvKeyOf, metaKeyOf } from "../src/cache/entries/objects.js";
+import { formatCachedAt } from "../src/time.js";
 import { systemClock } from "../src/clock.js";
 import type { DatasetId } from "../src/market.js";
 import type { BenchClient } from "./client.js";

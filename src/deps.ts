@@ -1,5 +1,5 @@
 import { createDataCache } from "./cache/data-cache.js";
-import type { ValidityRule } from "./cache/validity.js";
+import type { ValidityRule } from "./cache/retention/validity.js";
 import { systemClock, type Clock } from "./clock.js";
 import type { Config } from "./config.js";
 import { createMemoryCounters, createMemoryKeyValueStore, createMemoryLeases } from "./counters/memory.js";

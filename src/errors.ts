@@ -129,6 +129,18 @@ export class PayloadTooLargeError extends AppError {
   }
 }
 
+/** The CSV is too big to answer inline (Lambda answers at most 6 MB); the client should fetch it by URL. */
+export class TooLargeToInlineError extends PayloadTooLargeError {
+  override name = "TooLargeToInlineError";
+  constructor(sizeBytes: number, maxBytes: number) {
+    const mb = (bytes: number) => (bytes / 2 ** 20).toFixed(1);
+    super(
+      `The dataset's CSV is ${mb(sizeBytes)} MB, over the ${mb(maxBytes)} MB answered inline here; ` +
+        "ask with format=csv (or Accept: text/csv) to be redirected to a download URL",
+    );
+  }
+}
+
 export class UnsupportedMediaTypeError extends AppError {
   override name = "UnsupportedMediaTypeError";
   constructor(message: string) {

@@ -1,7 +1,7 @@
 import { createArrowEncoder } from "./arrow.js";
 import { KindInference, columnsOf, type ColumnKind, type ColumnValue } from "./columns.js";
 import { createParquetEncoder } from "./parquet.js";
-import { CsvSyntaxError } from "../cache/csv-grammar.js";
+import { CsvSyntaxError } from "../csv/grammar.js";
 import { NotFoundError } from "../errors.js";
 import type { ColumnarFormat } from "./media.js";
 import { csvBatches } from "./records.js";

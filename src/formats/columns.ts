@@ -1,4 +1,4 @@
-import { parseTimestamp } from "../cache/timestamp.js";
+import { parseTimestamp } from "../time.js";
 
 /** The type of a column in a columnar answer. */
 export type ColumnKind = "timestamp" | "float64" | "int64" | "boolean" | "string";

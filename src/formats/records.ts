@@ -1,4 +1,4 @@
-import { CsvTokenizer, decodeText, type CsvRecord, type CsvSink } from "../cache/csv-grammar.js";
+import { CsvTokenizer, decodeText, type CsvRecord, type CsvSink } from "../csv/grammar.js";
 
 /**
  * Cells (rows × columns) per batch: what a Parquet row group or an Arrow record batch holds, so that memory holds

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { contentIdentityOf, type CacheMeta } from "../cache/meta.js";
+import { contentIdentityOf, type CacheMeta } from "../cache/entries/meta.js";
 
 /** A year: what a history that never changes may be kept for (RFC 9111's customary maximum). */
 const IMMUTABLE_MAX_AGE_SECONDS = 31_536_000;

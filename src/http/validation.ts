@@ -1,11 +1,11 @@
 import { FORMATS, formatOfAccept, type Format } from "../formats/media.js";
 import type { Context } from "hono";
 import * as z from "zod/mini";
-import { COVERAGE_SOURCES, type CoverageQuery } from "../cache/coverage.js";
-import { INFO_SORTS, SORT_ORDERS, type InfoQuery } from "../cache/info-page.js";
+import { COVERAGE_SOURCES, type CoverageQuery } from "../reports/coverage.js";
+import { INFO_SORTS, SORT_ORDERS, type InfoQuery } from "../cache/index/page.js";
 import { datasetIdSchema, INTERVALS, MARKET_TYPES, type DatasetId } from "../market.js";
 import { ValidationError, type FieldIssue } from "../errors.js";
-import { UPLOAD_ID } from "../cache/objects.js";
+import { UPLOAD_ID } from "../cache/entries/objects.js";
 
 const FIELDS = ["symbol", "interval", "start_date", "end_date", "market_type"] as const;
 const REQUIRED = new Set<string>(["symbol", "interval", "start_date", "end_date"]);

@@ -1,6 +1,6 @@
 import * as z from "zod/mini";
-import type { CacheMeta } from "../cache/meta.js";
-import { formatTimestamp, parseTimestamp } from "../cache/timestamp.js";
+import type { CacheMeta } from "../cache/entries/meta.js";
+import { formatTimestamp, parseTimestamp } from "../time.js";
 import { KLINE_COLUMNS, type Interval } from "../market.js";
 import type { Kline } from "../upstream/binance.js";
 import { boundaryAtOrBefore, candlesBetween, nextOpen } from "./interval.js";

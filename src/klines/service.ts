@@ -1,8 +1,8 @@
 import { setTimeout as delay } from "node:timers/promises";
 import type { DataCache } from "../cache/data-cache.js";
-import type { CacheMeta } from "../cache/meta.js";
-import { entryName, type EntryId } from "../cache/objects.js";
-import { parseCachedAt } from "../cache/validity.js";
+import type { CacheMeta } from "../cache/entries/meta.js";
+import { entryName, type EntryId } from "../cache/entries/objects.js";
+import { parseCachedAt } from "../time.js";
 import type { Clock } from "../clock.js";
 import type { Deadline } from "../deadline.js";
 import { partitionLeaseKey } from "../counters/keys.js";

@@ -3,10 +3,10 @@ import { join } from "node:path";
 import type { BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type CacheInfo } from "../../src/cache/data-cache.js";
-import { csvKeyOf, metaKeyOf } from "../../src/cache/objects.js";
+import { csvKeyOf, metaKeyOf } from "../../src/cache/entries/objects.js";
 import type { DatasetId } from "../../src/market.js";
-import { datasetKey } from "../../src/cache/key.js";
-import { serializeMeta } from "../../src/cache/meta.js";
+import { datasetKey } from "../../src/cache/entries/key.js";
+import { serializeMeta } from "../../src/cache/entries/meta.js";
 import { symbolsLastRefreshKey } from "../../src/counters/keys.js";
 import { klinesCsv, pythonMeta } from "../support/fixtures.js";
 import {

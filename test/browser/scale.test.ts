@@ -1,7 +1,7 @@
 import type { BrowserContext } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { csvKeyOf, metaKeyOf } from "../../src/cache/objects.js";
-import { serializeMeta } from "../../src/cache/meta.js";
+import { csvKeyOf, metaKeyOf } from "../../src/cache/entries/objects.js";
+import { serializeMeta } from "../../src/cache/entries/meta.js";
 import { INTERVALS, type DatasetId } from "../../src/market.js";
 import { mapLimit } from "../../src/util/map-limit.js";
 import { klinesCsv, pythonMeta } from "../support/fixtures.js";

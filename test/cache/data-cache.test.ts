@@ -3,7 +3,7 @@ import { cpSync, readdirSync, readFileSync, renameSync, writeFileSync } from "no
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { createDataCache } from "../../src/cache/data-cache.js";
-import { csvKeyOf, metaKeyOf, uploadKeyOf } from "../../src/cache/objects.js";
+import { csvKeyOf, metaKeyOf, uploadKeyOf } from "../../src/cache/entries/objects.js";
 import type { DatasetId } from "../../src/market.js";
 import { fixedClock } from "../../src/clock.js";
 import { InvalidBodyError, PayloadTooLargeError } from "../../src/errors.js";

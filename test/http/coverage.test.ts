@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { CoveragePage } from "../../src/cache/coverage.js";
+import type { CoveragePage } from "../../src/reports/coverage.js";
 import type { ErrorEnvelope, SuccessEnvelope } from "../../src/http/envelope.js";
 import { dataUrl, testApp } from "../support/app.js";
 import { startBinanceStandIn, type BinanceStandIn } from "../support/binance-standin.js";

@@ -1,7 +1,7 @@
 import { tableFromIPC } from "apache-arrow";
 import { parquetMetadata } from "hyparquet";
 import { describe, expect, it } from "vitest";
-import { MAX_COLUMNS } from "../../src/cache/csv.js";
+import { MAX_COLUMNS } from "../../src/csv/check.js";
 import { BATCH_CELLS } from "../../src/formats/records.js";
 import { createFsStore } from "../../src/storage/fs.js";
 import { dataUrl, testApp } from "../support/app.js";

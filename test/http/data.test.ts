@@ -1,10 +1,10 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import type { Row } from "../../src/cache/csv.js";
+import type { Row } from "../../src/csv/check.js";
 import { type CacheInfo, type SweepResult } from "../../src/cache/data-cache.js";
-import { csvKeyOf } from "../../src/cache/objects.js";
-import type { CacheMeta } from "../../src/cache/meta.js";
+import { csvKeyOf } from "../../src/cache/entries/objects.js";
+import type { CacheMeta } from "../../src/cache/entries/meta.js";
 import type { ErrorEnvelope, SuccessEnvelope } from "../../src/http/envelope.js";
 import { DATA, dataUrl, testApp } from "../support/app.js";
 import { BTC_SPOT, ETH_FUTURES, klinesCsv, PYTHON_CACHE } from "../support/fixtures.js";

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { CacheEntryInfo } from "../../src/cache/data-cache.js";
-import type { InfoPage } from "../../src/cache/info-page.js";
+import type { InfoPage } from "../../src/cache/index/page.js";
 import type { ErrorEnvelope, SuccessEnvelope } from "../../src/http/envelope.js";
 import { dataUrl, testApp } from "../support/app.js";
 import { klinesCsv } from "../support/fixtures.js";

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { csvKeyOf, metaKeyOf } from "../../src/cache/objects.js";
+import { csvKeyOf, metaKeyOf } from "../../src/cache/entries/objects.js";
 import { createMemoryLeases } from "../../src/counters/memory.js";
 import type { Leases } from "../../src/counters/types.js";
 import type { ErrorEnvelope } from "../../src/http/envelope.js";

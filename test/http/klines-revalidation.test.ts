@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
 import { DuckDBInstance } from "@duckdb/node-api";
 import { tableFromIPC } from "apache-arrow";
-import { csvToRows } from "../../src/cache/csv.js";
+import { csvToRows } from "../../src/csv/check.js";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { Clock } from "../../src/clock.js";
 import { startBinanceStandIn, type BinanceStandIn } from "../support/binance-standin.js";

@@ -1,9 +1,9 @@
 import type { APIGatewayProxyResult } from "aws-lambda";
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it, vi } from "vitest";
-import { csvToRows, type Row } from "../../src/cache/csv.js";
+import { csvToRows, type Row } from "../../src/csv/check.js";
 import { type CacheInfo } from "../../src/cache/data-cache.js";
-import { csvKeyOf, metaKeyOf } from "../../src/cache/objects.js";
-import { parseMeta } from "../../src/cache/meta.js";
+import { csvKeyOf, metaKeyOf } from "../../src/cache/entries/objects.js";
+import { parseMeta } from "../../src/cache/entries/meta.js";
 import type { ObjectStore } from "../../src/storage/types.js";
 import type { Clock } from "../../src/clock.js";
 import type { ErrorEnvelope, SuccessEnvelope } from "../../src/http/envelope.js";

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vites
 import { Redis } from "@upstash/redis";
 import type { DatasetId, MarketType } from "../../src/market.js";
 import { fixedClock } from "../../src/clock.js";
-import { datasetKey } from "../../src/cache/key.js";
+import { datasetKey } from "../../src/cache/entries/key.js";
 import { loadConfig } from "../../src/config.js";
 import { createDeps, type Deps } from "../../src/deps.js";
 import { createApp } from "../../src/http/all-routes.js";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { buildMeta } from "../../src/cache/meta.js";
+import { buildMeta } from "../../src/cache/entries/meta.js";
 import {
   coverageOf,
   extendPartition,

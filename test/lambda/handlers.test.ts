@@ -1,9 +1,9 @@
 import type { APIGatewayProxyResult } from "aws-lambda";
 import { beforeAll, describe, expect, inject, it, vi } from "vitest";
-import type { Row } from "../../src/cache/csv.js";
+import type { Row } from "../../src/csv/check.js";
 import { type CacheInfo } from "../../src/cache/data-cache.js";
-import { csvKeyOf, metaKeyOf } from "../../src/cache/objects.js";
-import type { CacheMeta } from "../../src/cache/meta.js";
+import { csvKeyOf, metaKeyOf } from "../../src/cache/entries/objects.js";
+import type { CacheMeta } from "../../src/cache/entries/meta.js";
 import type { ErrorEnvelope, SuccessEnvelope } from "../../src/http/envelope.js";
 import table from "../../src/functions.json" with { type: "json" };
 import { ROUTES, type HttpFunctionName, type Route } from "../../src/http/route-table.js";

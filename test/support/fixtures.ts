@@ -1,8 +1,8 @@
 import { cpSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { datasetKey } from "../../src/cache/key.js";
-import type { CacheMeta } from "../../src/cache/meta.js";
+import { datasetKey } from "../../src/cache/entries/key.js";
+import type { CacheMeta } from "../../src/cache/entries/meta.js";
 import { KLINE_COLUMNS, type DatasetId } from "../../src/market.js";
 
 export const FIXTURES = join(import.meta.dirname, "..", "fixtures");

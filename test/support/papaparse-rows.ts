@@ -1,6 +1,6 @@
 import Papa from "papaparse";
-import type { Row } from "../../src/cache/csv.js";
-import { parseTimestamp } from "../../src/cache/timestamp.js";
+import type { Row } from "../../src/csv/check.js";
+import { parseTimestamp } from "../../src/time.js";
 
 /**
  * The rows as the service read them before it had a CSV grammar of its own: papaparse 5 with a header, dynamic

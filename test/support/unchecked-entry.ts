@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
-import { buildMeta, serializeMeta } from "../../src/cache/meta.js";
-import { csvKeyOf, metaKeyOf } from "../../src/cache/objects.js";
-import { formatCachedAt } from "../../src/cache/validity.js";
+import { buildMeta, serializeMeta } from "../../src/cache/entries/meta.js";
+import { csvKeyOf, metaKeyOf } from "../../src/cache/entries/objects.js";
+import { formatCachedAt } from "../../src/time.js";
 import type { DatasetId } from "../../src/market.js";
 import type { ObjectStore } from "../../src/storage/types.js";
 

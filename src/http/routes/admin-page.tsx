@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { raw } from "hono/html";
 import { ADMIN_SCRIPT } from "../admin/script.bundle.js";
 import { ADMIN_STYLE } from "../admin/style.js";
-import type { InfoSort } from "../../cache/info-page.js";
+import type { InfoSort } from "../../cache/index/page.js";
 import type { RouteChain } from "../app.js";
 import { compressAnswers } from "../middleware/compress.js";
 import type { AppDeps } from "../env.js";

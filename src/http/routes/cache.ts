@@ -1,5 +1,5 @@
-import { coverageOf } from "../../cache/coverage.js";
-import { pageOf } from "../../cache/info-page.js";
+import { coverageOf } from "../../reports/coverage.js";
+import { pageOf } from "../../cache/index/page.js";
 import { runSweep } from "../../jobs.js";
 import type { RouteChain } from "../app.js";
 import { success } from "../envelope.js";

@@ -1,9 +1,9 @@
 import type { Context } from "hono";
-import { rowsToCsv } from "../../cache/csv.js";
-import { TooLargeToInlineError, type DataCache, type Lookup } from "../../cache/data-cache.js";
-import { datasetKey } from "../../cache/key.js";
+import { rowsToCsv } from "../../csv/check.js";
+import type { DataCache, Lookup } from "../../cache/data-cache.js";
+import { datasetKey } from "../../cache/entries/key.js";
 import { dataCacheHitKey, dataCacheMissKey } from "../../counters/keys.js";
-import { AppError, InvalidBodyError, NotFoundError, StorageUnavailableError, UnsupportedMediaTypeError } from "../../errors.js";
+import { AppError, InvalidBodyError, NotFoundError, StorageUnavailableError, TooLargeToInlineError, UnsupportedMediaTypeError } from "../../errors.js";
 import type { DatasetId } from "../../market.js";
 import type { RouteChain } from "../app.js";
 import { success, successWithRows, successWithRowsStream } from "../envelope.js";

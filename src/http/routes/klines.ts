@@ -1,11 +1,11 @@
 import type { Context } from "hono";
-import { formatTimestamp } from "../../cache/timestamp.js";
+import { formatTimestamp } from "../../time.js";
 import { klinesArchiveKey, klinesOutcomeKey, klinesUpstreamRequestsKey, type KlinesOutcome } from "../../counters/keys.js";
 import { deadlineIn } from "../../deadline.js";
 import { AppError, PayloadTooLargeError } from "../../errors.js";
 import type { KlinesResult, PartitionSource } from "../../klines/service.js";
-import { csvRowsOf } from "../../cache/csv-grammar.js";
-import { csvToJsonRows, jsonRowsOf, STREAM_JSON_ABOVE_BYTES } from "../../cache/json-rows.js";
+import { csvRowsOf } from "../../csv/grammar.js";
+import { csvToJsonRows, jsonRowsOf, STREAM_JSON_ABOVE_BYTES } from "../../csv/json-rows.js";
 import type { DatasetId } from "../../market.js";
 import type { RouteChain } from "../app.js";
 import { success, successWithRows, successWithRowsStream } from "../envelope.js";

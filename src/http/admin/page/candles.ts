@@ -2,7 +2,7 @@
  * Pure: stored rows into what the chart draws. Missing candles are never drawn over: each run of open times with no
  * candle becomes blank slots (lightweight-charts' whitespace points), so a gap shows as a gap, and is listed.
  */
-import { parseTimestamp } from "../../../cache/timestamp.js";
+import { parseTimestamp } from "../../../time.js";
 import { candlesBetween, nextOpen } from "../../../klines/interval.js";
 import type { Interval } from "../../../market.js";
 

@@ -3,7 +3,7 @@
  * the page 50 rows), and the summary figures that come with every page.
  */
 import type { CacheEntryInfo } from "../../../cache/data-cache.js";
-import type { InfoPage, InfoSort, SortOrder } from "../../../cache/info-page.js";
+import type { InfoPage, InfoSort, SortOrder } from "../../../cache/index/page.js";
 import { request, urlOf, type Result } from "./api.js";
 import { button, byId, cell, element } from "./dom.js";
 import { cachedAtText, counted, describe, expiresText } from "./format.js";

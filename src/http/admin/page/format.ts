@@ -3,7 +3,7 @@
  * forms, what expires when) are the server's, imported; only their wording for people lives here.
  */
 import type { CacheEntryInfo } from "../../../cache/data-cache.js";
-import { parseCachedAt } from "../../../cache/validity.js";
+import { parseCachedAt } from "../../../time.js";
 
 /** An instant as `2026-11-25 12:00:00 UTC`; null when it is not one. */
 export function utcText(ms: number): string | null {

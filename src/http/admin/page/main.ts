@@ -4,7 +4,7 @@
  * other meta field are stored data, not trusted) reaches the page as text or attributes, never as HTML.
  */
 import type { CacheInfo } from "../../../cache/data-cache.js";
-import type { InfoPage } from "../../../cache/info-page.js";
+import type { InfoPage } from "../../../cache/index/page.js";
 import { problem } from "./api.js";
 import { createChartPanel } from "./chart.js";
 import { createCoverage } from "./coverage.js";

@@ -1,11 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { createDataCache } from "../../src/cache/data-cache.js";
-import { fixedClock } from "../../src/clock.js";
-import { createFsStore } from "../../src/storage/fs.js";
-import type { DatasetId } from "../../src/market.js";
-import { PreconditionFailedError, type ObjectStore } from "../../src/storage/types.js";
-import { BTC_SPOT, klinesCsv, tempDir } from "../support/fixtures.js";
-import { s3TestStore } from "../support/s3.js";
+import { createDataCache } from "../../../src/cache/data-cache.js";
+import { fixedClock } from "../../../src/clock.js";
+import { createFsStore } from "../../../src/storage/fs.js";
+import type { DatasetId } from "../../../src/market.js";
+import { PreconditionFailedError, type ObjectStore } from "../../../src/storage/types.js";
+import { BTC_SPOT, klinesCsv, tempDir } from "../../support/fixtures.js";
+import { s3TestStore } from "../../support/s3.js";
 
 const rule = { recentWindowDays: 1, recentTtlSeconds: 86_400 };
 const clock = fixedClock("2026-11-25T12:00:00Z");

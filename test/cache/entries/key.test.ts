@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { datasetKey } from "../../src/cache/key.js";
+import { datasetKey } from "../../../src/cache/entries/key.js";
 
 describe("datasetKey", () => {
   it("is the original's md5 of SYMBOL_interval_start_end_market", () => {

@@ -1,3 +1,6 @@
+/** A day in milliseconds: UTC days have no leap seconds in epoch time. */
+export const DAY_MS = 86_400_000;
+
 const DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?)?(Z|[+-]\d{2}:?\d{2})?$/;
 const EPOCH_MS = /^\d{1,15}$/;
 
@@ -24,7 +27,6 @@ export function formatTimestamp(ms: number): string {
   return inDay % 1000 === 0 ? `${lastDay.text} ${time}` : `${lastDay.text} ${time}.${pad(inDay % 1000, 3)}`;
 }
 
-const DAY_MS = 86_400_000;
 let lastDay = { day: NaN, text: "" };
 const pad = (value: number, digits: number) => String(value).padStart(digits, "0");
 
@@ -71,4 +73,24 @@ function twoDigits(bytes: Uint8Array, at: number): number {
   const tens = (bytes[at] as number) - 0x30;
   const ones = (bytes[at + 1] as number) - 0x30;
   return tens >= 0 && tens <= 9 && ones >= 0 && ones <= 9 ? tens * 10 + ones : -1;
+}
+
+/**
+ * cached_at as the Python service writes it: ISO-8601 UTC with no zone suffix and millisecond precision,
+ * e.g. 2026-11-23T19:51:34.750. Its reader subtracts a naive datetime, so a `Z` would break it.
+ */
+export function formatCachedAt(at: Date): string {
+  return at.toISOString().slice(0, 23);
+}
+
+const CACHED_AT = /^(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:?\d{2})?$/;
+
+/** Reads both forms: zone-less (taken as UTC, any number of fraction digits) and with Z or an offset. */
+export function parseCachedAt(text: string): Date | null {
+  const match = CACHED_AT.exec(text);
+  if (!match) return null;
+  const [, date, time, fraction = "0", zone = "Z"] = match;
+  const millis = fraction.padEnd(3, "0").slice(0, 3);
+  const parsed = new Date(`${date}T${time}.${millis}${zone}`);
+  return Number.isNaN(parsed.getTime()) ? null : parsed;
 }

@@ -1,14 +1,13 @@
 import { randomBytes } from "node:crypto";
-import type { Clock } from "../clock.js";
-import { EntryBusyError, PayloadTooLargeError } from "../errors.js";
-import type { Log } from "../log.js";
-import { PreconditionFailedError, type ObjectStore, type ObjectVersion } from "../storage/types.js";
-import type { InfoIndex } from "./info-index.js";
+import type { Clock } from "../../clock.js";
+import { EntryBusyError, PayloadTooLargeError } from "../../errors.js";
+import type { Log } from "../../log.js";
+import { PreconditionFailedError, type ObjectStore, type ObjectVersion } from "../../storage/types.js";
 import { createCsvDigest } from "./integrity.js";
-import { buildMeta, contentIdentityOf, parseMeta, serializeMeta, type CacheMeta, type CsvFacts, type Retention } from "./meta.js";
+import { buildMeta, contentIdentityOf, parseMeta, serializeMeta, type CacheMeta, type CsvFacts, type IndexRow, type Retention } from "./meta.js";
 import { csvKeyOf, entryName, metaKeyOf, parquetKeyOf, uploadKeyOf, type EntryId } from "./objects.js";
 import type { EntryTurns, Turn } from "./turns.js";
-import { formatCachedAt } from "./validity.js";
+import { formatCachedAt } from "../../time.js";
 
 export interface WriteOptions {
   /** The caller's deadline: ends the wait for the entry's turn and the store calls. */
@@ -37,8 +36,17 @@ export interface EntryWritesOptions {
   store: ObjectStore;
   clock: Clock;
   turns: EntryTurns;
-  index: Pick<InfoIndex, "upsert" | "remove" | "invalidate">;
+  /** The info index, told of each entry committed or removed (see index/shards.ts). */
+  index: IndexUpdates;
   log?: Pick<Log, "warn">;
+}
+
+/** What a writer tells the info index. */
+export interface IndexUpdates {
+  upsert(entry: string, row: IndexRow): Promise<void>;
+  remove(entries: readonly string[]): Promise<void>;
+  /** Marks the entry's shard stale, for the next info to rebuild. */
+  invalidate(entry: string): Promise<void>;
 }
 
 /** How often a writer re-reads a meta that changed under it before it lets the other writer's entry stand. */

@@ -1,15 +1,15 @@
 import { utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { createDataCache } from "../../src/cache/data-cache.js";
-import { csvKeyOf, metaKeyOf, uploadKeyOf } from "../../src/cache/objects.js";
-import { planSweep } from "../../src/cache/sweep.js";
-import { fixedClock, type Clock } from "../../src/clock.js";
-import type { DatasetId } from "../../src/market.js";
-import { createFsStore } from "../../src/storage/fs.js";
-import type { ObjectStore } from "../../src/storage/types.js";
-import { BTC_SPOT, ETH_FUTURES, klinesCsv, tempDir } from "../support/fixtures.js";
-import { s3TestStore } from "../support/s3.js";
+import { createDataCache } from "../../../src/cache/data-cache.js";
+import { csvKeyOf, metaKeyOf, uploadKeyOf } from "../../../src/cache/entries/objects.js";
+import { planSweep } from "../../../src/cache/retention/sweep-plan.js";
+import { fixedClock, type Clock } from "../../../src/clock.js";
+import type { DatasetId } from "../../../src/market.js";
+import { createFsStore } from "../../../src/storage/fs.js";
+import type { ObjectStore } from "../../../src/storage/types.js";
+import { BTC_SPOT, ETH_FUTURES, klinesCsv, tempDir } from "../../support/fixtures.js";
+import { s3TestStore } from "../../support/s3.js";
 
 const rule = { recentWindowDays: 1, recentTtlSeconds: 86_400 };
 const now = new Date("2026-11-25T12:00:00Z");

@@ -1,6 +1,6 @@
-import type { ListedObject } from "../storage/types.js";
-import { contentIdentityOf, type CacheMeta } from "./meta.js";
-import { parseEntryObject, uploadExpiryOf } from "./objects.js";
+import type { ListedObject } from "../../storage/types.js";
+import { contentIdentityOf, type CacheMeta } from "../entries/meta.js";
+import { uploadExpiryOf } from "../entries/objects.js";
 import { isFresh, type ValidityRule } from "./validity.js";
 
 /** A CSV or an unreadable meta younger than this may be a write in progress (or an upload not yet committed). */
@@ -19,28 +19,6 @@ export interface EntryObjects {
   meta?: ListedObject & { parsed: CacheMeta | null };
   /** Parquet forms made from its CSV, each with the identity it was made from. */
   parquet?: (ListedObject & { identity: string })[];
-}
-
-/** An entry's objects as listed, before its meta is read. */
-export interface ListedEntry {
-  csv?: ListedObject;
-  meta?: ListedObject;
-  parquet?: (ListedObject & { identity: string })[];
-}
-
-/** Groups the cache's own objects (see objects.ts) by entry, in every folder; every other object is left out. */
-export function groupEntries(objects: readonly ListedObject[]): Map<string, ListedEntry> {
-  const entries = new Map<string, ListedEntry>();
-  for (const object of objects) {
-    const name = parseEntryObject(object.key);
-    if (!name) continue;
-    const entry = entries.get(name.entry) ?? {};
-    if (name.part === "csv") entry.csv = object;
-    else if (name.part === "meta") entry.meta = object;
-    else (entry.parquet ??= []).push({ ...object, identity: name.identity as string });
-    entries.set(name.entry, entry);
-  }
-  return entries;
 }
 
 /**

@@ -1,8 +1,8 @@
 import * as z from "zod/mini";
-import { ValidationError } from "../errors.js";
-import { INTERVALS } from "../market.js";
-import type { CacheEntryInfo, CacheInfo } from "./data-cache.js";
-import { parseTimestamp } from "./timestamp.js";
+import { ValidationError } from "../../errors.js";
+import { INTERVALS } from "../../market.js";
+import type { CacheEntryInfo, CacheInfo } from "./info.js";
+import { parseTimestamp } from "../../time.js";
 
 /** The orders an info page can follow besides the default one (folder, then key). */
 export const INFO_SORTS = ["symbol", "interval", "dates", "market", "rows", "cached", "expires"] as const;

@@ -3,8 +3,8 @@ import { stateOf } from "../klines/partition.js";
 import { FIRST_DATE } from "../klines/plan.js";
 import { PARTITIONS_FOLDER } from "../klines/service.js";
 import { isCalendarDate } from "../market.js";
-import type { CacheEntryInfo } from "./data-cache.js";
-import { decodeJsonCursor, encodeJsonCursor, intervalRank, itemsThatFit, matchesFilters } from "./info-page.js";
+import type { CacheEntryInfo } from "../cache/data-cache.js";
+import { decodeJsonCursor, encodeJsonCursor, intervalRank, itemsThatFit, matchesFilters } from "../cache/index/page.js";
 
 /** Who put a series' candles in the cache: clients (PUT, in the root folder) or the read-through (its partitions). */
 export const COVERAGE_SOURCES = ["datasets", "read_through"] as const;

@@ -1,8 +1,8 @@
 import Papa from "papaparse";
 import { InvalidBodyError } from "../errors.js";
-import { CsvSyntaxError, CsvTokenizer, type CsvRecord, type CsvSink } from "./csv-grammar.js";
+import { CsvSyntaxError, CsvTokenizer, type CsvRecord, type CsvSink } from "./grammar.js";
 import { timestampValue, typedCell } from "./json-rows.js";
-import { formatTimestamp, OriginalFormDay, parseTimestamp } from "./timestamp.js";
+import { formatTimestamp, OriginalFormDay, parseTimestamp } from "../time.js";
 
 /** What a valid dataset CSV looks like: its header and how many data rows follow it. */
 export interface CsvShape {

@@ -1,4 +1,5 @@
-import type { Retention } from "./meta.js";
+import type { Retention } from "../entries/meta.js";
+import { DAY_MS, parseCachedAt } from "../../time.js";
 
 /**
  * The validity rule, the original's: an entry whose end_date is at most `recentWindowDays` before today (UTC),
@@ -9,8 +10,6 @@ export interface ValidityRule {
   recentWindowDays: number;
   recentTtlSeconds: number;
 }
-
-const DAY_MS = 86_400_000;
 
 /** What the rule reads of an entry: its end date and when it was cached; `until_replaced` entries never expire. */
 export interface Dated {
@@ -39,24 +38,4 @@ export function isFresh(entry: Dated, now: Date, rule: ValidityRule): boolean {
 export function daysFromNow(endDate: string, now: Date): number {
   const today = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate());
   return Math.round((today - Date.parse(`${endDate}T00:00:00Z`)) / DAY_MS);
-}
-
-/**
- * cached_at as the Python service writes it: ISO-8601 UTC with no zone suffix and millisecond precision,
- * e.g. 2026-11-23T19:51:34.750. Its reader subtracts a naive datetime, so a `Z` would break it.
- */
-export function formatCachedAt(at: Date): string {
-  return at.toISOString().slice(0, 23);
-}
-
-const CACHED_AT = /^(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:?\d{2})?$/;
-
-/** Reads both forms: zone-less (taken as UTC, any number of fraction digits) and with Z or an offset. */
-export function parseCachedAt(text: string): Date | null {
-  const match = CACHED_AT.exec(text);
-  if (!match) return null;
-  const [, date, time, fraction = "0", zone = "Z"] = match;
-  const millis = fraction.padEnd(3, "0").slice(0, 3);
-  const parsed = new Date(`${date}T${time}.${millis}${zone}`);
-  return Number.isNaN(parsed.getTime()) ? null : parsed;
 }

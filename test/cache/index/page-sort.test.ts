@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import type { CacheEntryInfo, CacheInfo } from "../../src/cache/data-cache.js";
-import { INFO_SORTS, pageOf, type InfoQuery } from "../../src/cache/info-page.js";
-import { ValidationError } from "../../src/errors.js";
+import type { CacheEntryInfo, CacheInfo } from "../../../src/cache/data-cache.js";
+import { INFO_SORTS, pageOf, type InfoQuery } from "../../../src/cache/index/page.js";
+import { ValidationError } from "../../../src/errors.js";
 
 let made = 0;
 /** An info entry; its key (and so its position) grows with each one made, unless given. */

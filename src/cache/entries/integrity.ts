@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { createCsvInspector, type CsvShape } from "./csv.js";
+import { createCsvInspector, type CsvShape } from "../../csv/check.js";
 import type { CacheMeta } from "./meta.js";
 
 /** A CSV checked and digested in the same pass, chunk by chunk: its shape (see createCsvInspector) and sha256. */

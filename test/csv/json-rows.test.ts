@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { CsvSyntaxError } from "../../src/cache/csv-grammar.js";
-import { csvToRows } from "../../src/cache/csv.js";
-import { csvToJsonRows, jsonRowsOf, RowCountError } from "../../src/cache/json-rows.js";
+import { CsvSyntaxError } from "../../src/csv/grammar.js";
+import { csvToRows } from "../../src/csv/check.js";
+import { csvToJsonRows, jsonRowsOf, RowCountError } from "../../src/csv/json-rows.js";
 import { klinesCsv, readFixture } from "../support/fixtures.js";
 import { chunked, EDGE_CELLS, generatedCsv, seeded, TIMESTAMPS } from "../support/generated-csv.js";
 import { papaparseRows } from "../support/papaparse-rows.js";

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import * as z from "zod/mini";
-import type { DatasetId } from "../market.js";
+import type { DatasetId } from "../../market.js";
 import { datasetKey } from "./key.js";
 
 /**
@@ -32,6 +32,15 @@ export const cacheMetaSchema = z.looseObject({
 });
 
 export type CacheMeta = z.infer<typeof cacheMetaSchema>;
+
+/** One entry as the info index keeps it: its meta, where it is, and its size. */
+export interface IndexRow {
+  meta: CacheMeta;
+  /** "" for the root. */
+  folder: string;
+  /** Bytes of the entry's CSV and meta. */
+  bytes: number;
+}
 
 /** What the cache proved of a CSV it wrote: its rows, size and digest (one pass), and the store's version of it. */
 export interface CsvFacts {

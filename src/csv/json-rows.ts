@@ -1,5 +1,5 @@
-import { CsvRecord, CsvTokenizer, decodeText, type CsvSink } from "./csv-grammar.js";
-import { OriginalFormDay, parseTimestamp } from "./timestamp.js";
+import { CsvRecord, CsvTokenizer, decodeText, type CsvSink } from "./grammar.js";
+import { OriginalFormDay, parseTimestamp } from "../time.js";
 
 /** A CSV's rows as JSON text, in chunks of UTF-8 bytes. */
 export interface RowsJson {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { daysFromNow, expiresAt, formatCachedAt, isFresh, parseCachedAt } from "../../src/cache/validity.js";
+import { daysFromNow, expiresAt, isFresh } from "../../../src/cache/retention/validity.js";
+import { formatCachedAt, parseCachedAt } from "../../../src/time.js";
 
 const rule = { recentWindowDays: 1, recentTtlSeconds: 86_400 };
 const now = new Date("2026-11-25T12:00:00.000Z");

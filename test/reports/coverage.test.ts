@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { coverageOf, type CoverageQuery, type SeriesCoverage } from "../../src/cache/coverage.js";
+import { coverageOf, type CoverageQuery, type SeriesCoverage } from "../../src/reports/coverage.js";
 import type { CacheEntryInfo } from "../../src/cache/data-cache.js";
 import { ValidationError } from "../../src/errors.js";
 import { metaFieldsOf, type PartitionState } from "../../src/klines/partition.js";

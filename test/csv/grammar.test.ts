@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { CsvRecord, CsvSyntaxError, CsvTokenizer, MAX_RECORD_BYTES, type CsvSink } from "../../src/cache/csv-grammar.js";
+import { CsvRecord, CsvSyntaxError, CsvTokenizer, MAX_RECORD_BYTES, type CsvSink } from "../../src/csv/grammar.js";
 import { chunked, generatedCsv, seeded } from "../support/generated-csv.js";
 
 const bytes = (text: string) => new TextEncoder().encode(text);

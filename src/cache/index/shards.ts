@@ -1,7 +1,7 @@
-import type { Log } from "../log.js";
-import { PreconditionFailedError, type ObjectStore, type ObjectVersion } from "../storage/types.js";
-import { mapLimit } from "../util/map-limit.js";
-import { cacheMetaSchema, type CacheMeta } from "./meta.js";
+import type { Log } from "../../log.js";
+import { PreconditionFailedError, type ObjectStore, type ObjectVersion } from "../../storage/types.js";
+import { mapLimit } from "../../util/map-limit.js";
+import { cacheMetaSchema, type IndexRow } from "../entries/meta.js";
 
 /**
  * The info index: what `info` needs of every entry (its meta, folder and size), kept in 16 shard objects
@@ -16,15 +16,6 @@ export const SHARD_DIGITS = [..."0123456789abcdef"];
 const shardKeyOf = (digit: string) => `${INDEX_PREFIX}${digit}.json`;
 /** The shard of an entry, by its name `[<folder>/]<md5>`: the md5's first digit. */
 export const shardOf = (entry: string) => entry.slice(-32, -31);
-
-/** One entry as the index keeps it. */
-export interface IndexRow {
-  meta: CacheMeta;
-  /** "" for the root. */
-  folder: string;
-  /** Bytes of the entry's CSV and meta. */
-  bytes: number;
-}
 
 /** A shard: its rows by entry name. */
 export type Shard = Map<string, IndexRow>;

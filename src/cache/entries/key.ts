@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import type { DatasetId } from "../market.js";
+import type { DatasetId } from "../../market.js";
 
 /** md5 hex of SYMBOL_interval_start_end_market, exactly as the original Python service names its files. */
 export function datasetKey(id: DatasetId): string {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { createCsvInspector, csvToRows, inspectCsv, MAX_COLUMNS, rowsToCsv } from "../../src/cache/csv.js";
-import { formatTimestamp, parseTimestamp } from "../../src/cache/timestamp.js";
+import { createCsvInspector, csvToRows, inspectCsv, MAX_COLUMNS, rowsToCsv } from "../../src/csv/check.js";
+import { formatTimestamp, parseTimestamp } from "../../src/time.js";
 import { InvalidBodyError } from "../../src/errors.js";
 
 const bytes = (text: string) => new TextEncoder().encode(text);

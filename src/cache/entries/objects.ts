@@ -1,4 +1,5 @@
-import type { DatasetId } from "../market.js";
+import type { DatasetId } from "../../market.js";
+import type { ListedObject } from "../../storage/types.js";
 import { datasetKey } from "./key.js";
 
 /**
@@ -68,4 +69,26 @@ export function parseEntryObject(key: string): EntryObjectName | null {
   const entry = folder ? `${folder}/${md5}` : md5;
   if (identity !== undefined) return { entry, folder, part: "parquet", identity };
   return { entry, folder, part: suffix === ".csv" ? "csv" : "meta" };
+}
+
+/** An entry's objects as listed, before its meta is read. */
+export interface ListedEntry {
+  csv?: ListedObject;
+  meta?: ListedObject;
+  parquet?: (ListedObject & { identity: string })[];
+}
+
+/** Groups the cache's own objects (see objects.ts) by entry, in every folder; every other object is left out. */
+export function groupEntries(objects: readonly ListedObject[]): Map<string, ListedEntry> {
+  const entries = new Map<string, ListedEntry>();
+  for (const object of objects) {
+    const name = parseEntryObject(object.key);
+    if (!name) continue;
+    const entry = entries.get(name.entry) ?? {};
+    if (name.part === "csv") entry.csv = object;
+    else if (name.part === "meta") entry.meta = object;
+    else (entry.parquet ??= []).push({ ...object, identity: name.identity as string });
+    entries.set(name.entry, entry);
+  }
+  return entries;
 }

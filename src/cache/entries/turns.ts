@@ -1,9 +1,9 @@
 import { setTimeout as delay } from "node:timers/promises";
-import { entryLeaseKey } from "../counters/keys.js";
-import type { Leases } from "../counters/types.js";
-import type { Clock } from "../clock.js";
-import { EntryBusyError } from "../errors.js";
-import type { Log } from "../log.js";
+import { entryLeaseKey } from "../../counters/keys.js";
+import type { Leases } from "../../counters/types.js";
+import type { Clock } from "../../clock.js";
+import { EntryBusyError } from "../../errors.js";
+import type { Log } from "../../log.js";
 
 /** What a writer holds while it writes one entry; asked right before each commit step. */
 export interface Turn {

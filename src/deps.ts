@@ -6,7 +6,7 @@ import { createMemoryCounters, createMemoryKeyValueStore, createMemoryLeases } f
 import type { Counters, KeyValueStore, Leases } from "./counters/types.js";
 import { createUpstashCounters, createUpstashKeyValueStore, createUpstashLeases } from "./counters/upstash.js";
 import type { AppDeps } from "./http/env.js";
-import type { Access } from "./http/middleware/auth.js";
+import type { Access } from "./http/access.js";
 import { createListing } from "./klines/listing.js";
 import { createKlinesService } from "./klines/service.js";
 import { createConversions } from "./formats/conversions.js";

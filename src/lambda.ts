@@ -15,7 +15,7 @@ import {
   ruleOf,
 } from "./deps.js";
 import { appOf, type Handlers } from "./http/app.js";
-import type { Access } from "./http/middleware/auth.js";
+import type { Access } from "./http/access.js";
 import type { HttpFunctionName } from "./http/route-table.js";
 import { createListing } from "./klines/listing.js";
 import { createConversions } from "./formats/conversions.js";

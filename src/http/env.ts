@@ -1,5 +1,5 @@
 import type { DataCache, MissReason } from "../cache/data-cache.js";
-import type { Access } from "./middleware/auth.js";
+import type { Access } from "./access.js";
 import type { Clock } from "../clock.js";
 import type { Counters } from "../counters/types.js";
 import type { Conversions } from "../formats/conversions.js";

@@ -1,7 +1,7 @@
 import type { Interval } from "../market.js";
 import type { Kline } from "../upstream/binance.js";
 import { candlesBetween, nextOpen } from "./interval.js";
-import type { Gap } from "./partition.js";
+import type { Gap } from "./types.js";
 
 /**
  * The holes of a bulk answer (an archive file's candles, one page): where a candle should open between two of its

@@ -4,30 +4,9 @@ import { formatTimestamp, parseTimestamp } from "../time.js";
 import { KLINE_COLUMNS, type Interval } from "../market.js";
 import type { Kline } from "../upstream/binance.js";
 import { boundaryAtOrBefore, candlesBetween, nextOpen } from "./interval.js";
-import type { Partition, Range } from "./plan.js";
+import type { Gap, Partition, PartitionFetch, PartitionState, Range } from "./types.js";
 
 export const KLINES_CSV_HEADER = `${KLINE_COLUMNS.join(",")}\n`;
-
-/** `[fromMs, toMs)`: open times where the exchange has no candle, though the symbol traded before and after. */
-export interface Gap {
-  fromMs: number;
-  toMs: number;
-}
-
-/** What a partition's meta records beside the cache's fields, read back. */
-export interface PartitionState {
-  /** Every candle that can exist in the partition is stored (or in a gap): it is never fetched again. */
-  complete: boolean;
-  /** Where the next fetch starts: the open time of the first candle not stored. Null once complete. */
-  resumeFromMs: number | null;
-  firstOpenMs: number | null;
-  /** The open time of the last stored candle, the last closed one. */
-  lastOpenMs: number | null;
-  /** Proven gaps only: the exchange answered candles after each of them (or said where the symbol's life ends). */
-  gaps: Gap[];
-  /** The exchange's time when the partition was last fetched: candles closed before it were asked for. */
-  checkedUntilMs: number;
-}
 
 const timestamp = z.string().check(z.refine((text) => parseTimestamp(text) !== null));
 const partitionFieldsSchema = z.object({
@@ -109,20 +88,6 @@ export function klinesCsv(klines: readonly Kline[]): Buffer {
   }
   chunks.push(chunk.subarray(0, at));
   return Buffer.concat(chunks);
-}
-
-/** What one fetch found for one partition (see pass.ts): the closed candles after what is stored, and the proof. */
-export interface PartitionFetch {
-  /** Closed candles in the partition, after the stored ones, oldest first. */
-  klines: readonly Kline[];
-  /** Proven gaps found in the partition. */
-  gaps: readonly Gap[];
-  /** Every candle that can exist in the partition is now known: stored, fetched, or in a gap. */
-  complete: boolean;
-  /** Where the next fetch starts, when not complete. */
-  resumeFromMs: number | null;
-  /** The exchange's time the fetch was judged by. */
-  checkedUntilMs: number;
 }
 
 /** The partition's CSV and state after a fetch: the stored ones (`base`, for a tail fetch) and the fetched. */

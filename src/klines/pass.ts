@@ -3,22 +3,8 @@ import type { Interval } from "../market.js";
 import type { Kline, KlinesPage } from "../upstream/binance.js";
 import { holesOf, stretchesOf, withFound } from "./holes.js";
 import { candlesBetween, nextOpen } from "./interval.js";
-import type { Gap, PartitionFetch } from "./partition.js";
-import { closesAt, type Partition } from "./plan.js";
-
-/** Consecutive partitions fetched by one paging pass over [fromMs, the last partition's end). */
-export interface FetchGroup {
-  partitions: Partition[];
-  /** Where fetching starts: the first partition's start, or the open after its last stored candle. */
-  fromMs: number;
-  /** The open time of the last candle stored before `fromMs`; null when none is. */
-  heldBeforeMs: number | null;
-  /**
-   * Candles of the group already had from Binance's public archive (checked there): taken first, as if they were the
-   * first page; REST then fills only what they lack.
-   */
-  archived?: readonly Kline[];
-}
+import { closesAt } from "./plan.js";
+import type { FetchGroup, Gap, Partition, PartitionFetch } from "./types.js";
 
 /** What a pass needs of the world: the exchange's pages, the symbol's first candle, a pause, the local clock. */
 export interface PassPorts {

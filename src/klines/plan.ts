@@ -1,19 +1,8 @@
 import type { FieldIssue } from "../errors.js";
 import type { DatasetId, Interval } from "../market.js";
 import { candlesBetween, crossesMonths, monthStart, nextOpen } from "./interval.js";
-import type { FetchGroup } from "./pass.js";
-import { hasUnprovenHole, type PartitionState } from "./partition.js";
-
-/** [startMs, endMs): candles whose open time lies in it. */
-export interface Range {
-  startMs: number;
-  endMs: number;
-}
-
-/** One stored piece of a symbol's history: an ordinary cache entry for a calendar month (a day for 1s candles). */
-export interface Partition extends Range {
-  id: DatasetId;
-}
+import { hasUnprovenHole } from "./partition.js";
+import type { FetchGroup, Partition, PartitionState, Range } from "./types.js";
 
 /**
  * The most candles one request may span (up to now): a leap year of 1m candles. It bounds what one cold request

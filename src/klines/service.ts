@@ -23,30 +23,10 @@ import { KLINES_PAGE_LIMIT, type BinanceClient, type Kline } from "../upstream/b
 import { candlesBetween } from "./interval.js";
 import { mapLimit } from "../util/map-limit.js";
 import type { Listing } from "./listing.js";
-import { fetchGroup, type FetchGroup, type PassPorts } from "./pass.js";
-import {
-  coverageOf,
-  extendPartition,
-  KLINES_CSV_HEADER,
-  metaFieldsOf,
-  rowsInRange,
-  stateOf,
-  type Coverage,
-  type PartitionFetch,
-  type PartitionState,
-} from "./partition.js";
-import {
-  closesAt,
-  needOf,
-  partitionsOf,
-  planFetches,
-  rangeIssues,
-  rangeOf,
-  type Fetch,
-  type NeedContext,
-  type Partition,
-  type Range,
-} from "./plan.js";
+import { fetchGroup, type PassPorts } from "./pass.js";
+import { coverageOf, extendPartition, KLINES_CSV_HEADER, metaFieldsOf, rowsInRange, stateOf, type Coverage } from "./partition.js";
+import { closesAt, needOf, partitionsOf, planFetches, rangeIssues, rangeOf, type Fetch, type NeedContext } from "./plan.js";
+import type { FetchGroup, Partition, PartitionFetch, PartitionState, Range } from "./types.js";
 
 /** The cache folder of the partitions: apart from the root, where the original's and every client's entries live. */
 export const PARTITIONS_FOLDER = "partitions";

@@ -1,20 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { buildMeta } from "../../src/cache/entries/meta.js";
-import {
-  coverageOf,
-  extendPartition,
-  hasUnprovenHole,
-  klineLine,
-  KLINES_CSV_HEADER,
-  mergeGaps,
-  metaFieldsOf,
-  rowsInRange,
-  stateOf,
-  type PartitionFetch,
-  type PartitionState,
-} from "../../src/klines/partition.js";
-import { partitionsOf, rangeOf, type Partition } from "../../src/klines/plan.js";
+import { coverageOf, extendPartition, hasUnprovenHole, klineLine, KLINES_CSV_HEADER, mergeGaps, metaFieldsOf, rowsInRange, stateOf } from "../../src/klines/partition.js";
+import { partitionsOf, rangeOf } from "../../src/klines/plan.js";
 import type { Kline } from "../../src/upstream/binance.js";
+import type { Partition, PartitionFetch, PartitionState } from "../../src/klines/types.js";
 
 const utc = (text: string) => Date.parse(`${text}Z`);
 const HOUR = 3_600_000;

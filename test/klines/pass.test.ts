@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { UpstreamInvalidError } from "../../src/errors.js";
 import { fetchGroup, type PassPorts } from "../../src/klines/pass.js";
-import type { Gap, PartitionFetch } from "../../src/klines/partition.js";
-import { partitionsOf, type Partition } from "../../src/klines/plan.js";
+import { partitionsOf } from "../../src/klines/plan.js";
 import type { Kline } from "../../src/upstream/binance.js";
+import type { Gap, Partition, PartitionFetch } from "../../src/klines/types.js";
 
 const utc = (text: string) => Date.parse(`${text}Z`);
 const HOUR = 3_600_000;

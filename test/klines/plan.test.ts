@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { DatasetId } from "../../src/market.js";
-import type { PartitionState } from "../../src/klines/partition.js";
-import { closesAt, MAX_RANGE_CANDLES, needOf, partitionsOf, planFetches, rangeIssues, rangeOf, type Partition } from "../../src/klines/plan.js";
+import { closesAt, MAX_RANGE_CANDLES, needOf, partitionsOf, planFetches, rangeIssues, rangeOf } from "../../src/klines/plan.js";
+import type { Partition, PartitionState } from "../../src/klines/types.js";
 
 const utc = (text: string) => Date.parse(`${text}Z`);
 const NOW = utc("2026-11-25T12:00:30");

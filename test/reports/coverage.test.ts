@@ -2,8 +2,9 @@ import { describe, expect, it } from "vitest";
 import { coverageOf, type CoverageQuery, type SeriesCoverage } from "../../src/reports/coverage.js";
 import type { CacheEntryInfo } from "../../src/cache/data-cache.js";
 import { ValidationError } from "../../src/errors.js";
-import { metaFieldsOf, type PartitionState } from "../../src/klines/partition.js";
+import { metaFieldsOf } from "../../src/klines/partition.js";
 import { PARTITIONS_FOLDER } from "../../src/klines/service.js";
+import type { PartitionState } from "../../src/klines/types.js";
 
 const TODAY = Date.parse("2026-11-25T12:00:00Z");
 const utc = (text: string) => Date.parse(`${text}Z`);

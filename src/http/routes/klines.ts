@@ -15,7 +15,8 @@ import { compressAnswers } from "../middleware/compress.js";
 import { cacheControlOfRange, entityTagOfParts, matchesIfNoneMatch } from "../revalidation.js";
 import { datasetFromQuery, wantedFormat } from "../validation.js";
 import { streamOf, streamOfGenerator } from "../stream.js";
-import { isColumnar, loadColumnar, MEDIA_TYPES } from "../../formats/media.js";
+import { loadColumnar } from "../../formats/lazy.js";
+import { isColumnar, MEDIA_TYPES } from "../../formats/media.js";
 
 /** What a Lambda keeps back from its remaining time to write the answer: Lambda's own timeout never ends a request. */
 const LAMBDA_MARGIN_MS = 3_000;

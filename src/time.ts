@@ -1,5 +1,25 @@
+/**
+ * Time's one home: days and months in UTC epoch milliseconds, the dates of the API (`YYYY-MM-DD`), the timestamps of
+ * a stored CSV, and `cached_at` as the original service writes it.
+ */
+
 /** A day in milliseconds: UTC days have no leap seconds in epoch time. */
 export const DAY_MS = 86_400_000;
+
+/** The first instant (epoch ms) of a `YYYY-MM-DD` day, UTC. */
+export const dayStartMs = (date: string): number => Date.parse(`${date}T00:00:00Z`);
+
+/** The `YYYY-MM-DD` day (UTC) holding `ms`. */
+export const dateOf = (ms: number): string => new Date(ms).toISOString().slice(0, 10);
+
+/** The first instant of the UTC calendar month `months` after the one holding `ms`. */
+export function monthStart(ms: number, months = 0): number {
+  const date = new Date(ms);
+  return Date.UTC(date.getUTCFullYear(), date.getUTCMonth() + months, 1);
+}
+
+/** The first instant of the UTC day holding `ms`. */
+export const dayStartOf = (ms: number): number => Math.floor(ms / DAY_MS) * DAY_MS;
 
 const DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?)?(Z|[+-]\d{2}:?\d{2})?$/;
 const EPOCH_MS = /^\d{1,15}$/;

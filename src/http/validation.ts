@@ -3,7 +3,7 @@ import type { Context } from "hono";
 import * as z from "zod/mini";
 import { COVERAGE_SOURCES, type CoverageQuery } from "../reports/coverage.js";
 import { INFO_SORTS, SORT_ORDERS, type InfoQuery } from "../cache/index/page.js";
-import { datasetIdSchema, INTERVALS, MARKET_TYPES, type DatasetId } from "../market.js";
+import { datasetIdSchema, intervalSchema, marketTypeSchema, symbolSchema, type DatasetId } from "../market.js";
 import { ValidationError, type FieldIssue } from "../errors.js";
 import { UPLOAD_ID } from "../cache/entries/objects.js";
 
@@ -17,13 +17,13 @@ export function datasetFromQuery(c: Context): DatasetId {
 
 /**
  * The query's `fields` (each at most once, those in `required` present) parsed by `schema`, or a VALIDATION_ERROR
- * listing every bad field, each once. `prepare` may normalize the raw values first.
+ * listing every bad field, each once.
  */
 function parseQuery<T>(
   c: Context,
   fields: readonly string[],
   schema: z.ZodMiniType<T>,
-  options: { required?: ReadonlySet<string>; prepare?: (raw: Record<string, string | undefined>) => void } = {},
+  options: { required?: ReadonlySet<string> } = {},
 ): T {
   const queries = c.req.queries();
   const issues: FieldIssue[] = [];
@@ -34,7 +34,6 @@ function parseQuery<T>(
     else if (values.length === 0 && options.required?.has(field)) issues.push({ field, message: "is required" });
     raw[field] = values[0];
   }
-  options.prepare?.(raw);
   const parsed = schema.safeParse(raw);
   if (!parsed.success) {
     for (const issue of parsed.error.issues) {
@@ -75,21 +74,15 @@ export function wantedFormat(c: Context, allowed: readonly Format[] = FORMATS): 
   return allowed.includes(accepted) ? accepted : "json";
 }
 
-/** What info and coverage share: an opaque next_cursor, and the filters (normalized first by lowerMarketType). */
+/** What info and coverage share: an opaque next_cursor, and the filters (normalized as the dataset id is). */
 const cursorSchema = z.string().check(z.regex(/^[A-Za-z0-9_-]{1,1000}$/, "must be a next_cursor of an earlier page"));
 const filterSchemas = {
-  symbol: z.optional(z.string().check(z.regex(/^[A-Za-z0-9]{2,30}$/, "must be 2-30 letters or digits"))),
-  interval: z.optional(z.enum(INTERVALS)),
-  market_type: z.optional(z.enum(MARKET_TYPES)),
+  symbol: z.optional(symbolSchema),
+  interval: z.optional(intervalSchema),
+  market_type: z.optional(marketTypeSchema),
 };
 const FILTERS = ["symbol", "interval", "market_type"] as const;
 
-/** The filters' normalization before parsing: market_type in any case. */
-const lowerMarketType = (raw: Record<string, string | undefined>) => {
-  if (raw.market_type !== undefined) raw.market_type = raw.market_type.toLowerCase();
-};
-
-const upperSymbol = (symbol: string | undefined) => (symbol === undefined ? {} : { symbol: symbol.toUpperCase() });
 
 const infoQuerySchema = z.object({
   limit: z.optional(z.coerce.number().check(z.int(), z.minimum(1), z.maximum(10_000))),
@@ -103,8 +96,8 @@ const infoQuerySchema = z.object({
 /** info's paging, filters and sort, or a VALIDATION_ERROR listing every bad one. */
 export function infoQueryOf(c: Context): InfoQuery {
   const fields = ["limit", "cursor", ...FILTERS, "refresh", "sort", "order"];
-  const { symbol, refresh, ...rest } = parseQuery(c, fields, infoQuerySchema, { prepare: lowerMarketType });
-  return { ...rest, refresh: refresh === "true", ...upperSymbol(symbol) };
+  const { refresh, ...rest } = parseQuery(c, fields, infoQuerySchema);
+  return { ...rest, refresh: refresh === "true" };
 }
 
 const coverageQuerySchema = z.object({
@@ -116,6 +109,5 @@ const coverageQuerySchema = z.object({
 
 /** coverage's paging and filters, or a VALIDATION_ERROR listing every bad one. */
 export function coverageQueryOf(c: Context): CoverageQuery {
-  const { symbol, ...rest } = parseQuery(c, ["limit", "cursor", ...FILTERS, "source"], coverageQuerySchema, { prepare: lowerMarketType });
-  return { ...rest, ...upperSymbol(symbol) };
+  return parseQuery(c, ["limit", "cursor", ...FILTERS, "source"], coverageQuerySchema);
 }

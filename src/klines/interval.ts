@@ -1,9 +1,9 @@
 import type { Interval } from "../market.js";
+import { DAY_MS, monthStart } from "../time.js";
 
 const SECOND_MS = 1000;
 const MINUTE_MS = 60 * SECOND_MS;
 const HOUR_MS = 60 * MINUTE_MS;
-const DAY_MS = 24 * HOUR_MS;
 
 /** The length of each interval but 1M, a calendar month, which has none. */
 const INTERVAL_MS: Record<Exclude<Interval, "1M">, number> = {
@@ -23,12 +23,6 @@ const INTERVAL_MS: Record<Exclude<Interval, "1M">, number> = {
   "3d": 3 * DAY_MS,
   "1w": 7 * DAY_MS,
 };
-
-/** The first instant of the UTC calendar month `months` after the one holding `ms`. */
-export function monthStart(ms: number, months = 0): number {
-  const date = new Date(ms);
-  return Date.UTC(date.getUTCFullYear(), date.getUTCMonth() + months, 1);
-}
 
 /**
  * The open time of the candle after the one that opens at `openMs` (where a candle opening at `openMs` closes).

@@ -1,6 +1,7 @@
 import type { FieldIssue } from "../errors.js";
 import type { DatasetId, Interval } from "../market.js";
-import { candlesBetween, crossesMonths, monthStart, nextOpen } from "./interval.js";
+import { candlesBetween, crossesMonths, nextOpen } from "./interval.js";
+import { dateOf, DAY_MS, dayStartMs, dayStartOf, monthStart } from "../time.js";
 import { hasUnprovenHole } from "./partition.js";
 import type { FetchGroup, Partition, PartitionState, Range } from "./types.js";
 
@@ -14,17 +15,15 @@ export const MAX_RANGE_CANDLES = 527_040;
 /** Binance opened in July 2017: nothing to fetch before. */
 export const FIRST_DATE = "2017-07-01";
 
-const DAY_MS = 86_400_000;
-const dateOf = (ms: number): string => new Date(ms).toISOString().slice(0, 10);
 
 /** The request's range: from start_date 00:00 UTC to the end of end_date (end_date + 1 day, 00:00 UTC). */
 export function rangeOf(id: DatasetId): Range {
-  return { startMs: Date.parse(`${id.start_date}T00:00:00Z`), endMs: Date.parse(`${id.end_date}T00:00:00Z`) + DAY_MS };
+  return { startMs: dayStartMs(id.start_date), endMs: dayStartMs(id.end_date) + DAY_MS };
 }
 
 /** Calendar months, but days for 1s candles: a month of them (2.7 million rows, about 400 MB of CSV) is too big. */
 function partitionStart(interval: Interval, ms: number): number {
-  return interval === "1s" ? Math.floor(ms / DAY_MS) * DAY_MS : monthStart(ms);
+  return interval === "1s" ? dayStartOf(ms) : monthStart(ms);
 }
 
 function partitionEnd(interval: Interval, startMs: number): number {

@@ -2,9 +2,10 @@ import * as z from "zod/mini";
 import { stateOf } from "../klines/partition.js";
 import { FIRST_DATE } from "../klines/plan.js";
 import { PARTITIONS_FOLDER } from "../klines/service.js";
-import { isCalendarDate } from "../market.js";
+import { isCalendarDate, normalizeMarketType, normalizeSymbol } from "../market.js";
 import type { CacheEntryInfo } from "../cache/data-cache.js";
 import { decodeJsonCursor, encodeJsonCursor, intervalRank, itemsThatFit, matchesFilters } from "../cache/index/page.js";
+import { DAY_MS, dayStartMs, monthStart } from "../time.js";
 
 /** Who put a series' candles in the cache: clients (PUT, in the root folder) or the read-through (its partitions). */
 export const COVERAGE_SOURCES = ["datasets", "read_through"] as const;
@@ -70,7 +71,6 @@ export interface CoveragePage {
 }
 
 const DEFAULT_LIMIT = 100;
-const DAY_MS = 86_400_000;
 
 /** Days since the epoch, inclusive at both ends. */
 interface Days {
@@ -99,7 +99,7 @@ interface SeriesId {
 
 const seriesCursorSchema = z.object({ symbol: z.string(), interval: z.string(), market_type: z.string(), source: z.enum(COVERAGE_SOURCES) });
 
-const dayOf = (date: string): number => Date.parse(`${date}T00:00:00Z`) / DAY_MS;
+const dayOf = (date: string): number => dayStartMs(date) / DAY_MS;
 const FIRST_DAY = dayOf(FIRST_DATE);
 
 /** A month as one number: year * 12 + month of the year from 0. */
@@ -108,7 +108,7 @@ function monthOfDay(day: number): number {
   return date.getUTCFullYear() * 12 + date.getUTCMonth();
 }
 
-const firstDayOf = (month: number): number => Date.UTC(Math.floor(month / 12), month % 12, 1) / DAY_MS;
+const firstDayOf = (month: number): number => monthStart(0, month - 1970 * 12) / DAY_MS;
 const lastDayOf = (month: number): number => firstDayOf(month + 1) - 1;
 const labelOf = (month: number): string => `${String(Math.floor(month / 12)).padStart(4, "0")}-${String((month % 12) + 1).padStart(2, "0")}`;
 
@@ -215,7 +215,7 @@ export function coverageOf(entries: readonly CacheEntryInfo[], todayMs: number, 
     if (!matchesFilters(entry, query)) continue;
     const piece = pieceOf(entry, source, today);
     if (!piece) continue;
-    const id = { symbol: entry.symbol.toUpperCase(), interval: entry.interval, market_type: entry.market_type.toLowerCase(), source };
+    const id = { symbol: normalizeSymbol(entry.symbol), interval: entry.interval, market_type: normalizeMarketType(entry.market_type), source };
     const key = JSON.stringify(id);
     const group = groups.get(key) ?? { id, pieces: [] };
     group.pieces.push(piece);

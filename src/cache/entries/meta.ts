@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import * as z from "zod/mini";
-import type { DatasetId } from "../../market.js";
+import { normalizeMarketType, normalizeSymbol, type DatasetId } from "../../market.js";
 import { datasetKey } from "./key.js";
 
 /**
@@ -81,11 +81,11 @@ export function parseMeta(bytes: Uint8Array): CacheMeta | null {
 export function describes(meta: CacheMeta, id: DatasetId): boolean {
   return (
     meta.cache_key === datasetKey(id) &&
-    meta.symbol.toUpperCase() === id.symbol &&
+    normalizeSymbol(meta.symbol) === id.symbol &&
     meta.interval === id.interval &&
     meta.start_date === id.start_date &&
     meta.end_date === id.end_date &&
-    meta.market_type.toLowerCase() === id.market_type
+    normalizeMarketType(meta.market_type) === id.market_type
   );
 }
 

@@ -1,6 +1,6 @@
 import * as z from "zod/mini";
 import { ValidationError } from "../../errors.js";
-import { INTERVALS } from "../../market.js";
+import { INTERVALS, normalizeMarketType, normalizeSymbol } from "../../market.js";
 import type { CacheEntryInfo, CacheInfo } from "./info.js";
 import { parseTimestamp } from "../../time.js";
 
@@ -167,9 +167,9 @@ export const matchesFilters = (
   entry: Pick<CacheEntryInfo, "symbol" | "interval" | "market_type">,
   filters: Pick<InfoQuery, "symbol" | "interval" | "market_type">,
 ): boolean =>
-  (filters.symbol === undefined || entry.symbol.toUpperCase() === filters.symbol) &&
+  (filters.symbol === undefined || normalizeSymbol(entry.symbol) === filters.symbol) &&
   (filters.interval === undefined || entry.interval === filters.interval) &&
-  (filters.market_type === undefined || entry.market_type.toLowerCase() === filters.market_type);
+  (filters.market_type === undefined || normalizeMarketType(entry.market_type) === filters.market_type);
 
 /**
  * One page of info: the summary figures (files, symbols, size) of the whole cache, and of its entries those the query

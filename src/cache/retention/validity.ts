@@ -1,5 +1,5 @@
 import type { Retention } from "../entries/meta.js";
-import { DAY_MS, parseCachedAt } from "../../time.js";
+import { DAY_MS, dayStartMs, dayStartOf, parseCachedAt } from "../../time.js";
 
 /**
  * The validity rule, the original's: an entry whose end_date is at most `recentWindowDays` before today (UTC),
@@ -36,6 +36,5 @@ export function isFresh(entry: Dated, now: Date, rule: ValidityRule): boolean {
 
 /** Whole days from end_date to today, both as UTC calendar days; negative for a future end_date. */
 export function daysFromNow(endDate: string, now: Date): number {
-  const today = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate());
-  return Math.round((today - Date.parse(`${endDate}T00:00:00Z`)) / DAY_MS);
+  return Math.round((dayStartOf(now.getTime()) - dayStartMs(endDate)) / DAY_MS);
 }

@@ -6,7 +6,7 @@ import { AppError, PayloadTooLargeError } from "../../errors.js";
 import type { KlinesResult, PartitionSource } from "../../klines/service.js";
 import { csvRowsOf } from "../../csv/grammar.js";
 import { csvToJsonRows, jsonRowsOf, STREAM_JSON_ABOVE_BYTES } from "../../csv/json-rows.js";
-import type { DatasetId } from "../../market.js";
+import { datasetName, type DatasetId } from "../../market.js";
 import type { RouteChain } from "../app.js";
 import { success, successWithRows, successWithRowsStream } from "../envelope.js";
 import type { AppDeps, AppEnv } from "../env.js";
@@ -67,7 +67,7 @@ export function klines(
     if (isColumnar(format)) {
       const { columnarOf } = await loadColumnar();
       const body = await columnarOf(format, async () => inOrder(csv));
-      const name = `${id.symbol}_${id.interval}_${id.start_date}_${id.end_date}_${id.market_type}.${format}`;
+      const name = `${datasetName(id)}.${format}`;
       return c.body(streamOfGenerator(body), 200, {
         ...validators,
         "Content-Type": MEDIA_TYPES[format],
@@ -83,7 +83,7 @@ export function klines(
     }
     const body = format === "csv" ? { chunks: csv, sizeBytes: sizeOf(csv) } : jsonAnswer(id, result, csv);
     if (overInline(body.sizeBytes)) return partsAnswer(c, id, result);
-    const name = `${id.symbol}_${id.interval}_${id.start_date}_${id.end_date}_${id.market_type}.csv`;
+    const name = `${datasetName(id)}.csv`;
     const headers: Record<string, string> =
       format === "csv"
         ? { "Content-Type": "text/csv; charset=utf-8", "Content-Disposition": `inline; filename="${name}"` }

@@ -1,5 +1,5 @@
 import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
-import { loadConfig } from "../src/config.js";
+import { loadConfig } from "../src/app/config.js";
 import { ConfigError } from "../src/errors.js";
 import { startMotoServer } from "./moto.js";
 import { startRedisStack } from "./redis-server.js";

@@ -1,6 +1,6 @@
 import type { ScheduledEvent } from "aws-lambda";
-import { runSweep } from "../src/jobs.js";
-import { lambdaCache, lambdaCounters, lambdaLog, scheduledFunction } from "../src/lambda.js";
+import { runSweep } from "../src/jobs/sweep.js";
+import { lambdaCache, lambdaCounters, lambdaLog, scheduledFunction } from "../src/app/lambda.js";
 
 /** Scheduled (EventBridge, daily): removes cache objects that can never be served. */
 export const handler = scheduledFunction(async (event: ScheduledEvent) => {

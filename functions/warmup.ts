@@ -1,5 +1,5 @@
 import type { ScheduledEvent } from "aws-lambda";
-import { lambdaLog, lambdaSymbols, scheduledFunction } from "../src/lambda.js";
+import { lambdaLog, lambdaSymbols, scheduledFunction } from "../src/app/lambda.js";
 
 /** Scheduled (EventBridge, every 5 minutes): refreshes both markets' symbol lists, each on its own. */
 export const handler = scheduledFunction(async (event: ScheduledEvent) => {

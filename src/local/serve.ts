@@ -1,10 +1,10 @@
 import { createServer } from "node:http";
 import { resolve } from "node:path";
 import { getRequestListener } from "@hono/node-server";
-import type { Config } from "../config.js";
-import { createDeps, logAccess } from "../deps.js";
+import type { Config } from "../app/config.js";
+import { createDeps, logAccess } from "../app/deps.js";
 import { createApp } from "../http/all-routes.js";
-import { runSweep } from "../jobs.js";
+import { runSweep } from "../jobs/sweep.js";
 import { runPeriodically } from "./periodic.js";
 
 /**

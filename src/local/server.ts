@@ -1,4 +1,4 @@
-import { loadConfig } from "../config.js";
+import { loadConfig } from "../app/config.js";
 import { ConfigError } from "../errors.js";
 import { startLocalService } from "./serve.js";
 

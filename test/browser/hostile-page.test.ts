@@ -4,7 +4,7 @@ import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import type { BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { loadConfig } from "../../src/config.js";
+import { loadConfig } from "../../src/app/config.js";
 import { startLocalService } from "../../src/local/serve.js";
 import { startBinanceStandIn, type BinanceStandIn } from "../support/binance-standin.js";
 import { BTC_SPOT, tempDir } from "../support/fixtures.js";

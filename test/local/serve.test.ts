@@ -2,7 +2,7 @@ import { existsSync } from "node:fs";
 import { request } from "node:http";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { loadConfig } from "../../src/config.js";
+import { loadConfig } from "../../src/app/config.js";
 import type { ErrorEnvelope, SuccessEnvelope } from "../../src/http/envelope.js";
 import type { Metrics } from "../../src/http/metrics-format.js";
 import { startLocalService } from "../../src/local/serve.js";

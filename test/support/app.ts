@@ -1,7 +1,7 @@
 import { fixedClock } from "../../src/clock.js";
 import { createMemoryCounters, createMemoryKeyValueStore, createMemoryLeases } from "../../src/counters/memory.js";
 import type { KeyValueStore, Leases } from "../../src/counters/types.js";
-import { assembleDeps } from "../../src/deps.js";
+import { assembleDeps } from "../../src/app/deps.js";
 import { createApp } from "../../src/http/all-routes.js";
 import type { AppDeps } from "../../src/http/env.js";
 import { createLog } from "../../src/log.js";

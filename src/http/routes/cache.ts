@@ -1,6 +1,6 @@
 import { coverageOf } from "../../reports/coverage.js";
 import { pageOf } from "../../cache/index/page.js";
-import { runSweep } from "../../jobs.js";
+import { runSweep } from "../../jobs/sweep.js";
 import type { RouteChain } from "../app.js";
 import { success } from "../envelope.js";
 import type { AppDeps } from "../env.js";

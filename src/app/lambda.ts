@@ -1,27 +1,29 @@
 import { handle } from "hono/aws-lambda";
-import { createDataCache, type DataCache } from "./cache/data-cache.js";
-import { systemClock } from "./clock.js";
+import type { DataCache } from "../cache/data-cache.js";
+import { systemClock } from "../clock.js";
 import { loadConfig, type Config } from "./config.js";
-import type { Counters } from "./counters/types.js";
+import type { Counters } from "../counters/types.js";
 import {
   accessOf,
+  cacheOf,
+  conversionsOf,
   createArchiveOf,
   createBinanceOf,
   createCountersOf,
   createKeyValueStoreOf,
   createLeasesOf,
   createStore,
+  klinesOf,
   logAccess,
-  ruleOf,
+  settingsOf,
+  symbolsOf,
 } from "./deps.js";
-import { appOf, type Handlers } from "./http/app.js";
-import type { Access } from "./http/access.js";
-import type { HttpFunctionName } from "./http/route-table.js";
-import { createListing } from "./klines/listing.js";
-import { createConversions } from "./formats/conversions.js";
-import { createKlinesService, type KlinesService } from "./klines/service.js";
-import { createLog, withLogFields, type Log } from "./log.js";
-import { createSymbolService, type SymbolService } from "./symbols/service.js";
+import { appOf, type Handlers } from "../http/app.js";
+import type { Access } from "../http/access.js";
+import type { HttpFunctionName } from "../http/route-table.js";
+import type { KlinesService } from "../klines/service.js";
+import { createLog, withLogFields, type Log } from "../log.js";
+import type { SymbolService } from "../symbols/service.js";
 
 /**
  * Per-container pieces for the functions, each built on first use and kept for the container's life (a warm
@@ -40,15 +42,11 @@ export const lambdaAccess = /* @__PURE__ */ once((): Access => {
   logAccess(access, lambdaLog());
   return access;
 });
+/** The settings of the services, from the environment (see settingsOf). */
+const lambdaServiceSettings = /* @__PURE__ */ once(() => settingsOf(lambdaConfig(), "lambda"));
 export const lambdaCache = /* @__PURE__ */ once(
   (): DataCache =>
-    createDataCache({
-      store: createStore(lambdaConfig()),
-      clock: systemClock,
-      rule: ruleOf(lambdaConfig()),
-      leases: lambdaLeases(),
-      log: lambdaLog(),
-    }),
+    cacheOf({ store: createStore(lambdaConfig()), clock: systemClock, leases: lambdaLeases(), log: lambdaLog() }, lambdaServiceSettings()),
 );
 export const lambdaCounters = /* @__PURE__ */ once((): Counters => createCountersOf(lambdaConfig(), lambdaLog()));
 const lambdaKv = /* @__PURE__ */ once(() => createKeyValueStoreOf(lambdaConfig(), systemClock));
@@ -56,28 +54,18 @@ const lambdaLeases = /* @__PURE__ */ once(() => createLeasesOf(lambdaConfig(), s
 const lambdaBinance = /* @__PURE__ */ once(() => createBinanceOf(lambdaConfig(), { clock: systemClock, log: lambdaLog() }));
 export const lambdaSymbols = /* @__PURE__ */ once(
   (): SymbolService =>
-    createSymbolService({
-      binance: lambdaBinance(),
-      kv: lambdaKv(),
-      counters: lambdaCounters(),
-      leases: lambdaLeases(),
-      clock: systemClock,
-      log: lambdaLog(),
-      ttlSeconds: lambdaConfig().symbolsCacheTtlSeconds,
-    }),
+    symbolsOf(
+      { binance: lambdaBinance(), kv: lambdaKv(), counters: lambdaCounters(), leases: lambdaLeases(), clock: systemClock, log: lambdaLog() },
+      lambdaServiceSettings(),
+    ),
 );
 export const lambdaKlines = /* @__PURE__ */ once(
   (): KlinesService =>
-    createKlinesService({
-      cache: lambdaCache(),
-      binance: lambdaBinance(),
-      archive: createArchiveOf(lambdaConfig()),
-      listing: createListing({ kv: lambdaKv(), log: lambdaLog() }),
-      leases: lambdaLeases(),
-      clock: systemClock,
-      log: lambdaLog(),
-      recheckSeconds: lambdaConfig().klinesRecheckSeconds,
-    }),
+    klinesOf(
+      { binance: lambdaBinance(), archive: createArchiveOf(lambdaConfig()), kv: lambdaKv(), leases: lambdaLeases(), clock: systemClock, log: lambdaLog() },
+      lambdaCache(),
+      lambdaServiceSettings(),
+    ),
 );
 
 /** What Lambda hands a handler beside the event, as far as it is read here. */
@@ -119,4 +107,4 @@ export const lambdaSettings = /* @__PURE__ */ once(() => {
 });
 
 /** This container's bound on conversions to a columnar form. */
-const lambdaConversions = /* @__PURE__ */ once(() => createConversions({ max: lambdaConfig().conversionsMax, clock: systemClock }));
+const lambdaConversions = /* @__PURE__ */ once(() => conversionsOf({ clock: systemClock }, lambdaServiceSettings()));

@@ -1,23 +1,23 @@
-import { createDataCache } from "./cache/data-cache.js";
-import type { ValidityRule } from "./cache/retention/validity.js";
-import { systemClock, type Clock } from "./clock.js";
+import { createDataCache, type DataCache } from "../cache/data-cache.js";
+import type { ValidityRule } from "../cache/retention/validity.js";
+import { systemClock, type Clock } from "../clock.js";
 import type { Config } from "./config.js";
-import { createMemoryCounters, createMemoryKeyValueStore, createMemoryLeases } from "./counters/memory.js";
-import type { Counters, KeyValueStore, Leases } from "./counters/types.js";
-import { createUpstashCounters, createUpstashKeyValueStore, createUpstashLeases } from "./counters/upstash.js";
-import type { AppDeps } from "./http/env.js";
-import type { Access } from "./http/access.js";
-import { createListing } from "./klines/listing.js";
-import { createKlinesService } from "./klines/service.js";
-import { createConversions } from "./formats/conversions.js";
-import { createLog, type Log } from "./log.js";
-import { createFsStore } from "./storage/fs.js";
-import { createS3Store } from "./storage/s3.js";
-import type { ObjectStore } from "./storage/types.js";
-import { createSymbolService } from "./symbols/service.js";
-import { createBinanceClient, type BinanceClient } from "./upstream/binance.js";
-import { createBinanceArchive, type BinanceArchive } from "./upstream/archive.js";
-import { createSharedLimits } from "./upstream/limits.js";
+import { createMemoryCounters, createMemoryKeyValueStore, createMemoryLeases } from "../counters/memory.js";
+import type { Counters, KeyValueStore, Leases } from "../counters/types.js";
+import { createUpstashCounters, createUpstashKeyValueStore, createUpstashLeases } from "../counters/upstash.js";
+import type { AppDeps } from "../http/env.js";
+import type { Access } from "../http/access.js";
+import { createListing } from "../klines/listing.js";
+import { createKlinesService } from "../klines/service.js";
+import { createConversions } from "../formats/conversions.js";
+import { createLog, type Log } from "../log.js";
+import { createFsStore } from "../storage/fs.js";
+import { createS3Store } from "../storage/s3.js";
+import type { ObjectStore } from "../storage/types.js";
+import { createSymbolService } from "../symbols/service.js";
+import { createBinanceClient, type BinanceClient } from "../upstream/binance.js";
+import { createBinanceArchive, type BinanceArchive } from "../upstream/archive.js";
+import { createSharedLimits } from "../upstream/limits.js";
 
 /** Where the service runs: Lambda answers at most 6 MB, so it redirects large hits; the local server streams. */
 export type Runtime = "lambda" | "local";
@@ -78,25 +78,54 @@ export function createDeps(config: Config, options: { runtime: Runtime; clock?: 
 
 /** Builds the services on top of the drivers, the same way for the service, the tests and the benchmark. */
 export function assembleDeps(drivers: Drivers, settings: Settings): Deps {
-  const { store, counters, kv, leases, binance, archive, clock, log, sleep } = drivers;
-  const { rule, symbolsCacheTtlSeconds, klinesRecheckSeconds, conversionsMax, turnWaitMs, conversionWaitMs, ...http } = settings;
-  const cache = createDataCache({ store, clock, rule, leases, log, turnWaitMs });
-  const conversions = createConversions({ max: conversionsMax, waitMs: conversionWaitMs, clock });
-  const symbols = createSymbolService({ binance, kv, counters, leases, clock, log, sleep, ttlSeconds: symbolsCacheTtlSeconds });
-  const listing = createListing({ kv, log });
-  const klines = createKlinesService({
+  const { store, counters, kv, clock, log } = drivers;
+  const cache = cacheOf(drivers, settings);
+  const { access, maxBodyBytes, inlineMaxBytes, presignTtlSeconds, klinesDeadlineMs } = settings;
+  return {
+    store,
     cache,
-    binance,
-    archive,
-    listing,
-    leases,
+    counters,
+    kv,
+    symbols: symbolsOf(drivers, settings),
+    klines: klinesOf(drivers, cache, settings),
     clock,
     log,
-    sleep,
-    recheckSeconds: klinesRecheckSeconds,
-  });
-  return { store, cache, counters, kv, symbols, klines, clock, log, conversions, ...http };
+    conversions: conversionsOf(drivers, settings),
+    ...{ access, maxBodyBytes, inlineMaxBytes, presignTtlSeconds, klinesDeadlineMs },
+  };
 }
+
+/**
+ * Each service from what it needs, the one home of their wiring: assembleDeps builds them all at once; a Lambda
+ * function builds only those its routes use (src/app/lambda.ts), so its bundle holds only their code.
+ */
+export const cacheOf = (drivers: Pick<Drivers, "store" | "clock" | "leases" | "log">, settings: Pick<Settings, "rule" | "turnWaitMs">) =>
+  createDataCache({ ...drivers, rule: settings.rule, turnWaitMs: settings.turnWaitMs });
+
+export const conversionsOf = (drivers: Pick<Drivers, "clock">, settings: Pick<Settings, "conversionsMax" | "conversionWaitMs">) =>
+  createConversions({ max: settings.conversionsMax, waitMs: settings.conversionWaitMs, clock: drivers.clock });
+
+export const symbolsOf = (
+  drivers: Pick<Drivers, "binance" | "kv" | "counters" | "leases" | "clock" | "log" | "sleep">,
+  settings: Pick<Settings, "symbolsCacheTtlSeconds">,
+) => createSymbolService({ ...drivers, ttlSeconds: settings.symbolsCacheTtlSeconds });
+
+export const klinesOf = (
+  drivers: Pick<Drivers, "binance" | "archive" | "kv" | "leases" | "clock" | "log" | "sleep">,
+  cache: DataCache,
+  settings: Pick<Settings, "klinesRecheckSeconds">,
+) =>
+  createKlinesService({
+    cache,
+    binance: drivers.binance,
+    archive: drivers.archive,
+    listing: createListing({ kv: drivers.kv, log: drivers.log }),
+    leases: drivers.leases,
+    clock: drivers.clock,
+    log: drivers.log,
+    sleep: drivers.sleep,
+    recheckSeconds: settings.klinesRecheckSeconds,
+  });
 
 /** Everything but the drivers: validity, access, limits. */
 export function settingsOf(config: Config, runtime: Runtime): Settings {
@@ -113,7 +142,7 @@ export function settingsOf(config: Config, runtime: Runtime): Settings {
   };
 }
 
-export const ruleOf = (config: Config): ValidityRule => ({
+const ruleOf = (config: Config): ValidityRule => ({
   recentWindowDays: config.recentWindowDays,
   recentTtlSeconds: config.recentTtlSeconds,
 });

@@ -1,7 +1,7 @@
-import type { DataCache, SweepResult } from "./cache/data-cache.js";
-import { SWEEP_DELETED_KEY } from "./counters/keys.js";
-import type { Counters } from "./counters/types.js";
-import type { Log } from "./log.js";
+import type { DataCache, SweepResult } from "../cache/data-cache.js";
+import { SWEEP_DELETED_KEY } from "../counters/keys.js";
+import type { Counters } from "../counters/types.js";
+import type { Log } from "../log.js";
 
 /** The sweep as every caller runs it (HTTP, the scheduled function, the local server): sweep, count, log. */
 export async function runSweep(deps: { cache: DataCache; counters: Counters; log: Log }): Promise<SweepResult> {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { loadConfig } from "../src/config.js";
-import { ConfigError } from "../src/errors.js";
+import { loadConfig } from "../../src/app/config.js";
+import { ConfigError } from "../../src/errors.js";
 
 describe("loadConfig", () => {
   it("has defaults that run the local server on a folder", () => {

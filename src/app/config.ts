@@ -1,13 +1,13 @@
 import * as z from "zod/mini";
-import { ConfigError } from "./errors.js";
-import { parseHost, type HostName } from "./util/host.js";
+import { ConfigError } from "../errors.js";
+import { parseHost, type HostName } from "../util/host.js";
 import {
   BINANCE_FUTURES_TESTNET_URL,
   BINANCE_FUTURES_URL,
   BINANCE_SPOT_TESTNET_URL,
   BINANCE_SPOT_URL,
-} from "./upstream/binance.js";
-import { BINANCE_ARCHIVE_URL } from "./upstream/archive.js";
+} from "../upstream/binance.js";
+import { BINANCE_ARCHIVE_URL } from "../upstream/archive.js";
 
 /** Everything the service reads from its environment, typed. The only reader of process.env. */
 export interface Config {

@@ -1,7 +1,7 @@
 // @ts-check
 /**
  * serverless.yml's functions and their IAM roles, made from the one route table (src/functions.json): each function
- * gets its events (its routes, or its schedule) and a role of its own with only the S3 actions the table grants it,
+ * gets its events (its routes, its schedule, or the bucket's object events) and a role of its own with only the S3 actions the table grants it,
  * on the cache prefix of the bucket only. osls loads this file at package time: `${file(./deploy/functions.cjs):…}`.
  */
 const table = require("../src/functions.json");
@@ -10,9 +10,23 @@ const pascal = (name) => name[0].toUpperCase() + name.slice(1);
 const roleOf = (fn) => `${pascal(fn)}Role`;
 const OBJECT_ACTIONS = new Set(["GetObject", "PutObject", "DeleteObject"]);
 
-/** The events of one function: an httpApi event per route, or its schedule (overridable from the environment). */
-function eventsOf(spec) {
+/**
+ * The events of one function: an httpApi event per route, its schedule (overridable from the environment), or the
+ * bucket's "Object Created" events (through EventBridge) of the keys under the cache prefix with the given suffix.
+ */
+function eventsOf(spec, prefix) {
   if (spec.schedule) return [{ schedule: { rate: process.env[spec.schedule.env] || spec.schedule.rate, enabled: true } }];
+  if (spec.objectCreated) {
+    const pattern = {
+      source: ["aws.s3"],
+      "detail-type": ["Object Created"],
+      detail: {
+        bucket: { name: [{ Ref: "CacheBucket" }] },
+        object: { key: [{ wildcard: `${prefix}/*${spec.objectCreated.suffix}` }] },
+      },
+    };
+    return [{ eventBridge: { pattern } }];
+  }
   return Object.values(spec.routes).map((route) => {
     const [method, path] = route.split(" ");
     return { httpApi: { method, path } };
@@ -63,8 +77,9 @@ module.exports = async ({ resolveVariable }) => {
       handler: `functions/${spec.file}.handler`,
       description: spec.description,
       role: roleOf(fn),
-      events: eventsOf(spec),
+      events: eventsOf(spec, prefix),
       ...(spec.timeout ? { timeout: spec.timeout } : {}),
+      ...(spec.memorySize ? { memorySize: spec.memorySize } : {}),
       ...(spec.concurrency ? { reservedConcurrency: Number(process.env[spec.concurrency.env] || spec.concurrency.max) } : {}),
     };
     Resources[roleOf(fn)] = roleResource(fn, spec, prefix);

@@ -1,4 +1,4 @@
-import { createDataCache, type DataCache } from "../cache/data-cache.js";
+import { createDataCache, type DataCache, type DataCacheOptions } from "../cache/data-cache.js";
 import type { ValidityRule } from "../cache/retention/validity.js";
 import { systemClock, type Clock } from "../clock.js";
 import type { Config } from "./config.js";
@@ -10,6 +10,7 @@ import type { Access } from "../http/access.js";
 import { createListing } from "../klines/listing.js";
 import { createKlinesService } from "../klines/service.js";
 import { createConversions } from "../formats/conversions.js";
+import { createDeriver, type Deriver } from "../jobs/derive.js";
 import { createLog, type Log } from "../log.js";
 import { createFsStore } from "../storage/fs.js";
 import { createS3Store } from "../storage/s3.js";
@@ -22,8 +23,8 @@ import { createSharedLimits } from "../upstream/limits.js";
 /** Where the service runs: Lambda answers at most 6 MB, so it redirects large hits; the local server streams. */
 export type Runtime = "lambda" | "local";
 
-/** The app's dependencies, and the drivers under them that jobs and tests reach for. */
-export type Deps = AppDeps & { store: ObjectStore; kv: KeyValueStore };
+/** The app's dependencies, and the drivers and jobs under them that the local server and tests reach for. */
+export type Deps = AppDeps & { store: ObjectStore; kv: KeyValueStore; deriver: Deriver };
 
 /** What deps.ts chooses from the environment; a test passes its own. */
 export interface Drivers {
@@ -55,6 +56,8 @@ export type Settings = Pick<
   turnWaitMs?: number;
   /** How long a conversion waits for a slot before 503 SERVICE_BUSY; 10 s by default. */
   conversionWaitMs?: number;
+  /** Whether each committed entry's derived forms are made in the background right after; true by default. */
+  backgroundForms?: boolean;
 };
 
 /** The only place that chooses drivers: Config -> the store, counters, symbol lists and everything the app needs. */
@@ -79,7 +82,10 @@ export function createDeps(config: Config, options: { runtime: Runtime; clock?: 
 /** Builds the services on top of the drivers, the same way for the service, the tests and the benchmark. */
 export function assembleDeps(drivers: Drivers, settings: Settings): Deps {
   const { store, counters, kv, clock, log } = drivers;
-  const cache = cacheOf(drivers, settings);
+  // Each committed entry's derived forms are made in the background, right after its write.
+  const cache = cacheOf(drivers, settings, settings.backgroundForms === false ? undefined : (id) => deriver.schedule(id));
+  const conversions = conversionsOf(drivers, settings);
+  const deriver = createDeriver({ cache, store, conversions, log });
   const { access, maxBodyBytes, inlineMaxBytes, presignTtlSeconds, klinesDeadlineMs } = settings;
   return {
     store,
@@ -90,7 +96,8 @@ export function assembleDeps(drivers: Drivers, settings: Settings): Deps {
     klines: klinesOf(drivers, cache, settings),
     clock,
     log,
-    conversions: conversionsOf(drivers, settings),
+    conversions,
+    deriver,
     ...{ access, maxBodyBytes, inlineMaxBytes, presignTtlSeconds, klinesDeadlineMs },
   };
 }
@@ -99,8 +106,11 @@ export function assembleDeps(drivers: Drivers, settings: Settings): Deps {
  * Each service from what it needs, the one home of their wiring: assembleDeps builds them all at once; a Lambda
  * function builds only those its routes use (src/app/lambda.ts), so its bundle holds only their code.
  */
-export const cacheOf = (drivers: Pick<Drivers, "store" | "clock" | "leases" | "log">, settings: Pick<Settings, "rule" | "turnWaitMs">) =>
-  createDataCache({ ...drivers, rule: settings.rule, turnWaitMs: settings.turnWaitMs });
+export const cacheOf = (
+  drivers: Pick<Drivers, "store" | "clock" | "leases" | "log">,
+  settings: Pick<Settings, "rule" | "turnWaitMs">,
+  onCommitted?: DataCacheOptions["onCommitted"],
+) => createDataCache({ ...drivers, rule: settings.rule, turnWaitMs: settings.turnWaitMs, onCommitted });
 
 export const conversionsOf = (drivers: Pick<Drivers, "clock">, settings: Pick<Settings, "conversionsMax" | "conversionWaitMs">) =>
   createConversions({ max: settings.conversionsMax, waitMs: settings.conversionWaitMs, clock: drivers.clock });

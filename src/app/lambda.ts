@@ -23,6 +23,7 @@ import type { Access } from "../http/access.js";
 import type { HttpFunctionName } from "../http/route-table.js";
 import type { KlinesService } from "../klines/service.js";
 import { createLog, withLogFields, type Log } from "../log.js";
+import type { ObjectStore } from "../storage/types.js";
 import type { SymbolService } from "../symbols/service.js";
 
 /**
@@ -44,9 +45,10 @@ export const lambdaAccess = /* @__PURE__ */ once((): Access => {
 });
 /** The settings of the services, from the environment (see settingsOf). */
 const lambdaServiceSettings = /* @__PURE__ */ once(() => settingsOf(lambdaConfig(), "lambda"));
+/** The cache directory: the bucket and prefix of the environment. */
+export const lambdaStore = /* @__PURE__ */ once((): ObjectStore => createStore(lambdaConfig()));
 export const lambdaCache = /* @__PURE__ */ once(
-  (): DataCache =>
-    cacheOf({ store: createStore(lambdaConfig()), clock: systemClock, leases: lambdaLeases(), log: lambdaLog() }, lambdaServiceSettings()),
+  (): DataCache => cacheOf({ store: lambdaStore(), clock: systemClock, leases: lambdaLeases(), log: lambdaLog() }, lambdaServiceSettings()),
 );
 export const lambdaCounters = /* @__PURE__ */ once((): Counters => createCountersOf(lambdaConfig(), lambdaLog()));
 const lambdaKv = /* @__PURE__ */ once(() => createKeyValueStoreOf(lambdaConfig(), systemClock));
@@ -93,6 +95,29 @@ export function scheduledFunction<E, R>(work: (event: E) => Promise<R>) {
   return (event: E, context?: LambdaContext) => invocation(context, () => work(event));
 }
 
+/** What EventBridge hands a function of the bucket's "Object Created" events, as far as it is read here. */
+export interface ObjectCreatedEvent {
+  id?: string;
+  detail: { object: { key: string } };
+}
+
+/**
+ * The handler of a function told of objects created in the bucket: `work` gets each object's key as the store names
+ * it (the cache prefix taken off); a key outside the prefix is not the cache's, and is left alone.
+ */
+export function objectCreatedFunction<R>(work: (key: string) => Promise<R>) {
+  return scheduledFunction(async (event: ObjectCreatedEvent) => {
+    const prefix = lambdaConfig().s3Prefix;
+    const full = event.detail.object.key;
+    const key = prefix ? (full.startsWith(`${prefix}/`) ? full.slice(prefix.length + 1) : null) : full;
+    if (key === null) {
+      lambdaLog().warn("object_outside_cache", { key: full, event_id: event.id });
+      return null;
+    }
+    return work(key);
+  });
+}
+
 /** Settings the HTTP routes read, from the environment. */
 export const lambdaSettings = /* @__PURE__ */ once(() => {
   const config = lambdaConfig();
@@ -107,4 +132,4 @@ export const lambdaSettings = /* @__PURE__ */ once(() => {
 });
 
 /** This container's bound on conversions to a columnar form. */
-const lambdaConversions = /* @__PURE__ */ once(() => conversionsOf({ clock: systemClock }, lambdaServiceSettings()));
+export const lambdaConversions = /* @__PURE__ */ once(() => conversionsOf({ clock: systemClock }, lambdaServiceSettings()));

@@ -2,8 +2,9 @@ import type { Clock } from "../clock.js";
 import type { Leases } from "../counters/types.js";
 import type { Log } from "../log.js";
 import type { ObjectStore } from "../storage/types.js";
-import { createDerivedForms } from "./derived/parquet.js";
+import { createDerivedForms } from "./derived/forms.js";
 import type { CacheMeta } from "./entries/meta.js";
+import type { EntryId } from "./entries/objects.js";
 import { createEntryReads } from "./entries/reads.js";
 import { createEntryTurns } from "./entries/turns.js";
 import { createEntryWrites } from "./entries/writes.js";
@@ -14,6 +15,7 @@ import { expiresAt, isFresh, type ValidityRule } from "./retention/validity.js";
 
 export type { Lookup, MissReason, ReadOptions } from "./entries/reads.js";
 export type { WriteOptions } from "./entries/writes.js";
+export type { FormMaker, Kept, ProvenCsv } from "./derived/forms.js";
 export type { CacheEntryInfo, CacheInfo } from "./index/info.js";
 export type { SweepResult } from "./retention/sweeper.js";
 
@@ -33,6 +35,11 @@ export interface DataCacheOptions {
   log?: Pick<Log, "warn">;
   /** How long a writer waits for its entry's turn before it gives up (409 ENTRY_BUSY); 10 s by default. */
   turnWaitMs?: number;
+  /**
+   * Told of each entry committed, after its meta is written (a PUT, a commit, a read-through partition): the local
+   * server schedules its derived forms here (jobs/derive.ts); on Lambda the meta's S3 event does.
+   */
+  onCommitted?: (id: EntryId, meta: CacheMeta) => void;
 }
 
 export type DataCache = ReturnType<typeof createDataCache>;
@@ -48,7 +55,7 @@ export function createDataCache(options: DataCacheOptions) {
   const index = createInfoIndex(store, log as Log | undefined);
   const reads = createEntryReads({ store, clock, isServed: (meta, now) => isFresh(meta, now, rule) });
   const turns = createEntryTurns({ clock, leases, log, waitMs: options.turnWaitMs });
-  const writes = createEntryWrites({ store, clock, turns, index, log });
+  const writes = createEntryWrites({ store, clock, turns, index, log, onCommitted: options.onCommitted });
   const judge = (meta: CacheMeta) => {
     const now = clock.now();
     return {

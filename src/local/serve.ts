@@ -34,7 +34,7 @@ export async function startLocalService(config: Config) {
   server.on("request", (incoming, outgoing) => void listener(incoming, outgoing));
   const jobs = [
     runPeriodically("symbols_warmup", config.warmupIntervalSeconds * 1000, () => deps.symbols.warmup(), log),
-    runPeriodically("cache_sweep", config.sweepIntervalSeconds * 1000, () => runSweep(deps), log),
+    runPeriodically("cache_sweep", config.sweepIntervalSeconds * 1000, () => runSweep(deps, (id) => deps.deriver.schedule(id)), log),
   ];
   return {
     url: `http://${hostname}:${port}`,

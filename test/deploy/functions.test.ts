@@ -31,6 +31,18 @@ describe("serverless.yml's functions, made from the route table", () => {
     }
     expect(functions.warmup?.events).toEqual([{ schedule: { rate: "rate(5 minutes)", enabled: true } }]);
     expect(functions.klines?.reservedConcurrency).toBe(10);
+    // The derive function hears of each meta written under the cache prefix, and of nothing else.
+    expect(functions.derive?.events).toEqual([
+      {
+        eventBridge: {
+          pattern: {
+            source: ["aws.s3"],
+            "detail-type": ["Object Created"],
+            detail: { bucket: { name: [{ Ref: "CacheBucket" }] }, object: { key: [{ wildcard: "cache/data/*_meta.json" }] } },
+          },
+        },
+      },
+    ]);
   });
 
   it("give each function a role of its own with only the S3 actions the table grants, on the cache prefix", async () => {
@@ -43,10 +55,11 @@ describe("serverless.yml's functions, made from the route table", () => {
       expect(role?.Type).toBe("AWS::IAM::Role");
       expect(actionsOf(role as NonNullable<typeof role>)).toEqual(spec.s3.map((action) => `s3:${action}`).sort());
     }
-    expect(actionsOf(resources.Resources.GetRole as NonNullable<Generated["resources"]["Resources"][string]>)).toEqual(["s3:GetObject", "s3:PutObject"]);
+    expect(actionsOf(resources.Resources.GetRole as NonNullable<Generated["resources"]["Resources"][string]>)).toEqual(["s3:GetObject"]);
+    expect(actionsOf(resources.Resources.DeriveRole as NonNullable<Generated["resources"]["Resources"][string]>)).toEqual(["s3:GetObject", "s3:PutObject"]);
     expect(JSON.stringify(resources.Resources.KlinesRole)).toContain("/cache/data/*");
     expect(JSON.stringify(resources.Resources.WarmupRole)).not.toContain("s3:");
-    for (const fn of ["get", "info", "cache", "commit", "uploadUrl", "symbols", "metrics", "admin", "warmup"]) {
+    for (const fn of ["get", "derive", "info", "cache", "commit", "uploadUrl", "symbols", "metrics", "admin", "warmup"]) {
       expect(JSON.stringify(resources.Resources[functions[fn]?.role as string]), fn).not.toContain("s3:DeleteObject");
     }
   });

@@ -234,7 +234,7 @@ describe("sweep", () => {
     expect(res.status).toBe(200);
     expect((await jsonOf<SuccessEnvelope<SweepResult>>(res)).data).toEqual({
       deleted: 1,
-      by_reason: { expired: 0, csv_without_meta: 0, meta_without_csv: 1, unreadable_meta: 0, stale_parquet: 0, stale_upload: 0, temporary: 0 },
+      by_reason: { expired: 0, csv_without_meta: 0, meta_without_csv: 1, unreadable_meta: 0, stale_derived: 0, stale_upload: 0, temporary: 0 },
       kept_rewritten: 0,
     });
     expect(await counters.read(["metrics:cache_sweep:deleted"])).toEqual({ "metrics:cache_sweep:deleted": 1 });

@@ -98,6 +98,29 @@ describe("Lambda handlers on API Gateway v2 events", () => {
     expect(text.body).toBe(csv);
   });
 
+  it("derive, told of a meta written (S3 via EventBridge), makes the forms get then serves as they are kept", async () => {
+    const id = { ...BTC_SPOT, symbol: "DERIVEUSDT" };
+    const put = await call("cache", "PUT", DATA, { query: id, headers: { ...auth, "Content-Type": "text/csv" }, body: klinesCsv(5) });
+    expect(put.statusCode).toBe(201);
+    const before = await call("get", "GET", DATA, { query: { ...id, format: "parquet" } });
+    expect(before.headers?.["x-parquet"]).toBe("MISS");
+
+    const derive = ((await import("../../functions/derive.js")) as { handler: (event: unknown) => Promise<unknown> }).handler;
+    const event = { id: "e1", "detail-type": "Object Created", source: "aws.s3", detail: { object: { key: `cache/data/${metaKeyOf(id)}` } } };
+    expect(await derive(event)).toEqual({ parquet: "made", arrow: "made" });
+    // Not the cache's: an object outside its prefix, and one that is no meta.
+    expect(await derive({ ...event, detail: { object: { key: `elsewhere/${metaKeyOf(id)}` } } })).toBeNull();
+    expect(await derive({ ...event, detail: { object: { key: `cache/data/${csvKeyOf(id)}` } } })).toBeNull();
+
+    for (const [format, header] of [["parquet", "x-parquet"], ["arrow", "x-arrow"]] as const) {
+      // Over this suite's 1000-byte inline cap: the kept object itself, presigned.
+      const res = await call("get", "GET", DATA, { query: { ...id, format } });
+      expect(res.statusCode).toBe(303);
+      expect(res.headers?.[header]).toBe("HIT");
+      expect(String(res.headers?.location)).toContain(`.${format}?`);
+    }
+  });
+
   it("cache takes a base64-encoded body", async () => {
     const put = await call("cache", "PUT", DATA, {
       query: { ...SMALL, interval: "5m" },

@@ -42,6 +42,8 @@ export interface TestAppOptions extends Partial<Omit<AppDeps, "cache" | "log" | 
   turnWaitMs?: number;
   /** How long a conversion waits for a slot (10 s by default). */
   conversionWaitMs?: number;
+  /** Whether committed entries get their derived forms in the background (as `npm start`); true by default. */
+  backgroundForms?: boolean;
 }
 
 /** The real app on a real store, with a pinned clock, memory counters by default, and the log lines captured. */
@@ -93,11 +95,12 @@ export function testApp(options: TestAppOptions = {}) {
       conversionsMax: options.conversionsMax ?? 2,
       turnWaitMs: options.turnWaitMs,
       conversionWaitMs: options.conversionWaitMs,
+      backgroundForms: options.backgroundForms,
     },
   );
-  const { cache, symbols, klines } = deps;
+  const { cache, symbols, klines, deriver } = deps;
   const app = createApp(deps);
-  return { app, store, dir, clock, logs, cache, counters, kv, symbols, binance, klines, leases };
+  return { app, store, dir, clock, logs, cache, counters, kv, symbols, binance, klines, leases, deriver };
 }
 
 export const DATA = "/api/v1/backtest/cache/data";

@@ -5,7 +5,7 @@ import type { Log } from "../../log.js";
 import { PreconditionFailedError, type ObjectStore, type ObjectVersion } from "../../storage/types.js";
 import { createCsvDigest } from "./integrity.js";
 import { buildMeta, contentIdentityOf, parseMeta, serializeMeta, type CacheMeta, type CsvFacts, type IndexRow, type Retention } from "./meta.js";
-import { csvKeyOf, entryName, metaKeyOf, parquetKeyOf, uploadKeyOf, type EntryId } from "./objects.js";
+import { csvKeyOf, DERIVED_FORMS, derivedKeyOf, entryName, metaKeyOf, uploadKeyOf, type EntryId } from "./objects.js";
 import type { EntryTurns, Turn } from "./turns.js";
 import { formatCachedAt } from "../../time.js";
 
@@ -39,6 +39,8 @@ export interface EntryWritesOptions {
   /** The info index, told of each entry committed or removed (see index/shards.ts). */
   index: IndexUpdates;
   log?: Pick<Log, "warn">;
+  /** Told of each entry committed (a PUT, a commit, a read-through partition): makes its derived forms. */
+  onCommitted?: (id: EntryId, meta: CacheMeta) => void;
 }
 
 /** What a writer tells the info index. */
@@ -62,7 +64,7 @@ const RETRY_AFTER_MS = 1_000;
  * a crash between them leaves the old meta over the new CSV, which it does not prove: a miss, never wrong bytes.
  */
 export function createEntryWrites(options: EntryWritesOptions) {
-  const { store, clock, turns, index, log } = options;
+  const { store, clock, turns, index, log, onCommitted } = options;
   const busy = (why: string) => new EntryBusyError(why, new Date(clock.now().getTime() + RETRY_AFTER_MS));
 
   async function ensureMine(write: WriteOptions, turn: Turn): Promise<void> {
@@ -106,6 +108,7 @@ export function createEntryWrites(options: EntryWritesOptions) {
     }
     const row = { meta: committed, folder: id.folder ?? "", bytes: facts.csvBytes + Buffer.byteLength(metaBytes) };
     await quietly(entryName(id), () => index.upsert(entryName(id), row));
+    onCommitted?.(id, committed);
     return committed;
   }
 
@@ -213,14 +216,14 @@ export function createEntryWrites(options: EntryWritesOptions) {
     },
 
     /**
-     * Removes both objects of an entry, and its Parquet form, in the entry's turn, each only while it is the object
+     * Removes both objects of an entry, and its derived forms, in the entry's turn, each only while it is the object
      * judged (a write of another program meanwhile stands); false when neither was there.
      */
     async remove(id: EntryId): Promise<boolean> {
       return turns.run(entryName(id), async () => {
         const [metaHead, csvHead] = await Promise.all([store.head(metaKeyOf(id)), store.head(csvKeyOf(id))]);
         if (metaHead === null && csvHead === null) return false;
-        // The meta names the Parquet form; one made from an older CSV is the sweep's.
+        // The meta names the derived forms; those made from an older CSV are the sweep's.
         const bytes = metaHead ? await store.get(metaKeyOf(id)) : null;
         const meta = bytes && parseMeta(bytes);
         const judged = [
@@ -228,7 +231,7 @@ export function createEntryWrites(options: EntryWritesOptions) {
           ...(csvHead ? [{ key: csvKeyOf(id), version: csvHead.version }] : []),
         ];
         await store.deleteIfUnchanged(judged);
-        if (meta) await store.deleteMany([parquetKeyOf(id, contentIdentityOf(meta))]);
+        if (meta) await store.deleteMany(DERIVED_FORMS.map((form) => derivedKeyOf(id, contentIdentityOf(meta), form)));
         await quietly(entryName(id), () => index.remove([entryName(id)]));
         return true;
       });

@@ -6,7 +6,7 @@ import { isFresh, type ValidityRule } from "./validity.js";
 /** A CSV or an unreadable meta younger than this may be a write in progress (or an upload not yet committed). */
 export const ABANDONED_AFTER_MS = 60 * 60 * 1000;
 
-export type SweepReason = "expired" | "csv_without_meta" | "meta_without_csv" | "unreadable_meta" | "stale_parquet" | "stale_upload";
+export type SweepReason = "expired" | "csv_without_meta" | "meta_without_csv" | "unreadable_meta" | "stale_derived" | "stale_upload";
 
 export interface SweepPlan {
   /** Objects to delete, each at the version judged (a delete of it is conditional on that), with why. */
@@ -17,14 +17,14 @@ export interface SweepPlan {
 export interface EntryObjects {
   csv?: ListedObject;
   meta?: ListedObject & { parsed: CacheMeta | null };
-  /** Parquet forms made from its CSV, each with the identity it was made from. */
-  parquet?: (ListedObject & { identity: string })[];
+  /** Forms derived from its CSV (Parquet, Arrow), each with the identity it was made from. */
+  derived?: (ListedObject & { identity: string })[];
 }
 
 /**
  * What can never be served, and so goes: expired entries (both objects), a meta without its CSV, a CSV without
  * its meta once it is older than an hour (an abandoned write), and an unreadable meta older than an hour (with
- * its CSV); and a Parquet form not made from its entry's CSV (a rewrite since), or an hour old without a readable
+ * its CSV); and a derived form (Parquet, Arrow) not made from its entry's CSV (a rewrite since), or an hour old without a readable
  * entry. A valid entry, or one kept until its writer replaces it, is never in the plan.
  */
 export function planSweep(entries: Iterable<EntryObjects>, now: Date, rule: ValidityRule): SweepPlan {
@@ -36,12 +36,12 @@ export function planSweep(entries: Iterable<EntryObjects>, now: Date, rule: Vali
   for (const entry of entries) {
     const planned = remove.length;
     planEntry(entry);
-    // A Parquet form lives as long as the CSV it was made from is its entry's: not after a rewrite, nor without it.
+    // A derived form lives as long as the CSV it was made from is its entry's: not after a rewrite, nor without it.
     const gone = remove.length > planned;
     const identity = entry.meta?.parsed && entry.csv ? contentIdentityOf(entry.meta.parsed) : null;
-    for (const parquet of entry.parquet ?? []) {
-      const stale = identity === null ? isOld(parquet) : !identity.startsWith(parquet.identity);
-      if (gone || stale) remove.push({ key: parquet.key, version: parquet.version, reason: "stale_parquet" });
+    for (const form of entry.derived ?? []) {
+      const stale = identity === null ? isOld(form) : !identity.startsWith(form.identity);
+      if (gone || stale) remove.push({ key: form.key, version: form.version, reason: "stale_derived" });
     }
   }
   return { remove };

@@ -1,8 +1,8 @@
 import type { Clock } from "../../clock.js";
 import type { ListedObject, ObjectStore } from "../../storage/types.js";
 import { mapLimit } from "../../util/map-limit.js";
-import { parseMeta, type IndexRow } from "../entries/meta.js";
-import { groupEntries, parseEntryObject, uploadExpiryOf } from "../entries/objects.js";
+import { contentIdentityOf, parseMeta, type IndexRow } from "../entries/meta.js";
+import { DERIVED_FORMS, entryIdOfMeta, groupEntries, parseEntryObject, uploadExpiryOf, type EntryId } from "../entries/objects.js";
 import type { createInfo } from "../index/info.js";
 import { SHARD_DIGITS, type InfoIndex } from "../index/shards.js";
 import { ABANDONED_AFTER_MS, planSweep, staleUploads, type EntryObjects, type SweepReason } from "./sweep-plan.js";
@@ -16,6 +16,18 @@ export interface SweepResult {
   /** Objects judged removable whose version changed before their delete (rewritten meanwhile): kept. */
   kept_rewritten: number;
 }
+
+export interface SweepOptions {
+  /**
+   * Told of each entry the sweep keeps that lacks a derived form of its CSV (one written before the forms existed, by
+   * the Python service, or whose maker failed): the sweep's caller has them made.
+   */
+  underived?: (id: EntryId) => void;
+}
+
+/** True when every derived form of the CSV whose content identity is `identity` is kept beside the entry. */
+const hasEveryForm = (objects: EntryObjects, identity: string) =>
+  DERIVED_FORMS.every((form) => objects.derived?.some((kept) => identity.startsWith(kept.identity) && kept.key.endsWith(`.${form}`)));
 
 export interface RetentionOptions {
   store: ObjectStore;
@@ -41,16 +53,16 @@ export function createRetention(options: RetentionOptions) {
      * unfinished writes. Each delete is conditional on the version judged: an entry rewritten while the sweep runs
      * survives it.
      */
-    async sweep(): Promise<SweepResult> {
+    async sweep(options: SweepOptions = {}): Promise<SweepResult> {
       const now = clock.now();
       const versions = new Map([...(await index.readAll())].map(([digit, { version }]) => [digit, version]));
       const objects = await store.list();
       const listed = groupEntries(objects);
       const entries = await mapLimit([...listed.values()], infoConcurrency, async (entry): Promise<EntryObjects> => {
-        const { parquet } = entry;
-        if (!entry.meta || !entry.csv) return { csv: entry.csv, meta: entry.meta && { ...entry.meta, parsed: null }, parquet };
+        const { derived } = entry;
+        if (!entry.meta || !entry.csv) return { csv: entry.csv, meta: entry.meta && { ...entry.meta, parsed: null }, derived };
         const bytes = await store.get(entry.meta.key);
-        return { csv: entry.csv, meta: { ...entry.meta, parsed: bytes && parseMeta(bytes) }, parquet };
+        return { csv: entry.csv, meta: { ...entry.meta, parsed: bytes && parseMeta(bytes) }, derived };
       });
       const planned = [...planSweep(entries, now, rule).remove, ...staleUploads(objects, now)];
       const removed = new Set(await store.deleteIfUnchanged(planned));
@@ -59,7 +71,12 @@ export function createRetention(options: RetentionOptions) {
       for (const [entry, objects] of [...listed.keys()].map((entry, i) => [entry, entries[i] as EntryObjects] as const)) {
         const { csv, meta } = objects;
         if (!csv || !meta?.parsed || removed.has(csv.key) || removed.has(meta.key)) continue;
-        rows.set(entry, { meta: meta.parsed, folder: parseEntryObject(meta.key)?.folder ?? "", bytes: csv.sizeBytes + meta.sizeBytes });
+        const folder = parseEntryObject(meta.key)?.folder ?? "";
+        rows.set(entry, { meta: meta.parsed, folder, bytes: csv.sizeBytes + meta.sizeBytes });
+        if (options.underived && !hasEveryForm(objects, contentIdentityOf(meta.parsed))) {
+          const id = entryIdOfMeta(meta.parsed, folder, entry);
+          if (id) options.underived(id);
+        }
       }
       const conflicted = await index.replace(SHARD_DIGITS, rows, versions);
       if (conflicted.length > 0) {
@@ -72,7 +89,7 @@ export function createRetention(options: RetentionOptions) {
         csv_without_meta: 0,
         meta_without_csv: 0,
         unreadable_meta: 0,
-        stale_parquet: 0,
+        stale_derived: 0,
         stale_upload: 0,
         temporary,
       };

@@ -1,9 +1,9 @@
 import type { Context } from "hono";
 import { rowsToCsv } from "../../csv/check.js";
-import type { DataCache, Lookup } from "../../cache/data-cache.js";
+import type { Lookup } from "../../cache/data-cache.js";
 import { datasetKey } from "../../cache/entries/key.js";
 import { dataCacheHitKey, dataCacheMissKey } from "../../counters/keys.js";
-import { AppError, InvalidBodyError, NotFoundError, StorageUnavailableError, TooLargeToInlineError, UnsupportedMediaTypeError } from "../../errors.js";
+import { AppError, InvalidBodyError, NotFoundError, StorageUnavailableError, UnsupportedMediaTypeError } from "../../errors.js";
 import type { DatasetId } from "../../market.js";
 import type { RouteChain } from "../app.js";
 import { success, successWithRows, successWithRowsStream } from "../envelope.js";
@@ -20,9 +20,9 @@ import { lambdaDeadlineOf } from "../request-deadline.js";
 import { datasetFromQuery, uploadIdFromQuery, uploadSizeFromQuery, wantedFormat } from "../validation.js";
 
 /**
- * GET data: a hit as JSON rows, the stored CSV bytes, its Parquet form (made once, then kept beside it) or an Arrow
- * stream, streamed (text compressed when the client accepts it); on Lambda a large CSV or Parquet redirects to the
- * store. Every hit carries an ETag and a Cache-Control; a client whose copy has the ETag gets 304, and nothing beyond
+ * GET data: a hit as JSON rows, the stored CSV bytes, or its Parquet or Arrow form (kept beside it by its writer, or
+ * converted for the request until then), streamed (text compressed when the client accepts it); on Lambda a large
+ * CSV or kept form redirects to the store. Every hit carries an ETag and a Cache-Control; a client whose copy has the ETag gets 304, and nothing beyond
  * the meta is read for it.
  */
 export function readData(
@@ -65,43 +65,41 @@ export function readData(
           "Content-Length": String(body.sizeBytes),
         });
       }
-      // What ends a conversion's waits (for a slot, or another's conversion of the same form).
-      const waits = () => conversions.waitSignal(lambdaDeadlineOf(c, clock)?.signal);
-      if (format === "parquet") {
-        // Made once from the CSV and kept beside it, in a conversion slot; the writer is loaded only to make it.
-        const signal = waits();
-        const make: ParquetMaker = (csv) => conversions.stream(async () => (await loadColumnar()).columnarOf("parquet", csv), signal);
-        const read = await cache.openParquet(id, meta, make, { signal });
-        if (!read.hit) return miss(c, read, () => count(id, false));
-        hit(c, () => count(id, true));
-        c.header("X-Parquet", read.made ? "MISS" : "HIT");
-        if (inlineMaxBytes !== undefined && read.parquet.sizeBytes > inlineMaxBytes) {
-          await read.parquet.stream.cancel();
-          const url = await cache.parquetUrl(id, meta, presignTtlSeconds);
-          if (!url) throw directTransferUnavailable();
-          c.header("Cache-Control", "no-store");
-          return c.redirect(url, 303);
+      if (isColumnar(format)) {
+        const kept = await cache.openForm(id, meta, format);
+        if (kept) {
+          hit(c, () => count(id, true));
+          c.header(FORM_HEADERS[format], "HIT");
+          if (inlineMaxBytes !== undefined && kept.sizeBytes > inlineMaxBytes) {
+            await kept.stream.cancel();
+            const url = await cache.formUrl(id, meta, format, presignTtlSeconds);
+            if (!url) throw directTransferUnavailable();
+            c.header("Cache-Control", "no-store");
+            return c.redirect(url, 303);
+          }
+          return c.body(kept.stream, 200, {
+            ...validators,
+            "Content-Type": MEDIA_TYPES[format],
+            "Content-Length": String(kept.sizeBytes),
+            "Content-Disposition": `inline; filename="${datasetKey(id)}.${format}"`,
+          });
         }
-        return c.body(read.parquet.stream, 200, {
-          ...validators,
-          "Content-Type": MEDIA_TYPES.parquet,
-          "Content-Length": String(read.parquet.sizeBytes),
-          "Content-Disposition": `inline; filename="${datasetKey(id)}.parquet"`,
-        });
       }
       const read = await cache.openCsv(id, { meta });
       if (!read.hit) return miss(c, read, () => count(id, false));
       hit(c, () => count(id, true));
       if (isColumnar(format)) {
-        // An Arrow stream of candles is three quarters of the CSV: what may not be answered inline as CSV is not as
-        // Arrow either.
+        // Not made yet (its writer's job makes it right after the write): converted on the fly in a conversion slot,
+        // and not kept. On Lambda, what is too large to answer inline waits for the kept form, which redirects.
+        c.header(FORM_HEADERS[format], "MISS");
         if (inlineMaxBytes !== undefined && read.csv.sizeBytes > inlineMaxBytes) {
           await read.csv.stream.cancel();
-          throw new TooLargeToInlineError(read.csv.sizeBytes, inlineMaxBytes);
+          throw conversions.busy(`The ${format} form of this entry is being made; ask again`);
         }
         const csv = reopen(read.csv.stream, () => cache.openCsv(id, { meta }));
+        const waits = conversions.waitSignal(lambdaDeadlineOf(c, clock)?.signal);
         const body = await conversions
-          .stream(async () => (await loadColumnar()).columnarOf(format, csv), waits())
+          .stream(async () => (await loadColumnar()).columnarOf(format, csv), waits)
           .catch(async (error: unknown) => {
             await read.csv.stream.cancel().catch(() => undefined);
             throw error;
@@ -232,7 +230,8 @@ async function csvBody(c: Context<AppEnv>): Promise<Uint8Array> {
   );
 }
 
-type ParquetMaker = Parameters<DataCache["openParquet"]>[2];
+/** Says whether a columnar answer was the kept form (HIT) or converted for this request (MISS). */
+const FORM_HEADERS = { parquet: "X-Parquet", arrow: "X-Arrow" } as const;
 
 /**
  * The CSV as a source the columnar forms read twice: the stream already open first, then a fresh read of the same

@@ -108,7 +108,7 @@ describe("DataCache.sweep", () => {
     const result = await createDataCache({ store, clock: fixedClock(new Date(NOW)), rule }).sweep();
     expect(result).toEqual({
       deleted: 5,
-      by_reason: { expired: 2, csv_without_meta: 1, meta_without_csv: 1, unreadable_meta: 0, stale_parquet: 0, stale_upload: 0, temporary: 1 },
+      by_reason: { expired: 2, csv_without_meta: 1, meta_without_csv: 1, unreadable_meta: 0, stale_derived: 0, stale_upload: 0, temporary: 1 },
       kept_rewritten: 0,
     });
     expect(await keysOf(store)).toEqual(survivors);
@@ -131,7 +131,7 @@ describe("DataCache.sweep", () => {
     const result = await createDataCache({ store, clock: fixedClock(new Date(written + 2 * HOUR)), rule }).sweep();
     expect(result).toEqual({
       deleted: 4,
-      by_reason: { expired: 2, csv_without_meta: 1, meta_without_csv: 1, unreadable_meta: 0, stale_parquet: 0, stale_upload: 0, temporary: 0 },
+      by_reason: { expired: 2, csv_without_meta: 1, meta_without_csv: 1, unreadable_meta: 0, stale_derived: 0, stale_upload: 0, temporary: 0 },
       kept_rewritten: 0,
     });
     expect(await keysOf(store)).toEqual(survivors);

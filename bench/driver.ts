@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
 import { serve } from "@hono/node-server";
 import { createDataCache } from "../src/cache/data-cache.js";
+import { createDeriver } from "../src/jobs/derive.js";
 import { csvKeyOf, metaKeyOf } from "../src/cache/entries/objects.js";
 import type { DatasetId } from "../src/market.js";
 import { buildMeta, serializeMeta } from "../src/cache/entries/meta.js";
@@ -48,13 +49,18 @@ export async function startDriver(name: DriverName, options: { s3Endpoint: strin
     store: counted.store,
     clock: deps.clock,
     rule: { recentWindowDays: config.recentWindowDays, recentTtlSeconds: config.recentTtlSeconds },
+    // As the local server: each entry written gets its derived forms in the background.
+    onCommitted: (id) => deriver.schedule(id),
   });
+  const deriver = createDeriver({ cache, store: counted.store, conversions: deps.conversions, log });
   const app = createApp({ ...deps, cache });
   const { server, port } = await listen(app.fetch);
 
   return {
     url: `http://127.0.0.1:${port}`,
     cache,
+    /** The maker of derived forms: `idle()` resolves once every entry written has its Parquet and Arrow forms. */
+    deriver,
     /** The store itself, uncounted: to write what the service would not (entries as older versions stored them). */
     store: raw,
     counts: {

@@ -40,8 +40,11 @@ export async function startLocalService(config: Config) {
     url: `http://${hostname}:${port}`,
     where: config.storageDriver === "fs" ? resolve(config.cacheDir) : `s3://${config.s3Bucket}/${config.s3Prefix}`,
     deps,
-    /** Resolves when the start-up runs of the jobs are over. */
-    idle: () => Promise.all(jobs.map((job) => job.idle())),
+    /** Resolves when the start-up runs of the jobs are over, and the derived forms they queued are made. */
+    idle: async () => {
+      await Promise.all(jobs.map((job) => job.idle()));
+      await deps.deriver.idle();
+    },
     async stop() {
       await Promise.all(jobs.map((job) => job.stop()));
       await new Promise<void>((done) => {

@@ -28,6 +28,8 @@ export async function putThroughApi(service: Service, id: DatasetId, csv: string
     body: csv,
   });
   expect(response.status).toBe(201);
+  // Its derived forms are made right after, in the background: done before the test looks at the store.
+  await service.deriver.idle();
 }
 
 export async function cacheInfo(service: Service): Promise<CacheInfo> {

@@ -154,4 +154,17 @@ describe("the derived forms kept beside an entry", () => {
       expect(bytes.subarray(0, 4).toString("latin1")).toBe(magic);
     }
   });
+
+  it("on Lambda: JSON whose CSV is under the inline size but whose own bytes are over it is a 413 that says how to get it", async () => {
+    const { app } = testApp({ inlineMaxBytes: 2000, backgroundForms: false });
+    const csv = klinesCsv(10);
+    expect(Buffer.byteLength(csv)).toBeLessThan(2000);
+    await put(app, csv);
+    const json = await app.request(dataUrl(BTC_SPOT));
+    expect(json.status).toBe(413);
+    expect(((await json.json()) as ErrorEnvelope).error.message).toContain("format=csv");
+    const text = await app.request(dataUrl({ ...BTC_SPOT, format: "csv" }));
+    expect(text.status).toBe(200);
+    expect(await text.text()).toBe(csv);
+  });
 });

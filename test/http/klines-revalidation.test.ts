@@ -93,6 +93,23 @@ describe("revalidation of klines answers", () => {
     expect(arrow.getChild("close")?.toArray()).toEqual(Float64Array.from(csv.map((row) => row.close as number)));
   });
 
+  it("converts a range to Parquet or Arrow in a conversion slot, as an entry is: none free in time is 503 SERVICE_BUSY", async () => {
+    const built = testApp({ binanceUrl: standIn.url, now: NOW, conversionsMax: 1, conversionWaitMs: 0 });
+    clock = built.clock;
+    const held = await built.app.request(`${PAST}&format=arrow`);
+    expect(held.status).toBe(200);
+    expect(held.headers.get("X-Arrow")).toBe("MISS");
+    const refused = await built.app.request(`${PAST}&format=parquet`);
+    expect(refused.status).toBe(503);
+    expect(Number(refused.headers.get("Retry-After"))).toBeGreaterThan(0);
+    expect(((await refused.json()) as { error: { code: string } }).error.code).toBe("SERVICE_BUSY");
+    await held.body?.cancel();
+    const next = await built.app.request(`${PAST}&format=parquet`);
+    expect(next.status).toBe(200);
+    expect(next.headers.get("Content-Disposition")).toBe('inline; filename="BTCUSDT_1h_2024-01-01_2024-03-31_spot.parquet"');
+    expect((await next.arrayBuffer()).byteLength).toBeGreaterThan(0);
+  });
+
   it("streams a JSON answer over 8 MB, the same rows as its CSV", async () => {
     const { app } = build();
     const range = "/api/v1/klines?symbol=BTCUSDT&interval=1m&start_date=2024-01-01&end_date=2024-02-29";

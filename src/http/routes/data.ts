@@ -3,27 +3,32 @@ import { rowsToCsv } from "../../csv/check.js";
 import type { Lookup } from "../../cache/data-cache.js";
 import { datasetKey } from "../../cache/entries/key.js";
 import { dataCacheHitKey, dataCacheMissKey } from "../../counters/keys.js";
-import { AppError, InvalidBodyError, NotFoundError, StorageUnavailableError, UnsupportedMediaTypeError } from "../../errors.js";
+import {
+  InvalidBodyError,
+  NotFoundError,
+  PayloadTooLargeError,
+  StorageUnavailableError,
+  UnsupportedMediaTypeError,
+} from "../../errors.js";
 import type { DatasetId } from "../../market.js";
 import type { RouteChain } from "../app.js";
-import { success, successWithRows, successWithRowsStream } from "../envelope.js";
+import { answerSource, directTransferUnavailable, redirectToStore } from "../answer/answer.js";
+import type { CsvBackedSource } from "../answer/source.js";
+import { success } from "../envelope.js";
 import type { AppDeps, AppEnv } from "../env.js";
 import { requireRead, requireWrite } from "../middleware/auth.js";
 import { limitBody } from "../middleware/body.js";
 import { compressAnswers } from "../middleware/compress.js";
-import type { CsvSource } from "../../formats/columnar.js";
-import { loadColumnar } from "../../formats/lazy.js";
-import { isColumnar, MEDIA_TYPES } from "../../formats/media.js";
-import { cacheControlOf, entityTagOf, matchesIfNoneMatch } from "../revalidation.js";
-import { streamOf, streamOfGenerator } from "../stream.js";
+import { isColumnar } from "../../formats/media.js";
+import { cacheControlOf, entityTagOf } from "../revalidation.js";
 import { lambdaDeadlineOf } from "../request-deadline.js";
 import { datasetFromQuery, uploadIdFromQuery, uploadSizeFromQuery, wantedFormat } from "../validation.js";
 
 /**
- * GET data: a hit as JSON rows, the stored CSV bytes, or its Parquet or Arrow form (kept beside it by its writer, or
- * converted for the request until then), streamed (text compressed when the client accepts it); on Lambda a large
- * CSV or kept form redirects to the store. Every hit carries an ETag and a Cache-Control; a client whose copy has the ETag gets 304, and nothing beyond
- * the meta is read for it.
+ * GET data: a hit in any format, answered by the pipeline (answer/answer.ts): JSON rows, the stored CSV bytes, or
+ * its Parquet or Arrow form (kept beside it by its writer, or converted for the request until then); on Lambda a
+ * large CSV or kept form redirects to the store. Every hit carries an ETag and a Cache-Control; a client whose copy
+ * has the ETag gets 304, and nothing beyond the meta is read for it.
  */
 export function readData(
   deps: Pick<AppDeps, "cache" | "counters" | "access" | "clock" | "inlineMaxBytes" | "presignTtlSeconds" | "conversions">,
@@ -44,85 +49,37 @@ export function readData(
       const found = await cache.lookup(id);
       if (!found.hit) return miss(c, found, () => count(id, false));
       const { meta } = found;
-      const tag = entityTagOf(meta, format);
-      const validators = { ETag: tag, "Cache-Control": cacheControlOf(cache.expiresAtOf(meta), clock.now(), shared) };
-      if (matchesIfNoneMatch(c.req.header("If-None-Match"), tag)) {
-        hit(c, () => count(id, true));
-        return c.body(null, 304, validators);
-      }
-      if (format === "json") {
-        const read = await cache.openRowsJson(id, { maxCsvBytes: inlineMaxBytes, meta });
-        if (!read.hit) return miss(c, read, () => count(id, false));
-        hit(c, () => count(id, true));
-        if ("stream" in read.json) {
-          const body = successWithRowsStream({ meta }, read.json.stream);
-          return c.body(streamOfGenerator(body), 200, { ...validators, "Content-Type": "application/json" });
-        }
-        const body = successWithRows({ meta }, read.json.chunks);
-        return c.body(streamOf(body.chunks), 200, {
-          ...validators,
-          "Content-Type": "application/json",
-          "Content-Length": String(body.sizeBytes),
-        });
-      }
-      if (isColumnar(format)) {
-        const kept = await cache.openForm(id, meta, format);
-        if (kept) {
-          hit(c, () => count(id, true));
-          c.header(FORM_HEADERS[format], "HIT");
-          if (inlineMaxBytes !== undefined && kept.sizeBytes > inlineMaxBytes) {
-            await kept.stream.cancel();
-            const url = await cache.formUrl(id, meta, format, presignTtlSeconds);
-            if (!url) throw directTransferUnavailable();
-            c.header("Cache-Control", "no-store");
-            return c.redirect(url, 303);
-          }
-          return c.body(kept.stream, 200, {
-            ...validators,
-            "Content-Type": MEDIA_TYPES[format],
-            "Content-Length": String(kept.sizeBytes),
-            "Content-Disposition": `inline; filename="${datasetKey(id)}.${format}"`,
-          });
-        }
-      }
-      const read = await cache.openCsv(id, { meta });
-      if (!read.hit) return miss(c, read, () => count(id, false));
-      hit(c, () => count(id, true));
-      if (isColumnar(format)) {
-        // Not made yet (its writer's job makes it right after the write): converted on the fly in a conversion slot,
-        // and not kept. On Lambda, what is too large to answer inline waits for the kept form, which redirects.
-        c.header(FORM_HEADERS[format], "MISS");
-        if (inlineMaxBytes !== undefined && read.csv.sizeBytes > inlineMaxBytes) {
-          await read.csv.stream.cancel();
-          throw conversions.busy(`The ${format} form of this entry is being made; ask again`);
-        }
-        const csv = reopen(read.csv.stream, () => cache.openCsv(id, { meta }));
-        const waits = conversions.waitSignal(lambdaDeadlineOf(c, clock)?.signal);
-        const body = await conversions
-          .stream(async () => (await loadColumnar()).columnarOf(format, csv), waits)
-          .catch(async (error: unknown) => {
-            await read.csv.stream.cancel().catch(() => undefined);
-            throw error;
-          });
-        return c.body(streamOfGenerator(body), 200, {
-          ...validators,
-          "Content-Type": MEDIA_TYPES[format],
-          "Content-Disposition": `inline; filename="${datasetKey(id)}.${format}"`,
-        });
-      }
-      if (inlineMaxBytes !== undefined && read.csv.sizeBytes > inlineMaxBytes) {
-        await read.csv.stream.cancel();
-        const url = await cache.downloadUrl(id, presignTtlSeconds);
-        if (!url) throw directTransferUnavailable();
-        c.header("Cache-Control", "no-store");
-        return c.redirect(url, 303);
-      }
-      return c.body(read.csv.stream, 200, {
-        ...validators,
-        "Content-Type": "text/csv; charset=utf-8",
-        "Content-Length": String(read.csv.sizeBytes),
-        "Content-Disposition": `inline; filename="${datasetKey(id)}.csv"`,
-      });
+      /** The first read of the CSV decides hit or miss; a later one (a conversion's second pass) only fails. */
+      let reads = 0;
+      const source: CsvBackedSource = {
+        name: datasetKey(id),
+        tagOf: (representation) => entityTagOf(meta, representation),
+        cacheControl: cacheControlOf(cache.expiresAtOf(meta), clock.now(), shared),
+        jsonFields: () => ({ meta }),
+        async csv() {
+          const read = await cache.openCsv(id, { meta });
+          if (read.hit) return read.csv;
+          if (reads++ === 0) return miss(c, read, () => count(id, false));
+          throw new StorageUnavailableError("The entry changed while it was being read; ask again");
+        },
+        async rowsJson(maxCsvBytes) {
+          const read = await cache.openRowsJson(id, { maxCsvBytes, meta });
+          if (!read.hit) return miss(c, read, () => count(id, false));
+          return "stream" in read.json ? { stream: read.json.stream, rows: meta.rows } : read.json;
+        },
+        kept: (form) => cache.openForm(id, meta, form),
+        keptUrl: (form) => cache.formUrl(id, meta, form, presignTtlSeconds),
+        async tooLarge(representation) {
+          if (representation === "csv") return redirectToStore(c, await cache.downloadUrl(id, presignTtlSeconds));
+          // Not made yet: its writer's job makes it right after the write, and the kept form redirects.
+          if (isColumnar(representation)) throw conversions.busy(`The ${representation} form of this entry is being made; ask again`);
+          throw new PayloadTooLargeError(
+            `The JSON answer is over the ${inlineMaxBytes} bytes answered inline here; ask with format=csv (or Accept: text/csv) to be redirected to a download URL`,
+          );
+        },
+        served: () => hit(c, () => count(id, true)),
+      };
+      return answerSource(c, source, format, { inlineMaxBytes, conversions, deadline: lambdaDeadlineOf(c, clock)?.signal });
     },
   ];
 }
@@ -227,37 +184,5 @@ async function csvBody(c: Context<AppEnv>): Promise<Uint8Array> {
   }
   throw new UnsupportedMediaTypeError(
     `Content-Type must be text/csv or application/json, not ${JSON.stringify(type || "(none)")}`,
-  );
-}
-
-/** Says whether a columnar answer was the kept form (HIT) or converted for this request (MISS). */
-const FORM_HEADERS = { parquet: "X-Parquet", arrow: "X-Arrow" } as const;
-
-/**
- * The CSV as a source the columnar forms read twice: the stream already open first, then a fresh read of the same
- * proven entry (a CSV replaced between the two reads is a miss, never a mix).
- */
-function reopen(
-  first: ReadableStream<Uint8Array>,
-  again: () => Promise<Lookup<{ csv: { stream: ReadableStream<Uint8Array> } }>>,
-): CsvSource {
-  let opened: ReadableStream<Uint8Array> | null = first;
-  return async () => {
-    const stream = opened ?? (await reread(again));
-    opened = null;
-    return stream as unknown as AsyncIterable<Uint8Array>;
-  };
-}
-
-async function reread(again: () => Promise<Lookup<{ csv: { stream: ReadableStream<Uint8Array> } }>>): Promise<ReadableStream<Uint8Array>> {
-  const found = await again();
-  if (!found.hit) throw new StorageUnavailableError("The entry changed while it was being converted; ask again");
-  return found.csv.stream;
-}
-
-function directTransferUnavailable(): AppError {
-  return new AppError(
-    "DIRECT_TRANSFER_UNAVAILABLE",
-    "Direct transfers need STORAGE_DRIVER=s3; with this store, PUT and GET /api/v1/backtest/cache/data directly",
   );
 }

@@ -4,34 +4,30 @@ import { klinesArchiveKey, klinesOutcomeKey, klinesUpstreamRequestsKey, type Kli
 import { deadlineIn } from "../../deadline.js";
 import { AppError, PayloadTooLargeError } from "../../errors.js";
 import type { KlinesResult, PartitionSource } from "../../klines/service.js";
-import { csvRowsOf } from "../../csv/grammar.js";
-import { csvToJsonRows, jsonRowsOf, STREAM_JSON_ABOVE_BYTES } from "../../csv/json-rows.js";
 import { datasetName, type DatasetId } from "../../market.js";
 import type { RouteChain } from "../app.js";
-import { success, successWithRows, successWithRowsStream } from "../envelope.js";
+import { answerSource } from "../answer/answer.js";
+import { rowsJsonOfChunks, sizeOf } from "../answer/chunks.js";
+import type { CsvBackedSource } from "../answer/source.js";
+import { success } from "../envelope.js";
 import type { AppDeps, AppEnv } from "../env.js";
 import { requireRead, spendOf } from "../middleware/auth.js";
 import { compressAnswers } from "../middleware/compress.js";
-import { cacheControlOfRange, entityTagOfParts, matchesIfNoneMatch } from "../revalidation.js";
+import { LAMBDA_MARGIN_MS } from "../request-deadline.js";
+import { cacheControlOfRange, entityTagOfParts } from "../revalidation.js";
+import { streamOf } from "../stream.js";
 import { datasetFromQuery, wantedFormat } from "../validation.js";
-import { streamOf, streamOfGenerator } from "../stream.js";
-import { loadColumnar } from "../../formats/lazy.js";
-import { isColumnar, MEDIA_TYPES } from "../../formats/media.js";
-
-/** What a Lambda keeps back from its remaining time to write the answer: Lambda's own timeout never ends a request. */
-const LAMBDA_MARGIN_MS = 3_000;
 
 /** GET klines: the closed candles of any range, read through the month partitions. */
 export function klines(
   deps: Pick<
     AppDeps,
-    "klines" | "cache" | "counters" | "clock" | "access" | "inlineMaxBytes" | "presignTtlSeconds" | "klinesDeadlineMs"
+    "klines" | "cache" | "counters" | "clock" | "access" | "inlineMaxBytes" | "presignTtlSeconds" | "klinesDeadlineMs" | "conversions"
   >,
 ): RouteChain {
   const { klines, counters, inlineMaxBytes, presignTtlSeconds } = deps;
   /** Shared caches may keep an answer only when anyone may read it. */
   const shared = deps.access.readToken === undefined;
-  const overInline = (sizeBytes: number) => inlineMaxBytes !== undefined && sizeBytes > inlineMaxBytes;
 
   async function answer(c: Context<AppEnv>): Promise<Response> {
     const id = datasetFromQuery(c);
@@ -56,39 +52,24 @@ export function klines(
       [klinesArchiveKey(market, "incomplete"), result.archive.incomplete],
     ];
     for (const [key, by] of counts) if (by > 0) void counters.increment(key, by);
-    if (overInline(estimatedCsvBytes(result))) return partsAnswer(c, id, result);
-
-    const tag = entityTagOfRange(result, format);
     const settled = !result.coverage.reachesNow && result.coverage.gaps.every((gap) => gap.final);
-    const validators = { ETag: tag, "Cache-Control": cacheControlOfRange(settled, shared) };
-    // The metas are all it takes to know the client's copy is current: no partition's CSV is read.
-    if (matchesIfNoneMatch(c.req.header("If-None-Match"), tag)) return c.body(null, 304, validators);
-    const csv = await klines.csvChunksOf(result, { deadline });
-    if (isColumnar(format)) {
-      const { columnarOf } = await loadColumnar();
-      const body = await columnarOf(format, async () => inOrder(csv));
-      const name = `${datasetName(id)}.${format}`;
-      return c.body(streamOfGenerator(body), 200, {
-        ...validators,
-        "Content-Type": MEDIA_TYPES[format],
-        "Content-Disposition": `inline; filename="${name}"`,
-      });
-    }
-    if (format === "json" && inlineMaxBytes === undefined && sizeOf(csv) > STREAM_JSON_ABOVE_BYTES) {
-      // Not built whole: a year of 1m candles is 136 MB of JSON. Written 64 KB at a time from the CSV.
-      const rows = csvRowsOf(csv);
-      const meta = { ...answerFields(id, result, (ms) => new Date(ms).toISOString()), rows };
-      const body = successWithRowsStream({ meta }, jsonRowsOf(inOrder(csv), rows));
-      return c.body(streamOfGenerator(body), 200, { ...validators, "Content-Type": "application/json" });
-    }
-    const body = format === "csv" ? { chunks: csv, sizeBytes: sizeOf(csv) } : jsonAnswer(id, result, csv);
-    if (overInline(body.sizeBytes)) return partsAnswer(c, id, result);
-    const name = `${datasetName(id)}.csv`;
-    const headers: Record<string, string> =
-      format === "csv"
-        ? { "Content-Type": "text/csv; charset=utf-8", "Content-Disposition": `inline; filename="${name}"` }
-        : { "Content-Type": "application/json" };
-    return c.body(streamOf(body.chunks), 200, { ...headers, ...validators, "Content-Length": String(body.sizeBytes) });
+    // The metas are all it takes to tag the answer: a client whose copy is current gets 304 and no CSV is read.
+    let chunks: Promise<Uint8Array[]> | null = null;
+    const csv = () => (chunks ??= klines.csvChunksOf(result, { deadline }));
+    const source: CsvBackedSource = {
+      name: datasetName(id),
+      tagOf: (representation) => entityTagOfRange(result, representation),
+      cacheControl: cacheControlOfRange(settled, shared),
+      estimatedCsvBytes: estimatedCsvBytes(result),
+      jsonFields: (rows) => ({ meta: { ...answerFields(id, result, (ms) => new Date(ms).toISOString()), rows } }),
+      csv: async () => {
+        const held = await csv();
+        return { stream: streamOf(held), sizeBytes: sizeOf(held) };
+      },
+      rowsJson: async (maxCsvBytes) => rowsJsonOfChunks(await csv(), maxCsvBytes),
+      tooLarge: () => partsAnswer(c, id, result),
+    };
+    return answerSource(c, source, format, { inlineMaxBytes, conversions: deps.conversions, deadline: deadline.signal });
   }
 
   /**
@@ -126,20 +107,6 @@ function entityTagOfRange(result: KlinesResult, format: string): string {
     decides,
     format,
   );
-}
-
-/** Chunks in memory as the async source the columnar forms read. */
-async function* inOrder(chunks: readonly Uint8Array[]): AsyncGenerator<Uint8Array> {
-  yield* chunks;
-}
-
-const sizeOf = (chunks: readonly Uint8Array[]) => chunks.reduce((sum, chunk) => sum + chunk.length, 0);
-
-/** `{"status":"success","data":{"meta":…,"rows":[…]}}`, the rows' JSON written from the CSV without building rows. */
-function jsonAnswer(id: DatasetId, result: KlinesResult, csv: Uint8Array[]): { chunks: Uint8Array[]; sizeBytes: number } {
-  const rows = csvToJsonRows(csv);
-  const meta = { ...answerFields(id, result, (ms) => new Date(ms).toISOString()), rows: rows.rows };
-  return successWithRows({ meta }, rows.chunks);
 }
 
 /** What every answer says of itself; timestamps in the form of its rows (ISO in JSON, the CSV's form in parts). */

@@ -24,6 +24,8 @@ export interface ReadThroughFigures {
   warmUpstreamRequests: number;
   /** Upstream requests each warm repeat did not make. */
   savedPerRepeat: number;
+  /** With `columnar`: the warm range as Parquet, assembled from its months' kept forms, beside one entry's kept form. */
+  parquet?: { warmMs: number; keptReadMs: number; bytes: number; keptBytes: number };
 }
 
 /**
@@ -33,7 +35,15 @@ export interface ReadThroughFigures {
  */
 export async function measureReadThrough(
   client: BenchClient,
-  options: { startDate: string; endDate: string; warmRuns: number; source: "rest" | "archive"; latencyMs: number },
+  options: {
+    startDate: string;
+    endDate: string;
+    warmRuns: number;
+    source: "rest" | "archive";
+    latencyMs: number;
+    interval?: string;
+    columnar?: boolean;
+  },
 ): Promise<ReadThroughFigures> {
   const binance = await startBinanceStandIn({ latencyMs: options.latencyMs });
   const dir = mkdtempSync(join(tmpdir(), "candle-cache-bench-klines-"));
@@ -52,7 +62,8 @@ export async function measureReadThrough(
     const started = serve({ fetch: createApp(deps).fetch, port: 0, hostname: "127.0.0.1" }, () => ready(started));
   });
   const upstream = () => Object.values(binance.requests).reduce((sum, count) => sum + count, 0);
-  const query = new URLSearchParams({ symbol: "BTCUSDT", interval: "1m", start_date: options.startDate, end_date: options.endDate, format: "csv" });
+  const interval = options.interval ?? "1m";
+  const query = new URLSearchParams({ symbol: "BTCUSDT", interval, start_date: options.startDate, end_date: options.endDate, format: "csv" });
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/v1/klines?${query}`;
   const get = async () => {
     const answer = await client.time({ url });
@@ -64,8 +75,10 @@ export async function measureReadThrough(
     const coldUpstreamRequests = upstream();
     const warmMs = await medianRun(options.warmRuns, async () => (await get()).ms);
     const warmUpstreamRequests = (upstream() - coldUpstreamRequests) / (options.warmRuns + 1);
+    const parquet = options.columnar ? await measureParquet(client, deps, url, options.warmRuns) : undefined;
     return {
-      range: `${options.startDate} .. ${options.endDate}`,
+      parquet,
+      range: `${options.startDate} .. ${options.endDate}, ${interval}`,
       source: options.source,
       latencyMs: options.latencyMs,
       csvBytes: cold.sizeBytes,
@@ -81,6 +94,38 @@ export async function measureReadThrough(
     await binance.close();
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * The warm range as Parquet once its months' forms are kept (the writer's job made them after the cold read), and
+ * its floor: the same candles stored as one entry, whose kept Parquet form a GET of the data route streams from the
+ * store as it is.
+ */
+async function measureParquet(
+  client: BenchClient,
+  deps: ReturnType<typeof createDeps>,
+  klinesUrl: string,
+  runs: number,
+): Promise<NonNullable<ReadThroughFigures["parquet"]>> {
+  const csv = await (await fetch(klinesUrl)).text();
+  const [symbol, interval, start_date, end_date] = [...new URL(klinesUrl).searchParams.values()];
+  const entry = `${new URL(klinesUrl).origin}/api/v1/backtest/cache/data?${new URLSearchParams({ symbol, interval, start_date, end_date, market_type: "spot" } as Record<string, string>)}`;
+  const put = await fetch(entry, { method: "PUT", body: csv, headers: { "Content-Type": "text/csv" } });
+  if (put.status !== 201) throw new Error(`PUT of the range as an entry answered ${put.status}`);
+  await deps.deriver.idle();
+  const timed = async (url: string) => {
+    let bytes = 0;
+    const ms = await medianRun(runs, async () => {
+      const answer = await client.time({ url });
+      if (answer.status !== 200) throw new Error(`${url} answered ${answer.status}`);
+      bytes = answer.sizeBytes;
+      return answer.ms;
+    });
+    return { ms, bytes };
+  };
+  const range = await timed(klinesUrl.replace("format=csv", "format=parquet"));
+  const kept = await timed(`${entry}&format=parquet`);
+  return { warmMs: range.ms, keptReadMs: kept.ms, bytes: range.bytes, keptBytes: kept.bytes };
 }
 
 /** Asks the stand-in's archive for each month's zip once, so that it holds them as files before the timing. */

@@ -89,6 +89,7 @@ async function main(): Promise<void> {
   const drivers: Partial<Record<DriverName, DriverFigures>> = {};
   let transportFloorMs: number;
   const readThrough: ReadThroughFigures[] = [];
+  const keptForms: ReadThroughFigures[] = [];
   let formats: FormatFigures[];
   let boundedReads: BoundedReadFigures;
   try {
@@ -105,9 +106,12 @@ async function main(): Promise<void> {
       for (const source of ["rest", "archive"] as const) {
         log(`klines: 1m candles 2025-01-01 .. ${SIZES.klinesEnd}, cold (${source}, ${latencyMs} ms a round trip) then warm`);
         const range = { startDate: "2025-01-01", endDate: SIZES.klinesEnd, warmRuns: SIZES.runs };
-        readThrough.push(await measureReadThrough(client, { ...range, source, latencyMs }));
+        readThrough.push(await measureReadThrough(client, { ...range, source, latencyMs, columnar: source === "rest" && latencyMs === 0 }));
       }
     }
+    log("klines: 1h candles of 2024, warm, as Parquet from the months' kept forms");
+    const hourly = { startDate: "2024-01-01", endDate: "2024-12-31", warmRuns: SIZES.runs, source: "rest" as const, latencyMs: 0 };
+    keptForms.push(await measureReadThrough(client, { ...hourly, interval: "1h", columnar: true }));
   } finally {
     await Promise.all([moto.stop(), client.close()]);
     rmSync(files, { recursive: true, force: true });
@@ -129,6 +133,7 @@ async function main(): Promise<void> {
     transportFloorMs,
     drivers,
     readThrough,
+    keptForms,
     formats,
     boundedReads,
     bundles,
@@ -136,6 +141,7 @@ async function main(): Promise<void> {
   writeFileSync(join(ROOT, "bench", "results.json"), JSON.stringify(results, null, 2) + "\n");
   console.log(table(drivers as Record<DriverName, DriverFigures>, transportFloorMs, bundles));
   console.log(readThroughTable(readThrough));
+  console.log(keptFormsTable([...readThrough, ...keptForms]));
   console.log(formatsTable(formats, SIZES.bigRows));
   console.log(`\n${markdown(boundedReadsRows(boundedReads))}\n`);
   log("wrote bench/results.json");
@@ -317,6 +323,19 @@ function readThroughTable(figures: ReadThroughFigures[]): string {
   const first = figures[0] as ReadThroughFigures;
   return `\n${markdown([
     [`GET /api/v1/klines, BTCUSDT 1m, ${first.range}, ${mb(first.csvBytes)} MB of CSV (fs)`, "REST only", "archive", "archive ÷ REST", "target"],
+    ...rows,
+  ])}\n`;
+}
+
+function keptFormsTable(figures: ReadThroughFigures[]): string {
+  const seconds = (ms: number) => (ms / 1000).toFixed(3);
+  const rows = figures.flatMap(({ range, parquet }) =>
+    parquet
+      ? [[range, `${mb(parquet.bytes)} MB`, seconds(parquet.warmMs), seconds(parquet.keptReadMs), (parquet.warmMs / parquet.keptReadMs).toFixed(2), "≤ 1.5"]]
+      : [],
+  );
+  return `\n${markdown([
+    ["GET /api/v1/klines as Parquet from kept months, warm (fs)", "answer", "to last byte (s)", "one entry's kept form (s)", "÷ entry", "target"],
     ...rows,
   ])}\n`;
 }

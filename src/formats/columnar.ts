@@ -1,4 +1,6 @@
 import { createArrowEncoder } from "./arrow.js";
+import { assembleArrow } from "./assemble-arrow.js";
+import { assembleParquet, type Assembled } from "./assemble-parquet.js";
 import { KindInference, columnsOf, type ColumnKind, type ColumnValue } from "./columns.js";
 import { createParquetEncoder } from "./parquet.js";
 import { CsvSyntaxError } from "../csv/grammar.js";
@@ -48,4 +50,23 @@ async function columnTypes(read: CsvSource): Promise<{ names: string[]; kinds: C
     inference.observe(batch.records);
   }
   return { names: [...names], kinds: (inference as KindInference).kinds() };
+}
+
+/**
+ * One file of `format` made of several of it with the same schema, their row groups (Parquet) or record batches
+ * (Arrow) copied as they are; null when they cannot stand together (see assembleParquet, assembleArrow).
+ */
+export function assembled(format: ColumnarFormat, files: readonly Uint8Array[]): Assembled | null {
+  return format === "parquet" ? assembleParquet(files) : assembleArrow(files);
+}
+
+/** A CSV in memory converted to `format`, whole. */
+export async function columnarBytesOf(format: ColumnarFormat, csv: readonly Uint8Array[]): Promise<Uint8Array> {
+  const parts: Uint8Array[] = [];
+  for await (const part of await columnarOf(format, async () => inOrder(csv))) parts.push(part);
+  return Buffer.concat(parts);
+}
+
+async function* inOrder(chunks: readonly Uint8Array[]): AsyncGenerator<Uint8Array> {
+  yield* chunks;
 }

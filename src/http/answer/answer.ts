@@ -42,7 +42,11 @@ export async function answerSource(c: Context<AppEnv>, source: CsvBackedSource, 
     if (kept) {
       source.served?.();
       c.header(FORM_HEADERS[format], "HIT");
-      if (overInline(kept.sizeBytes)) return redirectTo(c, kept, await source.keptUrl?.(format));
+      if (overInline(kept.sizeBytes)) {
+        if (source.keptUrl) return redirectTo(c, kept, await source.keptUrl(format));
+        await kept.stream.cancel();
+        return source.tooLarge(format);
+      }
       const headers = { ...validators, "Content-Type": MEDIA_TYPES[format], "Content-Length": String(kept.sizeBytes) };
       return c.body(kept.stream, 200, { ...headers, ...disposition(format) });
     }
@@ -94,9 +98,9 @@ async function converted(
 }
 
 /** 303 to the store's own copy (not cached: the URL is short-lived); an error when the store cannot hand one out. */
-async function redirectTo(c: Context<AppEnv>, opened: SizedStream, url: string | null | undefined): Promise<Response> {
+async function redirectTo(c: Context<AppEnv>, opened: SizedStream, url: string | null): Promise<Response> {
   await opened.stream.cancel();
-  return redirectToStore(c, url ?? null);
+  return redirectToStore(c, url);
 }
 
 /**

@@ -3,7 +3,10 @@ import { formatTimestamp } from "../../time.js";
 import { klinesArchiveKey, klinesOutcomeKey, klinesUpstreamRequestsKey, type KlinesOutcome } from "../../counters/keys.js";
 import { deadlineIn } from "../../deadline.js";
 import { AppError, PayloadTooLargeError } from "../../errors.js";
+import { rangeFormOf } from "../../klines/range-forms.js";
 import type { KlinesResult, PartitionSource } from "../../klines/service.js";
+import { readChunks } from "../../cache/entries/reads.js";
+import { loadColumnar } from "../../formats/lazy.js";
 import { datasetName, type DatasetId } from "../../market.js";
 import type { RouteChain } from "../app.js";
 import { answerSource } from "../answer/answer.js";
@@ -67,6 +70,21 @@ export function klines(
         return { stream: streamOf(held), sizeBytes: sizeOf(held) };
       },
       rowsJson: async (maxCsvBytes) => rowsJsonOfChunks(await csv(), maxCsvBytes),
+      kept: async (form) => {
+        const made = await rangeFormOf(result, form, {
+          keptOf: async ({ partition, meta }) => {
+            const opened = meta && (await deps.cache.openForm(klines.entryOf(partition), meta, form));
+            const chunks = opened ? await readChunks(opened) : null;
+            return chunks && Buffer.concat(chunks);
+          },
+          convertedOf: async (part) => {
+            const rows = await klines.csvChunksOf({ ...result, partitions: [part] }, { deadline });
+            return (await loadColumnar()).columnarBytesOf(form, rows);
+          },
+          assembled: async (format, pieces) => (await loadColumnar()).assembled(format, pieces),
+        });
+        return made && { stream: streamOf(made.chunks), sizeBytes: made.sizeBytes };
+      },
       tooLarge: () => partsAnswer(c, id, result),
     };
     return answerSource(c, source, format, { inlineMaxBytes, conversions: deps.conversions, deadline: deadline.signal });

@@ -12,7 +12,7 @@ import { testApp } from "../support/app.js";
 import { tempDir } from "../support/fixtures.js";
 import { httpApiEvent } from "../support/lambda.js";
 
-const PAGE_SOURCES = join(import.meta.dirname, "..", "..", "src", "http", "admin", "page");
+const PAGE_SOURCES = join(import.meta.dirname, "..", "..", "web", "admin");
 
 /** The page's HTML as the app answers it; what it does in a browser is test/browser's job. */
 async function getPage(options: { cacheApiToken?: string } = {}) {

@@ -1,6 +1,6 @@
 import { buildAdminScript } from "../../dev/build-admin.js";
 
-/** Builds the admin page's script from src/http/admin/page/ before any test serves the page. */
+/** Builds the admin page's script from web/admin/ before any test serves the page. */
 export default async function setup(): Promise<void> {
   await buildAdminScript();
 }

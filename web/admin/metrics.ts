@@ -1,6 +1,6 @@
 /** The hits-and-misses section: /api/v1/metrics as tables. */
-import { MARKET_TYPES } from "../../../market.js";
-import { CACHE_LABELS, type Metrics } from "../../metrics-format.js";
+import { MARKET_TYPES } from "../../src/market.js";
+import { CACHE_LABELS, type Metrics } from "../../src/http/metrics-format.js";
 import { problem, request, urlOf } from "./api.js";
 import { byId, cell, element, rowHeader } from "./dom.js";
 import { ageText, isoText, knownFirst } from "./format.js";

@@ -2,8 +2,8 @@
  * The entries table: one page of info at a time, filtered, sorted and paged by the service (so 100,000 entries cost
  * the page 50 rows), and the summary figures that come with every page.
  */
-import type { CacheEntryInfo } from "../../../cache/data-cache.js";
-import type { InfoPage, InfoSort, SortOrder } from "../../../cache/index/page.js";
+import type { CacheEntryInfo } from "../../src/cache/data-cache.js";
+import type { InfoPage, InfoSort, SortOrder } from "../../src/cache/index/page.js";
 import { request, urlOf, type Result } from "./api.js";
 import { button, byId, cell, element } from "./dom.js";
 import { cachedAtText, counted, describe, expiresText } from "./format.js";

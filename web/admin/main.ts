@@ -1,10 +1,10 @@
 /**
- * The admin page's script (built by dev/build-admin.ts into what routes/admin-page.tsx serves): it reads the markup
- * rendered there by element id, and calls the JSON API. Every value that comes from the cache (symbols and every
+ * The admin page's script (built by dev/build-admin.ts into what src/http/routes/admin-page.tsx serves): it reads
+ * the markup rendered there by element id, and calls the JSON API. Every value that comes from the cache (symbols and every
  * other meta field are stored data, not trusted) reaches the page as text or attributes, never as HTML.
  */
-import type { CacheInfo } from "../../../cache/data-cache.js";
-import type { InfoPage } from "../../../cache/index/page.js";
+import type { CacheInfo } from "../../src/cache/data-cache.js";
+import type { InfoPage } from "../../src/cache/index/page.js";
 import { problem } from "./api.js";
 import { createChartPanel } from "./chart.js";
 import { createCoverage } from "./coverage.js";

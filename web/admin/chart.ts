@@ -3,8 +3,8 @@
  * with the page: no CDN), volume in a pane below, gaps left blank and listed.
  */
 import { CandlestickSeries, createChart, HistogramSeries, type IChartApi, type Time, type WhitespaceData } from "lightweight-charts";
-import type { CacheEntryInfo } from "../../../cache/data-cache.js";
-import { INTERVALS, type Interval } from "../../../market.js";
+import type { CacheEntryInfo } from "../../src/cache/data-cache.js";
+import { INTERVALS, type Interval } from "../../src/market.js";
 import { problem, request, urlOf } from "./api.js";
 import { byId, element } from "./dom.js";
 import { CHART_MAX_CANDLES, chartableRange, chartDataOf, type ChartData } from "./candles.js";

@@ -1,6 +1,6 @@
 /** The page's few DOM helpers. Values from the cache reach the page only as text or attributes, never as HTML. */
 
-/** The element of this id in the page's markup (routes/admin-page.tsx); throws when the markup lacks it. */
+/** The element of this id in the page's markup (src/http/routes/admin-page.tsx); throws when the markup lacks it. */
 export function byId<T extends HTMLElement = HTMLElement>(id: string): T {
   const element = document.getElementById(id);
   if (element === null) throw new Error(`the admin page has no #${id}`);

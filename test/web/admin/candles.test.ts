@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { CHART_MAX_CANDLES, chartableRange, chartDataOf } from "../../../src/http/admin/page/candles.js";
+import { CHART_MAX_CANDLES, chartableRange, chartDataOf } from "../../../web/admin/candles.js";
 
 const HOUR_MS = 3_600_000;
 const T0 = Date.UTC(2021, 2, 1);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ageText, cachedAtText, counted, describe as describeEntry, expiresText, knownFirst, utcText } from "../../../src/http/admin/page/format.js";
+import { ageText, cachedAtText, counted, describe as describeEntry, expiresText, knownFirst, utcText } from "../../../web/admin/format.js";
 
 describe("the admin page's wording", () => {
   it("writes instants in UTC, cached_at in both of the service's forms", () => {

@@ -1,5 +1,5 @@
 /** The page's two writes, DELETE one entry and POST clear: each asks for the token first where the service needs one. */
-import type { CacheEntryInfo } from "../../../cache/data-cache.js";
+import type { CacheEntryInfo } from "../../src/cache/data-cache.js";
 import { problem, request, storedToken, urlOf } from "./api.js";
 import { byId } from "./dom.js";
 import { describe } from "./format.js";

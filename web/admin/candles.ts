@@ -2,9 +2,9 @@
  * Pure: stored rows into what the chart draws. Missing candles are never drawn over: each run of open times with no
  * candle becomes blank slots (lightweight-charts' whitespace points), so a gap shows as a gap, and is listed.
  */
-import { parseTimestamp } from "../../../time.js";
-import { candlesBetween, nextOpen } from "../../../klines/interval.js";
-import type { Interval } from "../../../market.js";
+import { parseTimestamp } from "../../src/time.js";
+import { candlesBetween, nextOpen } from "../../src/klines/interval.js";
+import type { Interval } from "../../src/market.js";
 
 /**
  * The most candles one chart draws: a month of 1m candles is 44,640, so a month is cut to its first days. It keeps an

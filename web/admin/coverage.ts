@@ -3,7 +3,7 @@
  * page of series at a time from GET /api/v1/backtest/cache/coverage. A read-through month charts its candles on
  * click; a dataset month narrows the entries to its series.
  */
-import type { CoveragePage, MonthCoverage, SeriesCoverage } from "../../../reports/coverage.js";
+import type { CoveragePage, MonthCoverage, SeriesCoverage } from "../../src/reports/coverage.js";
 import { problem, request, urlOf } from "./api.js";
 import { byId, element } from "./dom.js";
 import type { Filters } from "./filters.js";

@@ -2,8 +2,8 @@
  * Pure: how the admin page writes instants, ages, names and entries. The rules of what a value means (cached_at's
  * forms, what expires when) are the server's, imported; only their wording for people lives here.
  */
-import type { CacheEntryInfo } from "../../../cache/data-cache.js";
-import { parseCachedAt } from "../../../time.js";
+import type { CacheEntryInfo } from "../../src/cache/data-cache.js";
+import { parseCachedAt } from "../../src/time.js";
 
 /** An instant as `2026-11-25 12:00:00 UTC`; null when it is not one. */
 export function utcText(ms: number): string | null {

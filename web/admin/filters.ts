@@ -1,5 +1,5 @@
 /** The filters above the coverage picture and the entries: one symbol, interval and market, all optional. */
-import { INTERVALS, MARKET_TYPES } from "../../../market.js";
+import { INTERVALS, MARKET_TYPES } from "../../src/market.js";
 import { byId, element } from "./dom.js";
 
 export interface Filters {

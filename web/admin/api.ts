@@ -2,7 +2,7 @@
  * The page's one way to call the service: URLs from the route table (never written out here), the token of this tab
  * on every request, and answers that never throw.
  */
-import { ROUTES, type RouteName } from "../../route-table.js";
+import { ROUTES, type RouteName } from "../../src/http/route-table.js";
 
 const TOKEN_KEY = "candle-cache:api-token";
 let memoryToken: string | null = null;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { axisOf, monthMs, monthsBetween, yearsOf } from "../../../src/http/admin/page/months.js";
+import { axisOf, monthMs, monthsBetween, yearsOf } from "../../../web/admin/months.js";
 
 describe("the coverage picture's months", () => {
   it("lists every month between two, across years, both ends included", () => {

@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { Redis } from "@upstash/redis";
 import { CountersUnavailableError } from "../errors.js";
 import {
   DEFAULT_COUNTERS_TIMEOUT_MS,
@@ -15,61 +16,38 @@ export interface UpstashOptions {
   url: string;
   /** UPSTASH_REDIS_REST_TOKEN */
   token: string;
-  /** Bound of one call (the round trip of its batch); each driver has its default. */
+  /** Bound of one call (the HTTP round trip of its batch); each driver has its default. */
   timeoutMs?: number;
-  /** The fetch to use; the global one by default (tests inject failures this way). */
-  fetch?: typeof fetch;
 }
 
-type Command = (string | number)[];
+/** What the drivers send: nothing else of the client is relied on. */
+type UpstashRedis = Pick<Redis, "incrby" | "mget" | "get" | "set" | "eval">;
 
 /**
- * Upstash's REST protocol (https://upstash.com/docs/redis/features/restapi), spoken directly: commands issued in the
- * same tick go as one `POST <url>/pipeline` of JSON arrays, answered `[{"result": …} | {"error": …}]`, as
- * @upstash/redis's auto-pipelining sends them. Spoken here rather than through that client because it is 80 KB of
- * every Lambda bundle that imports it, a seventh of the budget, for the few commands these drivers send. The tests
- * prove the same protocol against the bridge with the real client (test/dev/upstash-bridge.test.ts).
+ * @upstash/redis, set up so that a call is one bounded HTTP request and Redis holds exactly what was written:
+ * - auto-pipelining: the commands issued in the same tick (a request's counts, a Binance call's ban, pause and
+ *   weight checks) go as one `POST /pipeline`, each still settled on its own;
+ * - a fresh `AbortSignal.timeout` per HTTP request, as a function: with a plain signal the client would resolve an
+ *   aborted command with the abort's reason as its result, instead of rejecting;
+ * - `retries: 0`: its default is five more tries with a 50·eⁿ ms backoff, seconds past the bound (and `retry: false`
+ *   still tries twice);
+ * - no Upstash-Encoding: every value here is UTF-8 text (JSON, numbers), so base64 would only add a third to each
+ *   symbol list and a decoding pass over it;
+ * - no automatic deserialization: a value reads back as the string stored ("42" stays "42", JSON stays text);
+ * - no telemetry headers; url and token come from the config, never from the client's own reading of process.env.
  */
-function createUpstashRest(options: UpstashOptions, defaultTimeoutMs: number) {
-  const base = options.url.replace(/\/+$/, "");
+function createUpstashRedis(options: UpstashOptions, defaultTimeoutMs: number): UpstashRedis {
   const timeoutMs = options.timeoutMs ?? defaultTimeoutMs;
-  const fetchFn = options.fetch ?? fetch;
-  let batch: { command: Command; settle: (outcome: { result?: unknown; error?: Error }) => void }[] | null = null;
-
-  async function flush(): Promise<void> {
-    const sent = batch ?? [];
-    batch = null;
-    try {
-      const response = await fetchFn(`${base}/pipeline`, {
-        method: "POST",
-        headers: { authorization: `Bearer ${options.token}`, "content-type": "application/json" },
-        body: JSON.stringify(sent.map((item) => item.command)),
-        signal: AbortSignal.timeout(timeoutMs),
-      });
-      const answers = (await response.json()) as { result?: unknown; error?: string }[];
-      if (!response.ok || !Array.isArray(answers)) throw new Error(`Upstash answered HTTP ${response.status}`);
-      sent.forEach((item, i) => {
-        const answer = answers[i];
-        if (answer && answer.error === undefined) item.settle({ result: answer.result });
-        else item.settle({ error: new Error(answer?.error ?? "Upstash gave no answer to this command") });
-      });
-    } catch (error) {
-      for (const item of sent) item.settle({ error: error instanceof Error ? error : new Error(String(error)) });
-    }
-  }
-
-  return {
-    /** One command's result; rejects with Redis's error, a transport failure, or the timeout. */
-    send(command: Command): Promise<unknown> {
-      return new Promise((resolve, reject) => {
-        if (batch === null) {
-          batch = [];
-          queueMicrotask(() => void flush());
-        }
-        batch.push({ command, settle: ({ result, error }) => (error === undefined ? resolve(result) : reject(error)) });
-      });
-    },
-  };
+  return new Redis({
+    url: options.url,
+    token: options.token,
+    signal: () => AbortSignal.timeout(timeoutMs),
+    retry: { retries: 0 },
+    responseEncoding: false,
+    automaticDeserialization: false,
+    enableAutoPipelining: true,
+    enableTelemetry: false,
+  });
 }
 
 async function unavailableOnFailure<T>(message: string, call: () => Promise<T>): Promise<T> {
@@ -83,45 +61,52 @@ async function unavailableOnFailure<T>(message: string, call: () => Promise<T>):
 /** Counters in Upstash Redis. Counting never fails or slows a request: a failed increment is logged and dropped. */
 export function createUpstashCounters(options: UpstashOptions & { log: CountersLog }): Counters {
   const { log } = options;
-  const redis = createUpstashRest(options, DEFAULT_COUNTERS_TIMEOUT_MS);
+  const redis = createUpstashRedis(options, DEFAULT_COUNTERS_TIMEOUT_MS);
   return {
     increment: async (key, by = 1) => {
       try {
-        await redis.send(["INCRBY", key, by]);
+        await redis.incrby(key, by);
       } catch (error) {
         log.warn("counter_increment_dropped", { key, by, error });
       }
     },
     read: async (keys) => {
       if (keys.length === 0) return {};
-      const values = await unavailableOnFailure("The counters could not be read", () => redis.send(["MGET", ...keys]));
+      const values: unknown = await unavailableOnFailure("The counters could not be read", () => redis.mget(...keys));
       if (!Array.isArray(values)) throw new CountersUnavailableError("The counters could not be read: not a list of values");
       return Object.fromEntries(keys.map((key, i) => [key, Number((values as unknown[])[i] ?? 0)]));
     },
   };
 }
 
-/** INCRBY, and the window's expiry set by the first add: one round trip, atomic. */
+/**
+ * INCRBY, and the window's expiry set by the first add: one round trip, atomic. EVAL rather than the client's
+ * EVALSHA-first scripts: a fresh Lambda container would pay a NOSCRIPT round trip for each, to save a hundred bytes.
+ */
 const ADD_SCRIPT = `local v = redis.call('INCRBY', KEYS[1], ARGV[1])
 if redis.call('TTL', KEYS[1]) < 0 then redis.call('EXPIRE', KEYS[1], ARGV[2]) end
 return v`;
 
+/** Redis's EX and PX take whole positive units. */
+const wholeSeconds = (seconds: number) => Math.max(1, Math.ceil(seconds));
+
 /** String values in Upstash Redis. */
 export function createUpstashKeyValueStore(options: UpstashOptions): KeyValueStore {
-  const redis = createUpstashRest(options, DEFAULT_KEY_VALUE_TIMEOUT_MS);
+  const redis = createUpstashRedis(options, DEFAULT_KEY_VALUE_TIMEOUT_MS);
   return {
     get: async (key) => {
-      const value = await unavailableOnFailure(`${key} could not be read`, () => redis.send(["GET", key]));
+      const value: unknown = await unavailableOnFailure(`${key} could not be read`, () => redis.get(key));
       return typeof value === "string" ? value : null;
     },
     set: async (key, value, { ttlSeconds } = {}) => {
-      const command = ttlSeconds === undefined ? ["SET", key, value] : ["SET", key, value, "EX", Math.max(1, Math.ceil(ttlSeconds))];
-      await unavailableOnFailure(`${key} could not be written`, () => redis.send(command));
+      await unavailableOnFailure(`${key} could not be written`, () =>
+        ttlSeconds === undefined ? redis.set(key, value) : redis.set(key, value, { ex: wholeSeconds(ttlSeconds) }),
+      );
     },
     add: async (key, by, { ttlSeconds }) =>
       Number(
         await unavailableOnFailure(`${key} could not be added to`, () =>
-          redis.send(["EVAL", ADD_SCRIPT, 1, key, by, Math.max(1, Math.ceil(ttlSeconds))]),
+          redis.eval(ADD_SCRIPT, [key], [by, wholeSeconds(ttlSeconds)]),
         ),
       ),
   };
@@ -135,23 +120,23 @@ return 0`;
 
 /** Leases in Upstash Redis: `SET key token NX PX ttl`, renewed and released only by their token. */
 export function createUpstashLeases(options: UpstashOptions): Leases {
-  const redis = createUpstashRest(options, DEFAULT_KEY_VALUE_TIMEOUT_MS);
+  const redis = createUpstashRedis(options, DEFAULT_KEY_VALUE_TIMEOUT_MS);
   return {
     acquire: async (key, ttlMs) => {
       const token = randomUUID();
       const taken = await unavailableOnFailure(`the lease ${key} could not be taken`, () =>
-        redis.send(["SET", key, token, "NX", "PX", Math.ceil(ttlMs)]),
+        redis.set(key, token, { nx: true, px: Math.ceil(ttlMs) }),
       );
       return taken === "OK" ? token : null;
     },
     renew: async (key, token, ttlMs) =>
       Number(
         await unavailableOnFailure(`the lease ${key} could not be renewed`, () =>
-          redis.send(["EVAL", RENEW_SCRIPT, 1, key, token, Math.ceil(ttlMs)]),
+          redis.eval(RENEW_SCRIPT, [key], [token, Math.ceil(ttlMs)]),
         ),
       ) === 1,
     release: async (key, token) => {
-      await unavailableOnFailure(`the lease ${key} could not be released`, () => redis.send(["EVAL", RELEASE_SCRIPT, 1, key, token]));
+      await unavailableOnFailure(`the lease ${key} could not be released`, () => redis.eval(RELEASE_SCRIPT, [key], [token]));
     },
   };
 }

@@ -8,7 +8,12 @@ import { createUpstashCounters, createUpstashKeyValueStore, createUpstashLeases 
 import type { AppDeps } from "../http/env.js";
 import type { Access } from "../http/access.js";
 import { createListing } from "../klines/listing.js";
+import { createCutoff } from "../klines/cutoff.js";
+import { createPartitionFetcher } from "../klines/fetcher.js";
+import { createPartitionLeases } from "../klines/leases.js";
+import { createPartitionReads } from "../klines/served.js";
 import { createKlinesService } from "../klines/service.js";
+import { createInlineSupply } from "../klines/supply.js";
 import { createConversions } from "../formats/conversions.js";
 import { createDeriver, type Deriver } from "../jobs/derive.js";
 import { createLog, type Log } from "../log.js";
@@ -120,22 +125,41 @@ export const symbolsOf = (
   settings: Pick<Settings, "symbolsCacheTtlSeconds">,
 ) => createSymbolService({ ...drivers, ttlSeconds: settings.symbolsCacheTtlSeconds });
 
-export const klinesOf = (
-  drivers: Pick<Drivers, "binance" | "archive" | "kv" | "leases" | "clock" | "log" | "sleep">,
+/** The pieces of the read-through both its halves share: the partitions' reader, leases and closed line. */
+const klinesPartsOf = (drivers: Pick<Drivers, "leases" | "clock" | "log">, cache: DataCache) => ({
+  reads: createPartitionReads({ cache }),
+  leases: createPartitionLeases({ leases: drivers.leases, log: drivers.log }),
+  cutoff: createCutoff({ clock: drivers.clock }),
+});
+
+/** The fetching half: partitions fetched from Binance and written to the cache. */
+const fetcherOf = (
+  drivers: Pick<Drivers, "binance" | "archive" | "kv" | "clock" | "log" | "sleep">,
   cache: DataCache,
-  settings: Pick<Settings, "klinesRecheckSeconds">,
+  parts: ReturnType<typeof klinesPartsOf>,
 ) =>
-  createKlinesService({
+  createPartitionFetcher({
     cache,
     binance: drivers.binance,
     archive: drivers.archive,
     listing: createListing({ kv: drivers.kv, log: drivers.log }),
-    leases: drivers.leases,
+    leases: parts.leases,
+    cutoff: parts.cutoff,
     clock: drivers.clock,
     log: drivers.log,
     sleep: drivers.sleep,
-    recheckSeconds: settings.klinesRecheckSeconds,
   });
+
+/** The read-through as one process runs it (the local server, tests): what the cache lacks is fetched inline. */
+export const klinesOf = (
+  drivers: Pick<Drivers, "binance" | "archive" | "kv" | "leases" | "clock" | "log" | "sleep">,
+  cache: DataCache,
+  settings: Pick<Settings, "klinesRecheckSeconds">,
+) => {
+  const parts = klinesPartsOf(drivers, cache);
+  const supply = createInlineSupply({ ...parts, fetcher: fetcherOf(drivers, cache, parts), clock: drivers.clock });
+  return createKlinesService({ reads: parts.reads, supply, clock: drivers.clock, recheckSeconds: settings.klinesRecheckSeconds });
+};
 
 /** Everything but the drivers: validity, access, limits. */
 export function settingsOf(config: Config, runtime: Runtime): Settings {

@@ -1,0 +1,88 @@
+import type { DataCache } from "../cache/data-cache.js";
+import type { CacheMeta } from "../cache/entries/meta.js";
+import type { EntryId } from "../cache/entries/objects.js";
+import { StorageUnavailableError } from "../errors.js";
+import { parseCachedAt } from "../time.js";
+import { stateOf } from "./partition.js";
+import type { Partition, PartitionState } from "./types.js";
+
+/** The cache folder of the partitions: apart from the root, where the original's and every client's entries live. */
+export const PARTITIONS_FOLDER = "partitions";
+
+/** The cache entry of a partition. */
+export const entryOfPartition = (partition: Partition): EntryId => ({ ...partition.id, folder: PARTITIONS_FOLDER });
+
+/**
+ * How a partition came into an answer: from the cache as it was, fetched whole, extended by its tail, or not at all
+ * (no candle of it has closed yet, nothing is stored).
+ */
+export type PartitionSource = "cached" | "fetched" | "extended" | "unclosed";
+
+export interface ServedPartition {
+  partition: Partition;
+  source: PartitionSource;
+  /** True when another request was already fetching it, and this one waited for that fetch. */
+  shared: boolean;
+  /** Null when nothing is stored. */
+  meta: CacheMeta | null;
+  state: PartitionState | null;
+  /** The CSV when already in hand; null when it is to be read from the cache (see csvOf). */
+  csv: Uint8Array | null;
+}
+
+/** A partition as stored and proven whole; the CSV only of an incomplete one (the base of its tail). */
+export type Stored = { meta: CacheMeta; state: PartitionState; csv: Uint8Array | null; checkedAtMs: number };
+
+export interface ArchiveTally {
+  files: number;
+  missing: number;
+  failed: number;
+  /** Files used that missed candles inside their period (see pass.ts): REST was asked for each hole. */
+  incomplete: number;
+}
+
+/** What one request spent upstream, for its answer's headers and the counters. */
+export interface Tally {
+  requests: number;
+  archive: ArchiveTally;
+}
+
+export const emptyTally = (): Tally => ({ requests: 0, archive: { files: 0, missing: 0, failed: 0, incomplete: 0 } });
+
+/** A partition served as the cache holds it (or as nothing, when nothing is stored). */
+export function servedAsStored(partition: Partition, source: PartitionSource, stored: Stored | null, shared: boolean): ServedPartition {
+  const { meta = null, state = null, csv = null } = stored ?? {};
+  return { partition, source, shared, meta, state, csv };
+}
+
+export type PartitionReads = ReturnType<typeof createPartitionReads>;
+
+/** Reading the partitions the cache holds: the one reader of their entries, for the answer and for the fill alike. */
+export function createPartitionReads(options: { cache: Pick<DataCache, "lookup" | "readCsv"> }) {
+  const { cache } = options;
+  return {
+    /** The partition as stored and proven whole; the CSV only of an incomplete one (the base of its tail). */
+    async load(partition: Partition, signal?: AbortSignal): Promise<Stored | null> {
+      const entry = entryOfPartition(partition);
+      const found = await cache.lookup(entry, { signal });
+      if (!found.hit) return null;
+      const state = stateOf(found.meta);
+      const checkedAtMs = parseCachedAt(found.meta.cached_at)?.getTime();
+      if (!state || checkedAtMs === undefined) return null;
+      if (state.complete) return { meta: found.meta, state, csv: null, checkedAtMs };
+      const csv = await cache.readCsv(entry, { meta: found.meta, signal });
+      return csv.hit ? { meta: found.meta, state, csv: Buffer.concat(csv.csv), checkedAtMs } : null;
+    },
+
+    /** The CSV of a served partition: the bytes in hand, or read from the cache and proven against its meta. */
+    async csvOf(part: ServedPartition, signal?: AbortSignal): Promise<Uint8Array> {
+      if (part.csv || !part.meta) return part.csv ?? new Uint8Array(0);
+      const found = await cache.readCsv(entryOfPartition(part.partition), { meta: part.meta, signal });
+      if (!found.hit) {
+        const month = part.partition.id.start_date;
+        throw new StorageUnavailableError(`The cache entry of ${month} changed while it was being read; ask again`);
+      }
+      return Buffer.concat(found.csv);
+    },
+  };
+}

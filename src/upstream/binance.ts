@@ -5,7 +5,7 @@ import type { Deadline } from "../deadline.js";
 import { UnknownSymbolError, UpstreamBannedError, UpstreamUnavailableError } from "../errors.js";
 import { silentLog, type Log } from "../log.js";
 import type { SharedLimits } from "./limits.js";
-import { readAtMost } from "./body.js";
+import { binanceErrorCode, BodyTooLargeError, describe, readText, symbolOf, toKlines, urlOf, weightOf, type Kline, type Query } from "./binance-answers.js";
 
 export const BINANCE_SPOT_URL = "https://api.binance.com";
 export const BINANCE_FUTURES_URL = "https://fapi.binance.com";
@@ -93,16 +93,10 @@ export interface KlinesQuery {
   limit?: number;
 }
 
-/**
- * One kline as Binance sends it: open time, open, high, low, close, volume, close time (the next open - 1 ms),
- * quote volume, trades, taker buy base volume, taker buy quote volume, ignore. Decimals stay Binance's strings.
- */
-export type Kline = [number, string, string, string, string, string, number, string, number, string, string, string];
+export type { Kline };
 
 /** The largest klines page of each market: spot 1000 (weight 2), USD-M futures 1500 (weight 10). */
 export const KLINES_PAGE_LIMIT: Record<MarketType, number> = { spot: 1000, futures: 1500 };
-
-type Query = Record<string, string | number | undefined>;
 
 /** What one HTTP attempt brought back. */
 interface Answer {
@@ -373,72 +367,4 @@ export function createBinanceClient(options: BinanceClientOptions = {}): Binance
       return until && until.getTime() > clock.now().getTime() ? until : null;
     },
   };
-}
-
-class BodyTooLargeError extends Error {
-  override name = "BodyTooLargeError";
-}
-
-/** The body as text, read until `maxBytes`: an answer larger than that is refused, never held whole. */
-async function readText(response: Response, maxBytes: number): Promise<string> {
-  const body = await readAtMost(response, maxBytes, (declared) =>
-    declared === undefined
-      ? new BodyTooLargeError(`answer of more than ${maxBytes} bytes, which this client does not read`)
-      : new BodyTooLargeError(`answer of ${declared} bytes, over the ${maxBytes} this client reads`),
-  );
-  return body.toString("utf8");
-}
-
-const symbolOf = (url: string): string => new URL(url).searchParams.get("symbol") ?? "";
-
-/** The weight Binance charges a request (its docs of each endpoint): spot klines 2, futures klines by limit. */
-function weightOf(market: MarketType, path: string, limit: number): number {
-  if (path.endsWith("/exchangeInfo")) return market === "spot" ? 20 : 1;
-  if (market === "spot") return 2;
-  return limit < 100 ? 1 : limit < 500 ? 2 : limit <= 1000 ? 5 : 10;
-}
-
-/** The `code` of a Binance error body (`{"code": -1121, "msg": "Invalid symbol."}`); null when it is not one. */
-function binanceErrorCode(text: string): number | null {
-  try {
-    const code = (JSON.parse(text) as { code?: unknown }).code;
-    return typeof code === "number" ? code : null;
-  } catch {
-    return null;
-  }
-}
-
-const DECIMAL = /^-?\d+(\.\d+)?$/;
-const DECIMAL_FIELDS = [1, 2, 3, 4, 5, 7, 9, 10];
-
-/** The klines in `body`, checked: 12 fields each, integers and decimal strings where Binance puts them. */
-function toKlines(body: unknown, source: string): Kline[] {
-  if (!Array.isArray(body)) throw new UpstreamUnavailableError(`${source} answered something other than a list of klines`);
-  body.forEach((row: unknown, index) => {
-    const ok =
-      Array.isArray(row) &&
-      row.length === 12 &&
-      [0, 6, 8].every((field) => Number.isSafeInteger(row[field])) &&
-      DECIMAL_FIELDS.every((field) => typeof row[field] === "string" && DECIMAL.test(row[field])) &&
-      typeof row[11] === "string" &&
-      !/[,"\r\n]/.test(row[11]);
-    if (!ok) {
-      const shown = JSON.stringify(row).slice(0, 200);
-      throw new UpstreamUnavailableError(`${source} answered a kline of an unknown shape at index ${index}: ${shown}`);
-    }
-  });
-  return body as Kline[];
-}
-
-function urlOf(baseUrl: string, path: string, query: Query): string {
-  const params = new URLSearchParams();
-  for (const [name, value] of Object.entries(query)) if (value !== undefined) params.set(name, String(value));
-  const search = params.toString();
-  return `${baseUrl}${path}${search ? `?${search}` : ""}`;
-}
-
-function describe(error: unknown): string {
-  if (!(error instanceof Error)) return String(error);
-  const code = (error.cause as { code?: unknown } | undefined)?.code;
-  return typeof code === "string" ? `${error.message} (${code})` : error.message;
 }

@@ -13,6 +13,7 @@ import { createPartitionFetcher } from "../klines/fetcher.js";
 import { createPartitionLeases } from "../klines/leases.js";
 import { createPartitionReads } from "../klines/served.js";
 import { createKlinesService } from "../klines/service.js";
+import { createAskedSupply, type AskFill } from "../klines/asked-supply.js";
 import { createInlineSupply } from "../klines/supply.js";
 import { createConversions } from "../formats/conversions.js";
 import { createDeriver, type Deriver } from "../jobs/derive.js";
@@ -45,6 +46,11 @@ export interface Drivers {
   log: Log;
   /** How the services wait (between passes); the timer by default, instant in tests. */
   sleep?: (ms: number) => Promise<void>;
+  /**
+   * Where the read-through's partitions come from when this process only reads: the fill (on Lambda, the fill
+   * function). None: the read-through fetches and writes them itself.
+   */
+  askFill?: AskFill;
 }
 
 /** The settings the services and the HTTP layer take, beside the drivers. */
@@ -150,15 +156,21 @@ const fetcherOf = (
     sleep: drivers.sleep,
   });
 
-/** The read-through as one process runs it (the local server, tests): what the cache lacks is fetched inline. */
+/**
+ * The read-through: what the cache lacks is fetched inline (the local server, tests, the fill function), or asked
+ * of the fill when `askFill` is given (the klines function on Lambda, which only reads).
+ */
 export const klinesOf = (
-  drivers: Pick<Drivers, "binance" | "archive" | "kv" | "leases" | "clock" | "log" | "sleep">,
+  drivers: Pick<Drivers, "binance" | "archive" | "kv" | "leases" | "clock" | "log" | "sleep" | "askFill">,
   cache: DataCache,
   settings: Pick<Settings, "klinesRecheckSeconds">,
 ) => {
   const parts = klinesPartsOf(drivers, cache);
-  const supply = createInlineSupply({ ...parts, fetcher: fetcherOf(drivers, cache, parts), clock: drivers.clock });
-  return createKlinesService({ reads: parts.reads, supply, clock: drivers.clock, recheckSeconds: settings.klinesRecheckSeconds });
+  const { clock, log, sleep, askFill } = drivers;
+  const supply = askFill
+    ? createAskedSupply({ ...parts, ask: askFill, clock, log, sleep })
+    : createInlineSupply({ ...parts, fetcher: fetcherOf(drivers, cache, parts), clock });
+  return createKlinesService({ reads: parts.reads, supply, clock, recheckSeconds: settings.klinesRecheckSeconds });
 };
 
 /** Everything but the drivers: validity, access, limits. */

@@ -1,7 +1,11 @@
 import { fixedClock } from "../../src/clock.js";
 import { createMemoryCounters, createMemoryKeyValueStore, createMemoryLeases } from "../../src/counters/memory.js";
 import type { KeyValueStore, Leases } from "../../src/counters/types.js";
-import { assembleDeps } from "../../src/app/deps.js";
+import { assembleDeps, type Drivers, type Settings } from "../../src/app/deps.js";
+import { deadlineIn } from "../../src/deadline.js";
+import type { AskFill } from "../../src/klines/asked-supply.js";
+import { fill } from "../../src/klines/fill.js";
+import type { DatasetId } from "../../src/market.js";
 import { createApp } from "../../src/http/all-routes.js";
 import type { AppDeps } from "../../src/http/env.js";
 import { createLog } from "../../src/log.js";
@@ -10,6 +14,7 @@ import type { ObjectStore } from "../../src/storage/types.js";
 import { createBinanceArchive } from "../../src/upstream/archive.js";
 import { createBinanceClient, type BinanceClientOptions } from "../../src/upstream/binance.js";
 import { tempDir } from "./fixtures.js";
+import { readOnlyStore } from "./recording-store.js";
 
 export interface TestAppOptions extends Partial<Omit<AppDeps, "cache" | "log" | "symbols" | "clock" | "klines" | "access">> {
   /** The write token (CACHE_API_TOKEN); unset: writes are open, as on `npm start`, unless `writesWithoutToken`. */
@@ -44,6 +49,14 @@ export interface TestAppOptions extends Partial<Omit<AppDeps, "cache" | "log" | 
   conversionWaitMs?: number;
   /** Whether committed entries get their derived forms in the background (as `npm start`); true by default. */
   backgroundForms?: boolean;
+  /**
+   * "asked": the app reads the store through a read-only view and asks a fill (the same read-through, inline, on
+   * the writable store) for the partitions its klines lack, as the klines function asks the fill function on
+   * Lambda. "inline" (the default): the app fetches and writes them itself, as `npm start`.
+   */
+  klinesFill?: "inline" | "asked";
+  /** With "asked": how the fill is asked, instead of in this process (a fill that cannot be reached, say). */
+  askFill?: AskFill;
 }
 
 /** The real app on a real store, with a pinned clock, memory counters by default, and the log lines captured. */
@@ -67,40 +80,58 @@ export function testApp(options: TestAppOptions = {}) {
   const counters = options.counters ?? createMemoryCounters();
   const kv = options.kv ?? createMemoryKeyValueStore({ clock });
   const leases = options.leases ?? createMemoryLeases({ clock });
-  const deps = assembleDeps(
-    {
-      store,
-      counters,
-      kv,
-      leases,
-      binance,
-      archive: options.archiveUrl ? createBinanceArchive({ baseUrl: options.archiveUrl, timeoutMs: 20_000 }) : undefined,
-      clock,
-      log,
-      sleep,
+  const drivers = {
+    store,
+    counters,
+    kv,
+    leases,
+    binance,
+    archive: options.archiveUrl ? createBinanceArchive({ baseUrl: options.archiveUrl, timeoutMs: 20_000 }) : undefined,
+    clock,
+    log,
+    sleep,
+  };
+  const settings: Settings = {
+    rule: { recentWindowDays: 1, recentTtlSeconds: 86_400 },
+    symbolsCacheTtlSeconds: options.symbolsTtlSeconds ?? 600,
+    maxBodyBytes: options.maxBodyBytes ?? 128 * 2 ** 20,
+    presignTtlSeconds: options.presignTtlSeconds ?? 300,
+    access: {
+      writeToken: options.cacheApiToken,
+      readToken: options.cacheReadToken,
+      withoutWriteToken: options.writesWithoutToken ?? "open",
     },
-    {
-      rule: { recentWindowDays: 1, recentTtlSeconds: 86_400 },
-      symbolsCacheTtlSeconds: options.symbolsTtlSeconds ?? 600,
-      maxBodyBytes: options.maxBodyBytes ?? 128 * 2 ** 20,
-      presignTtlSeconds: options.presignTtlSeconds ?? 300,
-      access: {
-        writeToken: options.cacheApiToken,
-        readToken: options.cacheReadToken,
-        withoutWriteToken: options.writesWithoutToken ?? "open",
-      },
-      inlineMaxBytes: options.inlineMaxBytes,
-      klinesDeadlineMs: options.klinesDeadlineMs ?? 25_000,
-      klinesRecheckSeconds: options.klinesRecheckSeconds ?? 3600,
-      conversionsMax: options.conversionsMax ?? 2,
-      turnWaitMs: options.turnWaitMs,
-      conversionWaitMs: options.conversionWaitMs,
-      backgroundForms: options.backgroundForms,
-    },
-  );
+    inlineMaxBytes: options.inlineMaxBytes,
+    klinesDeadlineMs: options.klinesDeadlineMs ?? 25_000,
+    klinesRecheckSeconds: options.klinesRecheckSeconds ?? 3600,
+    conversionsMax: options.conversionsMax ?? 2,
+    turnWaitMs: options.turnWaitMs,
+    conversionWaitMs: options.conversionWaitMs,
+    backgroundForms: options.backgroundForms,
+  };
+  const fill = options.klinesFill === "asked" ? askedFill(drivers, settings) : undefined;
+  const deps = assembleDeps(fill ? { ...drivers, store: fill.readOnly.store, askFill: options.askFill ?? fill.askFill } : drivers, settings);
   const { cache, symbols, klines, deriver } = deps;
   const app = createApp(deps);
-  return { app, store, dir, clock, logs, cache, counters, kv, symbols, binance, klines, leases, deriver };
+  return { app, store, dir, clock, logs, cache, counters, kv, symbols, binance, klines, leases, deriver, fill };
+}
+
+/**
+ * The fill of a read-only app: the read-through run inline on the writable store, asked in process; an ask ends
+ * when the asker's signal fires, while the fill goes on (as a Lambda function invoked goes on when its caller gives
+ * up). `asked` lists the ranges asked.
+ */
+function askedFill(drivers: Drivers, settings: Settings) {
+  const filler = assembleDeps(drivers, settings);
+  const readOnly = readOnlyStore(drivers.store);
+  const asked: DatasetId[] = [];
+  const askFill: AskFill = (request, signal) => {
+    asked.push(request);
+    const filled = fill(filler.klines, request, deadlineIn(drivers.clock, 60_000));
+    if (!signal) return filled;
+    return Promise.race([filled, new Promise<never>((_, fail) => signal.addEventListener("abort", () => fail(signal.reason as Error), { once: true }))]);
+  };
+  return { askFill, asked, readOnly, filler };
 }
 
 export const DATA = "/api/v1/backtest/cache/data";

@@ -1,13 +1,16 @@
 // @ts-check
 /**
  * serverless.yml's functions and their IAM roles, made from the one route table (src/functions.json): each function
- * gets its events (its routes, its schedule, or the bucket's object events) and a role of its own with only the S3 actions the table grants it,
- * on the cache prefix of the bucket only. osls loads this file at package time: `${file(./deploy/functions.cjs):…}`.
+ * gets its events (its routes, its schedule, the bucket's object events, or none: invoked by another) and a role of
+ * its own with only the S3 actions the table grants it, on the cache prefix of the bucket only, and the right to
+ * invoke the functions it `invokes` (whose names it is given as <NAME>_FUNCTION_NAME). osls loads this file at package time: `${file(./deploy/functions.cjs):…}`.
  */
 const table = require("../src/functions.json");
 
 const pascal = (name) => name[0].toUpperCase() + name.slice(1);
 const roleOf = (fn) => `${pascal(fn)}Role`;
+/** The logical id osls gives a function's AWS::Lambda::Function. */
+const functionResourceOf = (fn) => `${pascal(fn)}LambdaFunction`;
 const OBJECT_ACTIONS = new Set(["GetObject", "PutObject", "DeleteObject"]);
 
 /**
@@ -15,6 +18,7 @@ const OBJECT_ACTIONS = new Set(["GetObject", "PutObject", "DeleteObject"]);
  * bucket's "Object Created" events (through EventBridge) of the keys under the cache prefix with the given suffix.
  */
 function eventsOf(spec, prefix) {
+  if (spec.invoked) return [];
   if (spec.schedule) return [{ schedule: { rate: process.env[spec.schedule.env] || spec.schedule.rate, enabled: true } }];
   if (spec.objectCreated) {
     const pattern = {
@@ -52,6 +56,9 @@ function roleResource(fn, spec, prefix) {
       Condition: { StringLike: { "s3:prefix": [`${prefix}/*`] } },
     });
   }
+  for (const target of spec.invokes ?? []) {
+    statements.push({ Effect: "Allow", Action: "lambda:InvokeFunction", Resource: { "Fn::GetAtt": [functionResourceOf(target), "Arn"] } });
+  }
   return {
     Type: "AWS::IAM::Role",
     Properties: {
@@ -68,6 +75,10 @@ function roleResource(fn, spec, prefix) {
   };
 }
 
+/** The names of the functions a function invokes, as its environment: FILL_FUNCTION_NAME for `fill`. */
+const environmentOf = (targets) =>
+  Object.fromEntries(targets.map((target) => [`${target.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}_FUNCTION_NAME`, { Ref: functionResourceOf(target) }]));
+
 module.exports = async ({ resolveVariable }) => {
   const prefix = await resolveVariable("self:custom.cachePrefix");
   const functions = {};
@@ -80,6 +91,7 @@ module.exports = async ({ resolveVariable }) => {
       events: eventsOf(spec, prefix),
       ...(spec.timeout ? { timeout: spec.timeout } : {}),
       ...(spec.memorySize ? { memorySize: spec.memorySize } : {}),
+      ...(spec.invokes ? { environment: environmentOf(spec.invokes) } : {}),
       ...(spec.concurrency ? { reservedConcurrency: Number(process.env[spec.concurrency.env] || spec.concurrency.max) } : {}),
     };
     Resources[roleOf(fn)] = roleResource(fn, spec, prefix);

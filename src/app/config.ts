@@ -30,6 +30,13 @@ export interface Config {
   awsRegion: string;
   /** Time limit of one storage call. */
   storageTimeoutMs: number;
+  /**
+   * On Lambda: the fill function, which the klines function (read-only) asks for the partitions a range lacks;
+   * unset: the klines function fetches and writes them itself, and its role needs s3:PutObject.
+   */
+  fillFunctionName: string | undefined;
+  /** Endpoint of the Lambda API the fill is asked through (LocalStack, a test's stand-in); AWS's by default. */
+  lambdaEndpoint: string | undefined;
   /** When set, writes (PUT, DELETE, clear, sweep, upload, commit) and klines fetches need `Authorization: Bearer <token>`. */
   cacheApiToken: string | undefined;
   /** When set, every read needs `Authorization: Bearer <token>` (this one or the write token). */
@@ -95,6 +102,8 @@ const schema = z.object({
   S3_ENDPOINT: z.optional(url),
   AWS_REGION: withDefault(z.string(), "us-east-1"),
   STORAGE_TIMEOUT_MS: withDefault(positiveInt(), 10_000),
+  FILL_FUNCTION_NAME: z.optional(z.string()),
+  LAMBDA_ENDPOINT: z.optional(url),
   CACHE_API_TOKEN: z.optional(z.string()),
   CACHE_READ_TOKEN: z.optional(z.string()),
   ALLOW_OPEN_WRITES: withDefault(flag, false),
@@ -157,6 +166,8 @@ export function loadConfig(env: Env = process.env): Config {
     s3Endpoint: v.S3_ENDPOINT ?? v.AWS_ENDPOINT_URL,
     awsRegion: v.AWS_REGION,
     storageTimeoutMs: v.STORAGE_TIMEOUT_MS,
+    fillFunctionName: v.FILL_FUNCTION_NAME,
+    lambdaEndpoint: v.LAMBDA_ENDPOINT ?? v.AWS_ENDPOINT_URL,
     cacheApiToken: v.CACHE_API_TOKEN,
     cacheReadToken: v.CACHE_READ_TOKEN,
     allowOpenWrites: v.ALLOW_OPEN_WRITES,

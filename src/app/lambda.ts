@@ -1,6 +1,8 @@
 import { handle } from "hono/aws-lambda";
 import type { DataCache } from "../cache/data-cache.js";
 import { systemClock } from "../clock.js";
+import { deadlineIn, type Deadline } from "../deadline.js";
+import { createLambdaAskFill } from "./ask-fill.js";
 import { loadConfig, type Config } from "./config.js";
 import type { Counters } from "../counters/types.js";
 import {
@@ -61,18 +63,30 @@ export const lambdaSymbols = /* @__PURE__ */ once(
       lambdaServiceSettings(),
     ),
 );
+/** The fill function, asked by the klines function for what a range lacks; none configured: it fetches itself. */
+const lambdaAskFill = /* @__PURE__ */ once(() => {
+  const { fillFunctionName, awsRegion, lambdaEndpoint } = lambdaConfig();
+  return fillFunctionName ? createLambdaAskFill({ functionName: fillFunctionName, region: awsRegion, endpoint: lambdaEndpoint }) : undefined;
+});
+const klinesDrivers = () => ({
+  binance: lambdaBinance(),
+  archive: createArchiveOf(lambdaConfig()),
+  kv: lambdaKv(),
+  leases: lambdaLeases(),
+  clock: systemClock,
+  log: lambdaLog(),
+});
+/** The klines function's read-through: it only reads, and asks the fill function for what is missing. */
 export const lambdaKlines = /* @__PURE__ */ once(
-  (): KlinesService =>
-    klinesOf(
-      { binance: lambdaBinance(), archive: createArchiveOf(lambdaConfig()), kv: lambdaKv(), leases: lambdaLeases(), clock: systemClock, log: lambdaLog() },
-      lambdaCache(),
-      lambdaServiceSettings(),
-    ),
+  (): KlinesService => klinesOf({ ...klinesDrivers(), askFill: lambdaAskFill() }, lambdaCache(), lambdaServiceSettings()),
 );
+/** The fill function's read-through: it fetches what is missing from Binance and writes it. */
+export const lambdaFillKlines = /* @__PURE__ */ once((): KlinesService => klinesOf(klinesDrivers(), lambdaCache(), lambdaServiceSettings()));
 
 /** What Lambda hands a handler beside the event, as far as it is read here. */
 interface LambdaContext {
   awsRequestId?: string;
+  getRemainingTimeInMillis?(): number;
 }
 
 let coldStart = true;
@@ -93,6 +107,21 @@ export function httpFunction(fn: HttpFunctionName, handlers: () => Handlers) {
 /** A scheduled function's handler: `work` for each EventBridge event, with the same log fields. */
 export function scheduledFunction<E, R>(work: (event: E) => Promise<R>) {
   return (event: E, context?: LambdaContext) => invocation(context, () => work(event));
+}
+
+/** What is kept of an invoked function's time for answering: its work must end this long before Lambda's timeout. */
+const INVOKED_MARGIN_MS = 5_000;
+
+/**
+ * The handler of a function invoked by another (Lambda's Invoke API): `work` for the payload, with a deadline that
+ * ends before the function's own timeout, so it always answers.
+ */
+export function invokedFunction<R>(work: (payload: unknown, deadline: Deadline) => Promise<R>) {
+  return (payload: unknown, context?: LambdaContext) =>
+    invocation(context, () => {
+      const remainingMs = context?.getRemainingTimeInMillis?.() ?? 300_000;
+      return work(payload, deadlineIn(systemClock, remainingMs - INVOKED_MARGIN_MS));
+    });
 }
 
 /** What EventBridge hands a function of the bucket's "Object Created" events, as far as it is read here. */

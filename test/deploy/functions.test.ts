@@ -5,7 +5,10 @@ import { ROUTES } from "../../src/http/route-table.js";
 
 type Statement = { Action: string | string[]; Resource: unknown; Condition?: unknown };
 interface Generated {
-  functions: Record<string, { handler: string; role: string; events: Record<string, unknown>[]; reservedConcurrency?: number }>;
+  functions: Record<
+    string,
+    { handler: string; role: string; events: Record<string, unknown>[]; reservedConcurrency?: number; environment?: Record<string, unknown> }
+  >;
   resources: { Resources: Record<string, { Type: string; Properties: { Policies: { PolicyDocument: { Statement: Statement[] } }[] } }> };
 }
 
@@ -15,8 +18,10 @@ async function generated(): Promise<Generated> {
   return make({ resolveVariable: (name: string) => Promise.resolve(name === "self:custom.cachePrefix" ? "cache/data" : undefined) });
 }
 
+const statementsOf = (role: Generated["resources"]["Resources"][string]) => role.Properties.Policies.flatMap((policy) => policy.PolicyDocument.Statement);
 const actionsOf = (role: Generated["resources"]["Resources"][string]) =>
-  role.Properties.Policies.flatMap((policy) => policy.PolicyDocument.Statement.flatMap((statement) => [statement.Action].flat())).sort();
+  statementsOf(role).flatMap((statement) => [statement.Action].flat()).sort();
+const s3ActionsOf = (role: Generated["resources"]["Resources"][string]) => actionsOf(role).filter((action) => action.startsWith("s3:"));
 
 describe("serverless.yml's functions, made from the route table", () => {
   it("give each function its handler in functions/ and exactly its routes as httpApi events", async () => {
@@ -30,6 +35,9 @@ describe("serverless.yml's functions, made from the route table", () => {
       expect(events.map((event) => `${event.method} ${event.path}`).sort()).toEqual(routes.sort());
     }
     expect(functions.warmup?.events).toEqual([{ schedule: { rate: "rate(5 minutes)", enabled: true } }]);
+    // The fill has no event: the klines function invokes it, by the name its environment gives.
+    expect(functions.fill?.events).toEqual([]);
+    expect(functions.klines?.environment).toEqual({ FILL_FUNCTION_NAME: { Ref: "FillLambdaFunction" } });
     expect(functions.klines?.reservedConcurrency).toBe(10);
     // The derive function hears of each meta written under the cache prefix, and of nothing else.
     expect(functions.derive?.events).toEqual([
@@ -53,14 +61,28 @@ describe("serverless.yml's functions, made from the route table", () => {
     for (const [fn, spec] of Object.entries(table)) {
       const role = resources.Resources[functions[fn]?.role as string];
       expect(role?.Type).toBe("AWS::IAM::Role");
-      expect(actionsOf(role as NonNullable<typeof role>)).toEqual(spec.s3.map((action) => `s3:${action}`).sort());
+      expect(s3ActionsOf(role as NonNullable<typeof role>)).toEqual(spec.s3.map((action) => `s3:${action}`).sort());
     }
     expect(actionsOf(resources.Resources.GetRole as NonNullable<Generated["resources"]["Resources"][string]>)).toEqual(["s3:GetObject"]);
     expect(actionsOf(resources.Resources.DeriveRole as NonNullable<Generated["resources"]["Resources"][string]>)).toEqual(["s3:GetObject", "s3:PutObject"]);
     expect(JSON.stringify(resources.Resources.KlinesRole)).toContain("/cache/data/*");
     expect(JSON.stringify(resources.Resources.WarmupRole)).not.toContain("s3:");
+    // The functions that answer reads only read: what they lack is made by derive (forms) and fill (partitions).
+    for (const fn of ["get", "klines"]) {
+      const actions = actionsOf(resources.Resources[functions[fn]?.role as string] as NonNullable<Generated["resources"]["Resources"][string]>);
+      expect(actions.filter((action) => action.startsWith("s3:")), fn).toEqual(fn === "get" ? ["s3:GetObject"] : ["s3:GetObject", "s3:ListBucket"]);
+    }
     for (const fn of ["get", "derive", "info", "cache", "commit", "uploadUrl", "symbols", "metrics", "admin", "warmup"]) {
       expect(JSON.stringify(resources.Resources[functions[fn]?.role as string]), fn).not.toContain("s3:DeleteObject");
+    }
+  });
+
+  it("let only the klines function invoke the fill function, and nothing else", async () => {
+    const { functions, resources } = await generated();
+    for (const fn of Object.keys(table)) {
+      const role = resources.Resources[functions[fn]?.role as string] as NonNullable<Generated["resources"]["Resources"][string]>;
+      const invokes = statementsOf(role).filter((statement) => [statement.Action].flat().some((action) => action.startsWith("lambda:")));
+      expect(invokes, fn).toEqual(fn === "klines" ? [{ Effect: "Allow", Action: "lambda:InvokeFunction", Resource: { "Fn::GetAtt": ["FillLambdaFunction", "Arn"] } }] : []);
     }
   });
 });

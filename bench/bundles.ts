@@ -24,6 +24,8 @@ const LAMBDA_ENV = {
   S3_PREFIX: "cache/data",
   AWS_REGION: "us-east-1",
   CACHE_API_TOKEN: "bench-token",
+  // functions.cjs gives the klines function its fill function's name.
+  FILL_FUNCTION_NAME: "bench-fill",
   LOG_LEVEL: "info",
 };
 

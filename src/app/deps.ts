@@ -156,20 +156,30 @@ const fetcherOf = (
     sleep: drivers.sleep,
   });
 
-/**
- * The read-through: what the cache lacks is fetched inline (the local server, tests, the fill function), or asked
- * of the fill when `askFill` is given (the klines function on Lambda, which only reads).
- */
+/** The read-through as one process runs it (the local server, tests, the fill function): what the cache lacks is fetched inline. */
 export const klinesOf = (
   drivers: Pick<Drivers, "binance" | "archive" | "kv" | "leases" | "clock" | "log" | "sleep" | "askFill">,
   cache: DataCache,
   settings: Pick<Settings, "klinesRecheckSeconds">,
 ) => {
+  if (drivers.askFill) return askingKlinesOf({ ...drivers, askFill: drivers.askFill }, cache, settings);
+  const parts = klinesPartsOf(drivers, cache);
+  const supply = createInlineSupply({ ...parts, fetcher: fetcherOf(drivers, cache, parts), clock: drivers.clock });
+  return createKlinesService({ reads: parts.reads, supply, clock: drivers.clock, recheckSeconds: settings.klinesRecheckSeconds });
+};
+
+/**
+ * The read-through of a process that only reads (the klines function on Lambda): what the cache lacks is asked of
+ * the fill. It holds none of the fetching code, so its bundle does not either.
+ */
+export const askingKlinesOf = (
+  drivers: Pick<Drivers, "leases" | "clock" | "log" | "sleep"> & Required<Pick<Drivers, "askFill">>,
+  cache: DataCache,
+  settings: Pick<Settings, "klinesRecheckSeconds">,
+) => {
   const parts = klinesPartsOf(drivers, cache);
   const { clock, log, sleep, askFill } = drivers;
-  const supply = askFill
-    ? createAskedSupply({ ...parts, ask: askFill, clock, log, sleep })
-    : createInlineSupply({ ...parts, fetcher: fetcherOf(drivers, cache, parts), clock });
+  const supply = createAskedSupply({ ...parts, ask: askFill, clock, log, sleep });
   return createKlinesService({ reads: parts.reads, supply, clock, recheckSeconds: settings.klinesRecheckSeconds });
 };
 

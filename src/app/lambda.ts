@@ -3,10 +3,12 @@ import type { DataCache } from "../cache/data-cache.js";
 import { systemClock } from "../clock.js";
 import { deadlineIn, type Deadline } from "../deadline.js";
 import { createLambdaAskFill } from "./ask-fill.js";
+import { ConfigError } from "../errors.js";
 import { loadConfig, type Config } from "./config.js";
 import type { Counters } from "../counters/types.js";
 import {
   accessOf,
+  askingKlinesOf,
   cacheOf,
   conversionsOf,
   createArchiveOf,
@@ -63,25 +65,22 @@ export const lambdaSymbols = /* @__PURE__ */ once(
       lambdaServiceSettings(),
     ),
 );
-/** The fill function, asked by the klines function for what a range lacks; none configured: it fetches itself. */
-const lambdaAskFill = /* @__PURE__ */ once(() => {
+/** The klines function's read-through: it only reads, and asks the fill function (FILL_FUNCTION_NAME) for what is missing. */
+export const lambdaKlines = /* @__PURE__ */ once((): KlinesService => {
   const { fillFunctionName, awsRegion, lambdaEndpoint } = lambdaConfig();
-  return fillFunctionName ? createLambdaAskFill({ functionName: fillFunctionName, region: awsRegion, endpoint: lambdaEndpoint }) : undefined;
+  if (!fillFunctionName) throw new ConfigError("FILL_FUNCTION_NAME must be set for the klines function: it asks the fill function for what the cache lacks");
+  const askFill = createLambdaAskFill({ functionName: fillFunctionName, region: awsRegion, endpoint: lambdaEndpoint });
+  return askingKlinesOf({ leases: lambdaLeases(), clock: systemClock, log: lambdaLog(), askFill }, lambdaCache(), lambdaServiceSettings());
 });
-const klinesDrivers = () => ({
-  binance: lambdaBinance(),
-  archive: createArchiveOf(lambdaConfig()),
-  kv: lambdaKv(),
-  leases: lambdaLeases(),
-  clock: systemClock,
-  log: lambdaLog(),
-});
-/** The klines function's read-through: it only reads, and asks the fill function for what is missing. */
-export const lambdaKlines = /* @__PURE__ */ once(
-  (): KlinesService => klinesOf({ ...klinesDrivers(), askFill: lambdaAskFill() }, lambdaCache(), lambdaServiceSettings()),
-);
 /** The fill function's read-through: it fetches what is missing from Binance and writes it. */
-export const lambdaFillKlines = /* @__PURE__ */ once((): KlinesService => klinesOf(klinesDrivers(), lambdaCache(), lambdaServiceSettings()));
+export const lambdaFillKlines = /* @__PURE__ */ once(
+  (): KlinesService =>
+    klinesOf(
+      { binance: lambdaBinance(), archive: createArchiveOf(lambdaConfig()), kv: lambdaKv(), leases: lambdaLeases(), clock: systemClock, log: lambdaLog() },
+      lambdaCache(),
+      lambdaServiceSettings(),
+    ),
+);
 
 /** What Lambda hands a handler beside the event, as far as it is read here. */
 interface LambdaContext {

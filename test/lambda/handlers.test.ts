@@ -42,6 +42,8 @@ beforeAll(async () => {
   // The Python fixtures' CSVs are 1.3 KB: over this cap they take the redirect path; a 1-row CSV, as JSON too, does not.
   vi.stubEnv("INLINE_MAX_MB", String(1000 / 2 ** 20));
   vi.stubEnv("LOG_LEVEL", "silent");
+  // As serverless.yml names it; these tests never reach it (no range of theirs lacks a month).
+  vi.stubEnv("FILL_FUNCTION_NAME", "candle-cache-test-fill");
   for (const name of new Set(ROUTES.map((route) => FILES[route.fn]))) {
     handlers[name] = ((await import(`../../functions/${name}.ts`)) as { handler: Handler }).handler;
   }

@@ -25,7 +25,7 @@ export interface AskedSupplyOptions {
   pollMs?: number;
   /** How long such a request looks when it has no deadline of its own; 20 s by default. */
   waitMs?: number;
-  /** When a request that ran out of time while its range fills should ask again; 2 s after, by default. */
+  /** When a request that ran out of time while its range fills should ask again; 1 s after, by default. */
   retryAfterMs?: number;
   sleep?: (ms: number) => Promise<void>;
 }
@@ -40,7 +40,7 @@ export function createAskedSupply(options: AskedSupplyOptions): PartitionSupply 
   const { reads, leases, cutoff, clock, ask, log } = options;
   const pollMs = options.pollMs ?? 500;
   const waitMs = options.waitMs ?? 20_000;
-  const retryAfterMs = options.retryAfterMs ?? 2000;
+  const retryAfterMs = options.retryAfterMs ?? 1000;
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>((done) => setTimeout(done, ms)));
   const nowMs = () => clock.now().getTime();
   const stillFilling = () =>

@@ -12,6 +12,7 @@ import { startBinanceStandIn, type BinanceStandIn } from "../support/binance-sta
 import { testApp, type TestAppOptions } from "../support/app.js";
 import { jsonOf } from "../support/json.js";
 import { httpApiEvent, stubLambdaS3Env } from "../support/lambda.js";
+import { startLambdaStandIn, type InvokedHandler, type LambdaStandIn } from "../support/lambda-standin.js";
 import { s3TestStore, S3_TEST_CREDENTIALS } from "../support/s3.js";
 
 /** What every klines answer says of itself. */
@@ -707,6 +708,7 @@ describe("GET /api/v1/klines on Lambda, with S3", () => {
   const LAMBDA_TOKEN = "lambda-write-token";
   type Handler = (event: unknown, lambdaContext?: unknown) => Promise<APIGatewayProxyResult>;
   let handler: Handler;
+  let lambda: LambdaStandIn;
 
   /** The deployed shape: functions/klines.ts built from the environment serverless.yml gives it, on a real bucket. */
   beforeAll(async () => {
@@ -721,10 +723,16 @@ describe("GET /api/v1/klines on Lambda, with S3", () => {
     // Deployed, fetching from Binance needs the token.
     vi.stubEnv("CACHE_API_TOKEN", LAMBDA_TOKEN);
     vi.resetModules();
+    // The klines function only reads: it invokes the fill function (here through a loopback Invoke API).
+    const fill = (await import("../../functions/fill.js")).handler as InvokedHandler;
+    lambda = await startLambdaStandIn({ "candle-cache-test-fill": fill });
+    vi.stubEnv("FILL_FUNCTION_NAME", "candle-cache-test-fill");
+    vi.stubEnv("LAMBDA_ENDPOINT", lambda.url);
     handler = (await import("../../functions/klines.js")).handler as Handler;
   });
-  afterAll(() => {
+  afterAll(async () => {
     vi.unstubAllEnvs();
+    await lambda.close();
   });
 
   const query = { symbol: "XRPUSDT", interval: "1h", start_date: "2025-01-15", end_date: "2025-03-10" };

@@ -15,7 +15,7 @@ import {
   makeBuilder,
   type DataType,
 } from "apache-arrow";
-import type { ColumnKind, ColumnValue } from "./columns.js";
+import type { ColumnData, ColumnKind } from "./columns.js";
 
 const TYPE: Record<ColumnKind, () => DataType> = {
   timestamp: () => new Timestamp(TimeUnit.MILLISECOND, "UTC"),
@@ -41,11 +41,17 @@ export function createArrowEncoder(names: readonly string[], kinds: readonly Col
     start(): Uint8Array {
       return head;
     },
-    batch(columns: ColumnValue[][], rows: number): Uint8Array {
+    batch(columns: readonly ColumnData[], rows: number): Uint8Array {
       const children = schema.fields.map((field, i) => {
+        const column = columns[i] as ColumnData;
+        // A typed column (no nulls) is the vector's data as it is; a timestamp's is held as 64-bit integers.
+        if (column instanceof Float64Array || column instanceof BigInt64Array) {
+          const data = kinds[i] === "timestamp" && column instanceof Float64Array ? BigInt64Array.from(column, BigInt) : column;
+          return makeData({ type: field.type as never, length: rows, nullCount: 0, data: data as never });
+        }
         // One builder per column, never flushed early: one Data per column, as a record batch holds.
         const builder = makeBuilder({ type: field.type as DataType, nullValues: [null] });
-        for (const value of columns[i] as ColumnValue[]) builder.append(value);
+        for (const value of column) builder.append(value);
         return builder.finish().flush();
       });
       const data = makeData({ type: new Struct(schema.fields), length: rows, nullCount: 0, children: children as never });

@@ -1,10 +1,12 @@
 import { createArrowEncoder } from "./arrow.js";
 import { assembleArrow } from "./assemble-arrow.js";
 import { assembleParquet, type Assembled } from "./assemble-parquet.js";
-import { KindInference, columnsOf, type ColumnKind, type ColumnValue } from "./columns.js";
+import { CANDLE_KINDS, candleBatchesOf, candleValuesOf, type CandleBatch } from "./candle-columns.js";
+import { KindInference, columnsOf, type ColumnData, type ColumnKind } from "./columns.js";
 import { createParquetEncoder } from "./parquet.js";
 import { CsvSyntaxError } from "../csv/grammar.js";
 import { NotFoundError } from "../errors.js";
+import { KLINE_COLUMNS } from "../market.js";
 import type { ColumnarFormat } from "./media.js";
 import { csvBatches } from "./records.js";
 
@@ -13,17 +15,24 @@ export type CsvSource = () => Promise<AsyncIterable<Uint8Array>>;
 
 interface Encoder {
   start(): Uint8Array;
-  batch(columns: ColumnValue[][], rows: number): Uint8Array;
+  batch(columns: readonly ColumnData[], rows: number): Uint8Array;
   end(): Uint8Array;
 }
 
 /**
- * A stored CSV in a columnar form, with typed columns (see KindInference). The first pass reads the CSV to learn
+ * A stored CSV in a columnar form, with typed columns (see KindInference). A CSV of the candle columns, plain, is read
+ * once, straight into typed columns (candle-columns.ts); any other is read by the general path. Its first pass reads the CSV to learn
  * each column's type, before anything is answered; the second writes it a batch at a time (a Parquet row group, an
  * Arrow record batch, of BATCH_CELLS cells), so memory holds one batch whatever the entry's size and width. A CSV the
  * cache's grammar refuses (stored before it was checked by it) is a miss, found in the first pass.
  */
 export async function columnarOf(format: ColumnarFormat, read: CsvSource): Promise<AsyncGenerator<Uint8Array>> {
+  const candles = await candleBatchesOf(await read());
+  return candles ? candlesColumnar(format, candles) : generalColumnarOf(format, read);
+}
+
+/** Any CSV in a columnar form: its types from a first pass, then its batches from a second (see columnarOf). */
+export async function generalColumnarOf(format: ColumnarFormat, read: CsvSource): Promise<AsyncGenerator<Uint8Array>> {
   const { names, kinds } = await columnTypes(read).catch((error: unknown) => {
     if (error instanceof CsvSyntaxError) throw new NotFoundError(`The stored CSV cannot be read (${error.message}); store it again`, "CACHE_MISS");
     throw error;
@@ -38,6 +47,14 @@ export async function columnarOf(format: ColumnarFormat, read: CsvSource): Promi
     }
     yield encoder.end();
   })();
+}
+
+/** The fast path's batches (see candle-columns.ts) in `format`: the same bytes the general path writes for that CSV. */
+async function* candlesColumnar(format: ColumnarFormat, batches: CandleBatch[]): AsyncGenerator<Uint8Array> {
+  const encoder: Encoder = format === "parquet" ? createParquetEncoder(KLINE_COLUMNS, CANDLE_KINDS) : createArrowEncoder(KLINE_COLUMNS, CANDLE_KINDS);
+  yield encoder.start();
+  for (const batch of batches) yield encoder.batch(candleValuesOf(batch), batch.rows);
+  yield encoder.end();
 }
 
 /** The header's names and each column's type, from one pass over the CSV. */

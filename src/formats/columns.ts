@@ -77,6 +77,8 @@ export class KindInference {
 }
 
 export type ColumnValue = number | bigint | boolean | string | null;
+/** One column of a batch: its values, or (the fast path's, see candle-columns.ts) a typed array of them, no nulls. */
+export type ColumnData = readonly ColumnValue[] | Float64Array | BigInt64Array;
 
 /**
  * parseTimestamp, a day at a time: the original's form (`2021-10-22 23:03:00`) on the day of the previous one needs

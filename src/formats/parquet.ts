@@ -1,5 +1,5 @@
 import { ByteWriter, ParquetWriter } from "hyparquet-writer";
-import type { ColumnKind, ColumnValue } from "./columns.js";
+import type { ColumnData, ColumnKind } from "./columns.js";
 
 type SchemaElement = ConstructorParameters<typeof ParquetWriter>[0]["schema"][number];
 
@@ -49,8 +49,9 @@ export function createParquetEncoder(names: readonly string[], kinds: readonly C
     start(): Uint8Array {
       return writer.drain();
     },
-    batch(columns: ColumnValue[][], rows: number): Uint8Array {
-      const columnData = names.map((name, i) => ({ name, data: columns[i] as ColumnValue[], ...COLUMN_OPTIONS[kinds[i] as ColumnKind] }));
+    batch(columns: readonly ColumnData[], rows: number): Uint8Array {
+      // hyparquet-writer reads typed arrays as it reads arrays (indexing, iterating, slicing).
+      const columnData = names.map((name, i) => ({ name, data: columns[i] as never, ...COLUMN_OPTIONS[kinds[i] as ColumnKind] }));
       void parquet.write({ columnData: columnData, rowGroupSize: Math.max(rows, 1) });
       return writer.drain();
     },

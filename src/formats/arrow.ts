@@ -15,7 +15,7 @@ import {
   makeBuilder,
   type DataType,
 } from "apache-arrow";
-import type { ColumnData, ColumnKind } from "./columns.js";
+import { bigints, type ColumnData, type ColumnKind } from "./columns.js";
 
 const TYPE: Record<ColumnKind, () => DataType> = {
   timestamp: () => new Timestamp(TimeUnit.MILLISECOND, "UTC"),
@@ -46,7 +46,7 @@ export function createArrowEncoder(names: readonly string[], kinds: readonly Col
         const column = columns[i] as ColumnData;
         // A typed column (no nulls) is the vector's data as it is; a timestamp's is held as 64-bit integers.
         if (column instanceof Float64Array || column instanceof BigInt64Array) {
-          const data = kinds[i] === "timestamp" && column instanceof Float64Array ? BigInt64Array.from(column, BigInt) : column;
+          const data = kinds[i] === "timestamp" && column instanceof Float64Array ? bigints(column) : column;
           return makeData({ type: field.type as never, length: rows, nullCount: 0, data: data as never });
         }
         // One builder per column, never flushed early: one Data per column, as a record batch holds.

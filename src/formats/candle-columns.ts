@@ -1,6 +1,6 @@
 import { KLINE_COLUMNS } from "../market.js";
 import { parseTimestamp } from "../time.js";
-import type { ColumnKind } from "./columns.js";
+import { bigints, type ColumnKind } from "./columns.js";
 import { BATCH_BYTES, BATCH_CELLS } from "./records.js";
 
 /**
@@ -226,5 +226,5 @@ function decimal(bytes: Buffer, from: number, into: Float64Array, r: number, int
  * values, here in typed arrays).
  */
 export function candleValuesOf(batch: CandleBatch): (Float64Array | BigInt64Array)[] {
-  return batch.columns.map((column, c) => (CANDLE_KINDS[c] === "int64" ? BigInt64Array.from(column, BigInt) : column));
+  return batch.columns.map((column, c) => (CANDLE_KINDS[c] === "int64" ? bigints(column) : column));
 }

@@ -17,6 +17,7 @@ import { send } from "./http-client.js";
 import { klinesCsv } from "./klines.js";
 import { boundedReadsRows, measureBoundedReads, type BoundedReadFigures } from "./bounded-reads.js";
 import { measureFormats, type FormatFigures } from "./formats.js";
+import { measureWrites, type WriteFigures } from "./writes.js";
 import { measureReadThrough, type ReadThroughFigures } from "./read-through.js";
 import { medianMs, medianRun } from "./stats.js";
 
@@ -91,6 +92,7 @@ async function main(): Promise<void> {
   const readThrough: ReadThroughFigures[] = [];
   const keptForms: ReadThroughFigures[] = [];
   let formats: FormatFigures[];
+  let writes: WriteFigures;
   let boundedReads: BoundedReadFigures;
   try {
     transportFloorMs = await rawTransferMs(client, bigCsv);
@@ -100,6 +102,8 @@ async function main(): Promise<void> {
     }
     log("formats: bytes on the wire and time until a table in the client holds the rows");
     formats = await measureFormats(bigCsv, SIZES.bigRows, SIZES.runs);
+    log("writes: the converter, a PUT with its derived forms, and the original Python service's write of the same rows");
+    writes = await measureWrites(bigCsv, SIZES.runs, { python: !quick });
     log("bounded reads: JSON of a CRLF year, 8 at once; Arrow of a 10,000-column CSV");
     boundedReads = await measureBoundedReads(client, { rows: SIZES.bigRows, wideRows: SIZES.wideRows, runs: SIZES.runs });
     for (const latencyMs of [0, UPSTREAM_LATENCY_MS]) {
@@ -135,6 +139,7 @@ async function main(): Promise<void> {
     readThrough,
     keptForms,
     formats,
+    writes,
     boundedReads,
     bundles,
   };
@@ -143,6 +148,7 @@ async function main(): Promise<void> {
   console.log(readThroughTable(readThrough));
   console.log(keptFormsTable([...readThrough, ...keptForms]));
   console.log(formatsTable(formats, SIZES.bigRows));
+  console.log(writesTable(writes, SIZES.bigRows));
   console.log(`\n${markdown(boundedReadsRows(boundedReads))}\n`);
   log("wrote bench/results.json");
 }
@@ -354,6 +360,19 @@ function formatsTable(figures: FormatFigures[], rows: number): string {
       (f.toTableMs / csv.toTableMs).toFixed(2),
       target(f.name),
     ]),
+  ])}\n`;
+}
+
+function writesTable(figures: WriteFigures, rows: number): string {
+  const s = (ms: number) => (ms / 1000).toFixed(2);
+  const python = figures.pythonWriteMs;
+  const { parquet, arrow } = figures.convertMs;
+  return `\n${markdown([
+    [`Writing one entry of ${rows} 1m rows (fs)`, "time (s)", "÷ floor", "floor", "target"],
+    ["Parquet form, the converter (candle columns from bytes)", s(parquet.fast), (parquet.fast / parquet.general).toFixed(2), `general path ${s(parquet.general)} s`, "≤ 1.5 s"],
+    ["Arrow form, the converter", s(arrow.fast), (arrow.fast / arrow.general).toFixed(2), `general path ${s(arrow.general)} s`, "≤ 1.0 s"],
+    ["PUT, answered", s(figures.putMs), python === null ? "–" : (figures.putMs / python).toFixed(2), python === null ? "no pandas" : `Python write ${s(python)} s`, ""],
+    ["PUT and its derived forms kept", s(figures.putAndFormsMs), python === null ? "–" : (figures.putAndFormsMs / python).toFixed(2), python === null ? "no pandas" : `Python write ${s(python)} s`, "≤ 2.5× Python"],
   ])}\n`;
 }
 

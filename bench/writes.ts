@@ -48,8 +48,14 @@ export async function measureWrites(csv: Buffer, runs: number, options: { python
     await driver.deriver.idle();
     return ms;
   };
-  const putMs = await medianRun(runs, () => timedPut(false));
-  const putAndFormsMs = await medianRun(runs, () => timedPut(true));
+  let putMs: number;
+  let putAndFormsMs: number;
+  try {
+    putMs = await medianRun(runs, () => timedPut(false));
+    putAndFormsMs = await medianRun(runs, () => timedPut(true));
+  } finally {
+    await driver.close();
+  }
   return { convertMs, putMs, putAndFormsMs, pythonWriteMs: options.python ? pythonWriteMs(csv, runs) : null };
 }
 

@@ -64,3 +64,8 @@ export function boundaryAtOrBefore(interval: Interval, fromMs: number, untilMs: 
 export function crossesMonths(interval: Interval): boolean {
   return interval === "3d" || interval === "1w";
 }
+
+/** `ms` moved by `candles` candles of the interval (back when negative); calendar months for 1M. */
+export function shiftedBy(interval: Interval, ms: number, candles: number): number {
+  return interval === "1M" ? monthStart(ms, candles) : ms + candles * INTERVAL_MS[interval];
+}

@@ -4,7 +4,7 @@ import { formatTimestamp, parseTimestamp } from "../time.js";
 import { KLINE_COLUMNS, type Interval } from "../market.js";
 import type { Kline } from "../upstream/binance.js";
 import { boundaryAtOrBefore, candlesBetween, nextOpen } from "./interval.js";
-import type { Gap, Partition, PartitionFetch, PartitionState, Range } from "./types.js";
+import type { DecimalRun, Gap, Partition, PartitionFetch, PartitionState, Range } from "./types.js";
 
 export const KLINES_CSV_HEADER = `${KLINE_COLUMNS.join(",")}\n`;
 
@@ -16,6 +16,7 @@ const partitionFieldsSchema = z.object({
   last_open: z.nullable(timestamp),
   gaps: z.array(z.tuple([timestamp, timestamp])),
   checked_until: timestamp,
+  decimals: z.optional(z.array(z.tuple([timestamp, z.array(z.int().check(z.minimum(0), z.maximum(20)))]))),
 });
 
 const msOf = (text: string): number => parseTimestamp(text) as number;
@@ -34,6 +35,7 @@ export function stateOf(meta: CacheMeta): PartitionState | null {
     lastOpenMs: msOrNull(fields.last_open),
     gaps: fields.gaps.map(([from, to]) => ({ fromMs: msOf(from), toMs: msOf(to) })),
     checkedUntilMs: msOf(fields.checked_until),
+    ...(fields.decimals && { decimals: fields.decimals.map(([from, places]) => ({ fromMs: msOf(from), places })) }),
   };
   return state.complete === (state.resumeFromMs === null) ? state : null;
 }
@@ -47,7 +49,25 @@ export function metaFieldsOf(state: PartitionState): Record<string, unknown> {
     last_open: textOrNull(state.lastOpenMs),
     gaps: state.gaps.map((gap) => [formatTimestamp(gap.fromMs), formatTimestamp(gap.toMs)]),
     checked_until: formatTimestamp(state.checkedUntilMs),
+    ...(state.decimals && { decimals: state.decimals.map((run) => [formatTimestamp(run.fromMs), run.places]) }),
   };
+}
+
+/** The places of a decimal string (`60707.10` has 2). */
+const placesOf = (decimal: string): number => {
+  const dot = decimal.indexOf(".");
+  return dot === -1 ? 0 : decimal.length - dot - 1;
+};
+
+/** The decimal runs of `base`, then of the klines: a new run wherever the places of a trimmed field change. */
+export function decimalRunsOf(base: readonly DecimalRun[], klines: readonly Kline[]): DecimalRun[] {
+  const runs = base.map((run) => ({ fromMs: run.fromMs, places: [...run.places] }));
+  for (const kline of klines) {
+    const places = [kline[1], kline[2], kline[3], kline[4], kline[5]].map(placesOf);
+    const last = runs.at(-1);
+    if (!last || last.places.some((value, at) => value !== places[at])) runs.push({ fromMs: kline[0], places });
+  }
+  return runs;
 }
 
 /** Binance's decimal string as the original wrote prices and volumes (Python floats): `60707.00000000` -> `60707.0`. */
@@ -107,6 +127,8 @@ export function extendPartition(
       lastOpenMs: last?.[0] ?? base?.state.lastOpenMs ?? null,
       gaps: mergeGaps([...(base?.state.gaps ?? []), ...fetched.gaps]),
       checkedUntilMs: fetched.checkedUntilMs,
+      // A partition stored before the places were recorded cannot say them for its stored candles: it goes on without.
+      ...((!base || base.state.decimals || base.state.lastOpenMs === null) && { decimals: decimalRunsOf(base?.state.decimals ?? [], fetched.klines) }),
     },
   };
 }

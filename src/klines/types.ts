@@ -33,6 +33,18 @@ export interface PartitionState {
   gaps: Gap[];
   /** The exchange's time when the partition was last fetched: candles closed before it were asked for. */
   checkedUntilMs: number;
+  /**
+   * How many decimal places Binance wrote the open, high, low, close and volume of the stored candles with, from
+   * each open time on (the CSV keeps them as floats, `60707.0`, as the original did): what gives Binance's own
+   * strings back. Absent in partitions stored before it was recorded.
+   */
+  decimals?: DecimalRun[];
+}
+
+/** From the candle opening at `fromMs` on, Binance wrote open, high, low, close and volume with these places. */
+export interface DecimalRun {
+  fromMs: number;
+  places: number[];
 }
 
 /** What one fetch found for one partition (see pass.ts): the closed candles after what is stored, and the proof. */

@@ -49,7 +49,28 @@ describe("extendPartition", () => {
       lastOpenMs: utc("2025-03-31T23:00:00"),
       gaps: [],
       checkedUntilMs: utc("2026-01-01T00:00:00"),
+      decimals: [{ fromMs: MARCH.startMs, places: [8, 8, 8, 8, 8] }],
     });
+  });
+
+  it("records the places Binance wrote open, high, low, close and volume with, and where they change", () => {
+    const futures = (openMs: number, price: string, volume: string): Kline => [openMs, price, price, price, price, volume, openMs + HOUR - 1, "1.00000", 1, "0.500", "0.50000", "0"];
+    const first = extendPartition(null, fetched([futures(MARCH.startMs, "60707.10", "1.000"), futures(MARCH.startMs + HOUR, "60707.00", "2.500")], { complete: false, resumeFromMs: MARCH.startMs + 2 * HOUR }));
+    // The contract's tick changes: its prices come with one place from then on.
+    const grown = extendPartition(first, fetched([futures(MARCH.startMs + 2 * HOUR, "60707.1", "3.000"), futures(MARCH.startMs + 3 * HOUR, "60707.2", "3.000")]));
+
+    expect(grown.state.decimals).toEqual([
+      { fromMs: MARCH.startMs, places: [2, 2, 2, 2, 3] },
+      { fromMs: MARCH.startMs + 2 * HOUR, places: [1, 1, 1, 1, 3] },
+    ]);
+    expect(stateOf({ ...buildMeta(MARCH.id, FACTS, "2025-03-10T05:00:00.000"), ...metaFieldsOf(grown.state) })?.decimals).toEqual(grown.state.decimals);
+  });
+
+  it("records no places for a partition stored before they were, since its stored candles cannot say them", () => {
+    const { decimals: _, ...unrecorded } = extendPartition(null, fetched(hourly(MARCH.startMs, 2), { complete: false, resumeFromMs: MARCH.startMs + 2 * HOUR })).state;
+    const grown = extendPartition({ csv: Buffer.from(KLINES_CSV_HEADER), state: unrecorded }, fetched(hourly(MARCH.startMs + 2 * HOUR, 2)));
+
+    expect(grown.state.decimals).toBeUndefined();
   });
 
   it("appends a tail to the stored candles, keeps their first open, and joins the gaps", () => {

@@ -42,6 +42,13 @@ export const symbolsLastGoodKey = (market: MarketType, list: SymbolList = "defau
 /** Value: when the list was last refreshed from Binance, in epoch seconds. */
 export const symbolsLastRefreshKey = (market: MarketType) => `metrics:${market}_symbols_cache:last_refresh_ts`;
 
+/**
+ * Value with a TTL, and without (`:last_good`): the exchange's whole exchangeInfo as Binance answered it, gzip in
+ * base64 (spot's runs to megabytes of JSON; gzip keeps it under Upstash's request size), for the Binance-shaped API.
+ */
+export const exchangeInfoKey = (market: MarketType, which: "current" | "last_good" = "current") =>
+  `cache:exchange_info:${market}:${which === "current" ? "v1" : "last_good"}`;
+
 /** Value with a TTL: when the 418 ban on a market's API ends (epoch ms), for every container. */
 export const binanceBannedUntilKey = (market: MarketType) => `binance:${market}:banned_until`;
 /** Value with a TTL: when a 429's Retry-After on a market's API ends (epoch ms), for every container. */

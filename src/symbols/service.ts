@@ -1,6 +1,7 @@
 import { setTimeout as delay } from "node:timers/promises";
 import type { Clock } from "../clock.js";
 import {
+  exchangeInfoKey,
   symbolsCacheHitKey,
   symbolsCacheMissKey,
   symbolsLastGoodKey,
@@ -14,6 +15,7 @@ import { UpstreamUnavailableError } from "../errors.js";
 import type { Log } from "../log.js";
 import { MARKET_TYPES, type MarketType } from "../market.js";
 import type { BinanceClient } from "../upstream/binance.js";
+import { decodeExchangeInfo, encodeExchangeInfo, exchangeInfoOf, type ExchangeInfo } from "./exchange-info.js";
 import { DEFAULT_CONTRACT_TYPES, toSymbolList, type SymbolInfo } from "./list.js";
 
 export interface SymbolServiceOptions {
@@ -53,6 +55,9 @@ interface HeldList {
   seenAtMs: number;
 }
 
+/** What one refresh fetched: the lists, and exchangeInfo whole (null when another container's refresh was waited for). */
+type Refreshed = Record<"default" | "all", SymbolInfo[]> & { info: ExchangeInfo | null };
+
 /** What readList found when Redis failed or did not answer in time (logged), as opposed to no list there (null). */
 const UNREADABLE = Symbol("unreadable");
 
@@ -70,9 +75,9 @@ export function createSymbolService(options: SymbolServiceOptions) {
   /** The last good lists seen by this process, by their Redis last_good key: what is served when Redis fails. */
   const held = new Map<string, HeldList>();
   const hold = (key: string, symbols: SymbolInfo[]) => held.set(key, { symbols, seenAtMs: clock.now().getTime() });
-  const isFresh = (list: HeldList) => clock.now().getTime() - list.seenAtMs < ttlSeconds * 1000;
+  const isFresh = (list: Pick<HeldList, "seenAtMs">) => clock.now().getTime() - list.seenAtMs < ttlSeconds * 1000;
   /** Refreshes under way in this process, by market. */
-  const refreshing = new Map<MarketType, Promise<Record<"default" | "all", SymbolInfo[]>>>();
+  const refreshing = new Map<MarketType, Promise<Refreshed>>();
 
   /** The list at `key`; null when there is none (or it is not JSON), UNREADABLE when Redis failed. */
   async function readList(key: string): Promise<SymbolInfo[] | null | typeof UNREADABLE> {
@@ -91,32 +96,52 @@ export function createSymbolService(options: SymbolServiceOptions) {
     }
   }
 
-  /** Fetches the lists from Binance and stores them: each served key with its TTL, last_good, the refresh time. */
-  async function fetchAndStore(market: MarketType): Promise<Record<"default" | "all", SymbolInfo[]>> {
-    const info = await binance.exchangeInfo(market);
+  /** exchangeInfo as kept at `key`; null when there is none (or it is not one), UNREADABLE when Redis failed. */
+  async function readInfo(key: string): Promise<ExchangeInfo | null | typeof UNREADABLE> {
+    try {
+      const raw = await kv.get(key);
+      return raw === null ? null : decodeExchangeInfo(raw);
+    } catch (error) {
+      log.warn("exchange_info_cache_read_failed", { key, error });
+      return UNREADABLE;
+    }
+  }
+  /** The last exchangeInfo this process saw, by market: what is served when Redis fails. */
+  const heldInfo = new Map<MarketType, { info: ExchangeInfo; seenAtMs: number }>();
+
+  /**
+   * Fetches the lists from Binance and stores them: each served key with its TTL, last_good, the refresh time; and
+   * exchangeInfo whole, for the Binance-shaped API, the same way.
+   */
+  async function fetchAndStore(market: MarketType): Promise<Refreshed> {
+    const body = await binance.exchangeInfo(market);
     const lists = {
-      default: toSymbolList(info, market),
-      all: market === "futures" ? toSymbolList(info, market, { contractTypes: "all" }) : [],
+      default: toSymbolList(body, market),
+      all: market === "futures" ? toSymbolList(body, market, { contractTypes: "all" }) : [],
     };
+    const info = exchangeInfoOf(body);
+    const whole = info ? encodeExchangeInfo(info) : null;
+    if (info) heldInfo.set(market, { info, seenAtMs: clock.now().getTime() });
     const writes = await Promise.allSettled([
       ...LISTS[market].flatMap((list) => {
         const value = JSON.stringify(lists[list]);
         hold(symbolsLastGoodKey(market, list), lists[list]);
         return [kv.set(symbolsListKey(market, list), value, { ttlSeconds }), kv.set(symbolsLastGoodKey(market, list), value)];
       }),
+      ...(whole ? [kv.set(exchangeInfoKey(market), whole, { ttlSeconds }), kv.set(exchangeInfoKey(market, "last_good"), whole)] : []),
       kv.set(symbolsLastRefreshKey(market), String(clock.now().getTime() / 1000)),
     ]);
     for (const write of writes) {
       if (write.status === "rejected") log.warn("symbols_cache_write_failed", { market, error: write.reason });
     }
-    return lists;
+    return { ...lists, info };
   }
 
   /**
    * One refresh: under the market's lease. When another container holds it, waits a little for the lists it
    * writes; when they do not come, or leases fail, refreshes anyway (a list is better served twice than not at all).
    */
-  async function refreshUnderLease(market: MarketType): Promise<Record<"default" | "all", SymbolInfo[]>> {
+  async function refreshUnderLease(market: MarketType): Promise<Refreshed> {
     const key = symbolsRefreshLeaseKey(market);
     const token = await leases.acquire(key, REFRESH_LEASE_MS).catch((error: unknown) => {
       log.warn("symbols_lease_unavailable", { market, error });
@@ -126,7 +151,7 @@ export function createSymbolService(options: SymbolServiceOptions) {
       for (let waited = 0; waited < WAIT_FOR_OTHER_MS; waited += WAIT_STEP_MS) {
         await sleep(WAIT_STEP_MS);
         const lists = await Promise.all(LISTS[market].map((list) => readList(symbolsListKey(market, list))));
-        if (lists.every(Array.isArray)) return { default: lists[0] as SymbolInfo[], all: (lists[1] as SymbolInfo[] | undefined) ?? [] };
+        if (lists.every(Array.isArray)) return { default: lists[0] as SymbolInfo[], all: (lists[1] as SymbolInfo[] | undefined) ?? [], info: null };
       }
     }
     try {
@@ -137,7 +162,7 @@ export function createSymbolService(options: SymbolServiceOptions) {
   }
 
   /** The market's refresh, shared by every caller in this process while it runs. */
-  function refresh(market: MarketType): Promise<Record<"default" | "all", SymbolInfo[]>> {
+  function refresh(market: MarketType): Promise<Refreshed> {
     const running = refreshing.get(market) ?? refreshUnderLease(market).finally(() => refreshing.delete(market));
     refreshing.set(market, running);
     return running;
@@ -174,6 +199,30 @@ export function createSymbolService(options: SymbolServiceOptions) {
         if (Array.isArray(good)) return { symbols: pick(good), source: "stale" };
         throw new UpstreamUnavailableError(`Binance ${market} symbols are unavailable and none are cached`, { cause: error });
       }
+    },
+
+    /**
+     * exchangeInfo whole, as Binance last answered it, read through Redis as the lists are (the same refresh keeps
+     * both): from Redis; while Redis cannot be read, this process's copy younger than the TTL; else Binance; else the
+     * last good one, however old.
+     */
+    async exchangeInfo(market: MarketType): Promise<{ info: ExchangeInfo; source: SymbolSource }> {
+      const cached = await readInfo(exchangeInfoKey(market));
+      if (cached && cached !== UNREADABLE) {
+        heldInfo.set(market, { info: cached, seenAtMs: clock.now().getTime() });
+        return { info: cached, source: "hit" };
+      }
+      const inMemory = heldInfo.get(market);
+      if (cached === UNREADABLE && inMemory && isFresh(inMemory)) return { info: inMemory.info, source: "stale" };
+      try {
+        const info = (await refresh(market)).info ?? (await readInfo(exchangeInfoKey(market)));
+        if (info && info !== UNREADABLE) return { info, source: "miss" };
+      } catch (error) {
+        log.warn("exchange_info_upstream_failed", { market, error });
+      }
+      const good = heldInfo.get(market)?.info ?? (await readInfo(exchangeInfoKey(market, "last_good")));
+      if (good && good !== UNREADABLE) return { info: good, source: "stale" };
+      throw new UpstreamUnavailableError(`Binance ${market} exchangeInfo is unavailable and none is cached`);
     },
 
     /** Refreshes both markets independently, counting each outcome; never throws. */

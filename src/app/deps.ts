@@ -1,3 +1,4 @@
+import { createBinanceKlines } from "../binance-api/klines.js";
 import { createDataCache, type DataCache, type DataCacheOptions } from "../cache/data-cache.js";
 import type { ValidityRule } from "../cache/retention/validity.js";
 import { systemClock, type Clock } from "../clock.js";
@@ -98,13 +99,15 @@ export function assembleDeps(drivers: Drivers, settings: Settings): Deps {
   const conversions = conversionsOf(drivers, settings);
   const deriver = createDeriver({ cache, store, conversions, log });
   const { access, maxBodyBytes, inlineMaxBytes, presignTtlSeconds, klinesDeadlineMs } = settings;
+  const klines = klinesOf(drivers, cache, settings);
   return {
     store,
     cache,
     counters,
     kv,
     symbols: symbolsOf(drivers, settings),
-    klines: klinesOf(drivers, cache, settings),
+    klines,
+    binanceKlines: binanceKlinesOf(drivers, klines),
     clock,
     log,
     conversions,
@@ -182,6 +185,10 @@ export const askingKlinesOf = (
   const supply = createAskedSupply({ ...parts, ask: askFill, clock, log, sleep });
   return createKlinesService({ reads: parts.reads, supply, clock, recheckSeconds: settings.klinesRecheckSeconds });
 };
+
+/** Binance's klines endpoint over the read-through; the candle still forming is asked of Binance itself. */
+export const binanceKlinesOf = (drivers: Pick<Drivers, "binance" | "clock" | "log">, klines: ReturnType<typeof klinesOf>) =>
+  createBinanceKlines({ klines, upstream: drivers.binance, clock: drivers.clock, log: drivers.log });
 
 /** Everything but the drivers: validity, access, limits. */
 export function settingsOf(config: Config, runtime: Runtime): Settings {

@@ -9,6 +9,7 @@ import type { Counters } from "../counters/types.js";
 import {
   accessOf,
   askingKlinesOf,
+  binanceKlinesOf,
   cacheOf,
   conversionsOf,
   createArchiveOf,
@@ -72,6 +73,10 @@ export const lambdaKlines = /* @__PURE__ */ once((): KlinesService => {
   const askFill = createLambdaAskFill({ functionName: fillFunctionName, region: awsRegion, endpoint: lambdaEndpoint });
   return askingKlinesOf({ leases: lambdaLeases(), clock: systemClock, log: lambdaLog(), askFill }, lambdaCache(), lambdaServiceSettings());
 });
+/** The Binance-shaped klines: the klines function's read-through, and Binance itself for the candle still forming. */
+export const lambdaBinanceKlines = /* @__PURE__ */ once(() =>
+  binanceKlinesOf({ binance: lambdaBinance(), clock: systemClock, log: lambdaLog() }, lambdaKlines()),
+);
 /** The fill function's read-through: it fetches what is missing from Binance and writes it. */
 export const lambdaFillKlines = /* @__PURE__ */ once(
   (): KlinesService =>

@@ -2,6 +2,7 @@ import type { Hono } from "hono";
 import { ALL_HTTP_FUNCTIONS, appOf, type AppOptions } from "./app.js";
 import type { AppDeps, AppEnv } from "./env.js";
 import { adminPage, health } from "./routes/admin-page.js";
+import { binanceApi } from "./routes/binance.js";
 import { clear, coverage, info, sweep } from "./routes/cache.js";
 import { commit, deleteData, readData, storeData, uploadUrl } from "./routes/data.js";
 import { klines } from "./routes/klines.js";
@@ -23,6 +24,7 @@ export function createApp(deps: AppDeps, options: AppOptions = {}): Hono<AppEnv>
     symbols: symbols(deps),
     metrics: metrics(deps),
     klines: klines(deps),
+    ...binanceApi(deps),
     adminPage: adminPage(deps),
     health: health(),
   }, options);

@@ -1,3 +1,4 @@
+import type { BinanceKlines } from "../binance-api/klines.js";
 import type { DataCache, MissReason } from "../cache/data-cache.js";
 import type { Access } from "./access.js";
 import type { Clock } from "../clock.js";
@@ -15,6 +16,8 @@ export interface AppDeps {
   symbols: SymbolService;
   /** Candles for any range, read through the month partitions. */
   klines: KlinesService;
+  /** Binance's klines endpoint over the read-through, for Binance's own clients (ccxt, freqtrade). */
+  binanceKlines: BinanceKlines;
   clock: Clock;
   log: Log;
   /** Who may read, write and spend. */

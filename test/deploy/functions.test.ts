@@ -35,10 +35,12 @@ describe("serverless.yml's functions, made from the route table", () => {
       expect(events.map((event) => `${event.method} ${event.path}`).sort()).toEqual(routes.sort());
     }
     expect(functions.warmup?.events).toEqual([{ schedule: { rate: "rate(5 minutes)", enabled: true } }]);
-    // The fill has no event: the klines function invokes it, by the name its environment gives.
+    // The fill has no event: the klines and binance functions invoke it, by the name their environment gives.
     expect(functions.fill?.events).toEqual([]);
-    expect(functions.klines?.environment).toEqual({ FILL_FUNCTION_NAME: { Ref: "FillLambdaFunction" } });
-    expect(functions.klines?.reservedConcurrency).toBe(10);
+    for (const fn of ["klines", "binance"]) {
+      expect(functions[fn]?.environment, fn).toEqual({ FILL_FUNCTION_NAME: { Ref: "FillLambdaFunction" } });
+      expect(functions[fn]?.reservedConcurrency, fn).toBe(10);
+    }
     // The derive function hears of each meta written under the cache prefix, and of nothing else.
     expect(functions.derive?.events).toEqual([
       {
@@ -68,21 +70,21 @@ describe("serverless.yml's functions, made from the route table", () => {
     expect(JSON.stringify(resources.Resources.KlinesRole)).toContain("/cache/data/*");
     expect(JSON.stringify(resources.Resources.WarmupRole)).not.toContain("s3:");
     // The functions that answer reads only read: what they lack is made by derive (forms) and fill (partitions).
-    for (const fn of ["get", "klines"]) {
+    for (const fn of ["get", "klines", "binance"]) {
       const actions = actionsOf(resources.Resources[functions[fn]?.role as string] as NonNullable<Generated["resources"]["Resources"][string]>);
       expect(actions.filter((action) => action.startsWith("s3:")), fn).toEqual(fn === "get" ? ["s3:GetObject"] : ["s3:GetObject", "s3:ListBucket"]);
     }
-    for (const fn of ["get", "derive", "info", "cache", "commit", "uploadUrl", "symbols", "metrics", "admin", "warmup"]) {
+    for (const fn of ["get", "klines", "binance", "derive", "info", "cache", "commit", "uploadUrl", "symbols", "metrics", "admin", "warmup"]) {
       expect(JSON.stringify(resources.Resources[functions[fn]?.role as string]), fn).not.toContain("s3:DeleteObject");
     }
   });
 
-  it("let only the klines function invoke the fill function, and nothing else", async () => {
+  it("let only the klines and binance functions invoke the fill function, and nothing else", async () => {
     const { functions, resources } = await generated();
     for (const fn of Object.keys(table)) {
       const role = resources.Resources[functions[fn]?.role as string] as NonNullable<Generated["resources"]["Resources"][string]>;
       const invokes = statementsOf(role).filter((statement) => [statement.Action].flat().some((action) => action.startsWith("lambda:")));
-      expect(invokes, fn).toEqual(fn === "klines" ? [{ Effect: "Allow", Action: "lambda:InvokeFunction", Resource: { "Fn::GetAtt": ["FillLambdaFunction", "Arn"] } }] : []);
+      expect(invokes, fn).toEqual(fn === "klines" || fn === "binance" ? [{ Effect: "Allow", Action: "lambda:InvokeFunction", Resource: { "Fn::GetAtt": ["FillLambdaFunction", "Arn"] } }] : []);
     }
   });
 });

@@ -20,6 +20,7 @@ let store: ObjectStore;
 let binance: BinanceStandIn;
 let lambda: LambdaStandIn;
 let klines: Handler;
+let binanceApi: Handler;
 
 beforeAll(async () => {
   const s3 = await s3TestStore({ prefix: "cache/data" });
@@ -35,6 +36,7 @@ beforeAll(async () => {
   vi.stubEnv("FILL_FUNCTION_NAME", "candle-cache-test-fill");
   vi.stubEnv("LAMBDA_ENDPOINT", lambda.url);
   klines = ((await import("../../functions/klines.js")) as { handler: Handler }).handler;
+  binanceApi = ((await import("../../functions/binance.js")) as { handler: Handler }).handler;
 });
 afterAll(async () => {
   await lambda?.close();
@@ -77,5 +79,35 @@ describe("the klines function, read-only, with the fill function", () => {
     expect(again.body).toBe(filled.body);
     expect(lambda.invocations).toHaveLength(2);
     expect(binance.requests["/api/v3/klines"]).toBe(upstream);
+  });
+});
+
+describe("the binance function, read-only, with the fill function", () => {
+  it("answers Binance's bytes for a closed range the fill stored; a repeat invokes nothing and asks Binance nothing", async () => {
+    const query = { symbol: "ETHUSDT", interval: "1d", startTime: String(Date.parse("2024-04-01T00:00:00Z")), endTime: String(Date.parse("2024-06-30T00:00:00Z")) };
+    const direct = await (await fetch(`${binance.url}/fapi/v1/klines?${new URLSearchParams(query)}`)).text();
+    const ask = () => binanceApi(httpApiEvent("GET", "/fapi/v1/klines", { query, headers: { Authorization: `Bearer ${TOKEN}` } }));
+    const invoked = lambda.invocations.length;
+    const before = binance.requests["/fapi/v1/klines"] ?? 0;
+    const metas = async () => (await partitionObjects()).filter((key) => key.endsWith("_meta.json")).length;
+    const metasBefore = await metas();
+
+    const first = await ask();
+
+    expect(first.statusCode, first.body).toBe(200);
+    expect(JSON.parse(first.body)).toHaveLength(30 + 31 + 30);
+    expect(first.body).toBe(direct);
+    expect(lambda.invocations).toHaveLength(invoked + 1);
+    expect(lambda.invocations.at(-1)?.payload).toEqual({ symbol: "ETHUSDT", interval: "1d", start_date: "2024-04-01", end_date: "2024-06-30", market_type: "futures" });
+    expect(await metas()).toBe(metasBefore + 3);
+
+    const upstream = binance.requests["/fapi/v1/klines"];
+    expect(upstream).toBeGreaterThan(before);
+    const again = await ask();
+
+    expect(again.statusCode).toBe(200);
+    expect(again.body).toBe(direct);
+    expect(lambda.invocations).toHaveLength(invoked + 1);
+    expect(binance.requests["/fapi/v1/klines"]).toBe(upstream);
   });
 });

@@ -337,7 +337,7 @@ function klinesAnswer(api: Api, params: URLSearchParams, nowMs: number, history:
   }
   const startTime = params.has("startTime") ? Number(params.get("startTime")) : null;
   const endTime = Math.min(params.has("endTime") ? Number(params.get("endTime")) : nowMs, nowMs);
-  return { rows: klinesIn(symbol, interval, startTime, endTime, limit, history) };
+  return { rows: klinesIn(api, symbol, interval, startTime, endTime, limit, history) };
 }
 
 /**
@@ -345,7 +345,7 @@ function klinesAnswer(api: Api, params: URLSearchParams, nowMs: number, history:
  * first, at most `limit`; with no startTime, the last `limit` of them. None before the listing, after a delisting,
  * or in a maintenance window.
  */
-function klinesIn(symbol: string, interval: string, startTime: number | null, lastOpen: number, limit: number, history: KlineHistory): KlineRow[] {
+function klinesIn(api: Api, symbol: string, interval: string, startTime: number | null, lastOpen: number, limit: number, history: KlineHistory): KlineRow[] {
   const listedAt = history.listedAt[symbol] ?? 0;
   // The last open time that exists: none at or after a delisting.
   const endTime = Math.min(lastOpen, (history.delistedAt[symbol] ?? Infinity) - 1);
@@ -369,7 +369,7 @@ function klinesIn(symbol: string, interval: string, startTime: number | null, la
       if (existsFrom(open) === open) opens.unshift(open);
     }
   }
-  return opens.map((open) => klineAt(symbol, open, nextOpen(interval, open)));
+  return opens.map((open) => klineAt(api, symbol, open, nextOpen(interval, open)));
 }
 
 /** An archive request: which file, of which period, and whether it is the zip or its checksum. */
@@ -409,7 +409,7 @@ const ARCHIVE_MICROSECONDS_FROM = Date.UTC(2025, 0, 1);
  * way every time, so its checksum holds.
  */
 function archiveZip(file: ArchiveFile, history: KlineHistory, nowMs: number, shifted: boolean): Uint8Array {
-  const rows = klinesIn(file.symbol, file.interval, file.fromMs, Math.min(file.toMs - 1, nowMs), Infinity, history);
+  const rows = klinesIn(file.spot ? "spot" : "futures", file.symbol, file.interval, file.fromMs, Math.min(file.toMs - 1, nowMs), Infinity, history);
   const micros = file.spot && file.fromMs >= ARCHIVE_MICROSECONDS_FROM;
   const time = (ms: number) => String(shifted ? ms + 31 * DAY_MS : ms) + (micros ? "000" : "");
   const withHeader = new Date(file.fromMs).getUTCMonth() % 2 === 1;
@@ -474,8 +474,12 @@ function nextOpen(interval: string, open: number): number {
   return Date.UTC(date.getUTCFullYear(), date.getUTCMonth() + 1, 1);
 }
 
-/** One candle, a pure function of (symbol, open, next open): a candle closes where the next one opens. */
-function klineAt(symbol: string, open: number, nextOpenTime: number): KlineRow {
+/**
+ * One candle, a pure function of (market, symbol, open, next open): a candle closes where the next one opens. Spot
+ * writes every decimal with 8 places, as Binance's spot API does; futures with the contract's precision, as its
+ * USD-M API does (prices 2 places, quantities 3, quote amounts 5, like BTCUSDT's).
+ */
+function klineAt(api: Api, symbol: string, open: number, nextOpenTime: number): KlineRow {
   const openPrice = priceAt(symbol, open);
   const closePrice = priceAt(symbol, nextOpenTime);
   const high = Math.max(openPrice, closePrice) * (1 + 0.002 * noise(symbol, open, 1));
@@ -483,19 +487,19 @@ function klineAt(symbol: string, open: number, nextOpenTime: number): KlineRow {
   const volume = 1 + 100 * noise(symbol, open, 3);
   const takerShare = noise(symbol, open, 4);
   const averagePrice = (openPrice + closePrice) / 2;
-  const decimals = (value: number) => value.toFixed(8);
+  const [price, quantity, quote] = api === "spot" ? [8, 8, 8] : [2, 3, 5];
   return [
     open,
-    decimals(openPrice),
-    decimals(high),
-    decimals(low),
-    decimals(closePrice),
-    decimals(volume),
+    openPrice.toFixed(price),
+    high.toFixed(price),
+    low.toFixed(price),
+    closePrice.toFixed(price),
+    volume.toFixed(quantity),
     nextOpenTime - 1,
-    decimals(volume * averagePrice),
+    (volume * averagePrice).toFixed(quote),
     1 + Math.floor(1000 * noise(symbol, open, 5)),
-    decimals(volume * takerShare),
-    decimals(volume * takerShare * averagePrice),
+    (volume * takerShare).toFixed(quantity),
+    (volume * takerShare * averagePrice).toFixed(quote),
     "0",
   ];
 }

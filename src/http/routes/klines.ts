@@ -1,6 +1,6 @@
 import type { Context } from "hono";
 import { formatTimestamp } from "../../time.js";
-import { klinesArchiveKey, klinesOutcomeKey, klinesUpstreamRequestsKey, type KlinesOutcome } from "../../counters/keys.js";
+import { klinesUpstreamRequestsKey, type KlinesOutcome } from "../../counters/keys.js";
 import { deadlineIn } from "../../deadline.js";
 import { AppError, PayloadTooLargeError } from "../../errors.js";
 import { rangeFormOf } from "../../klines/range-forms.js";
@@ -13,6 +13,7 @@ import { answerSource } from "../answer/answer.js";
 import { rowsJsonOfChunks, sizeOf } from "../answer/chunks.js";
 import type { CsvBackedSource } from "../answer/source.js";
 import { success } from "../envelope.js";
+import { countKlines, outcomeOf } from "../klines-counts.js";
 import type { AppDeps, AppEnv } from "../env.js";
 import { requireRead, spendOf } from "../middleware/auth.js";
 import { compressAnswers } from "../middleware/compress.js";
@@ -45,16 +46,7 @@ export function klines(
       throw error;
     });
     const outcome = describeOutcome(c, result);
-    const { market_type: market } = id;
-    const counts: [string, number][] = [
-      [klinesOutcomeKey(market, outcome), 1],
-      [klinesUpstreamRequestsKey(market), result.upstreamRequests],
-      [klinesArchiveKey(market, "hit"), result.archive.files],
-      [klinesArchiveKey(market, "miss"), result.archive.missing],
-      [klinesArchiveKey(market, "failure"), result.archive.failed],
-      [klinesArchiveKey(market, "incomplete"), result.archive.incomplete],
-    ];
-    for (const [key, by] of counts) if (by > 0) void counters.increment(key, by);
+    countKlines(counters, id.market_type, outcome, result);
     const settled = !result.coverage.reachesNow && result.coverage.gaps.every((gap) => gap.final);
     // The metas are all it takes to tag the answer: a client whose copy is current gets 304 and no CSV is read.
     let chunks: Promise<Uint8Array[]> | null = null;
@@ -151,7 +143,7 @@ function describeOutcome(c: Context<AppEnv>, result: KlinesResult): KlinesOutcom
   const count = (...sources: PartitionSource[]) => result.partitions.filter((part) => sources.includes(part.source)).length;
   const cached = count("cached");
   const fetched = count("fetched", "extended");
-  const outcome = fetched === 0 ? "hit" : cached + count("extended") === 0 ? "miss" : "partial";
+  const outcome = outcomeOf(result);
   c.set("cacheOutcome", outcome === "hit" ? "hit" : "absent");
   c.header("X-Cache", outcome.toUpperCase());
   c.header("X-Partitions-Cached", String(cached));

@@ -1,0 +1,27 @@
+import { klinesArchiveKey, klinesOutcomeKey, klinesUpstreamRequestsKey, type KlinesOutcome } from "../counters/keys.js";
+import type { Counters } from "../counters/types.js";
+import type { KlinesResult, PartitionSource } from "../klines/service.js";
+import type { MarketType } from "../market.js";
+
+/** Where a read-through answer's partitions came from: all from the cache (hit), none (miss), or some (partial). */
+export function outcomeOf(result: KlinesResult): KlinesOutcome {
+  const count = (...sources: PartitionSource[]) => result.partitions.filter((part) => sources.includes(part.source)).length;
+  const fetched = count("fetched", "extended");
+  return fetched === 0 ? "hit" : count("cached", "extended") === 0 ? "miss" : "partial";
+}
+
+/**
+ * Counts one read-through answer: its outcome, its upstream requests and archive files. Never waited for: the
+ * drivers never reject, and an answer is not held up by a slow counter store.
+ */
+export function countKlines(counters: Pick<Counters, "increment">, market: MarketType, outcome: KlinesOutcome, result: KlinesResult): void {
+  const counts: [string, number][] = [
+    [klinesOutcomeKey(market, outcome), 1],
+    [klinesUpstreamRequestsKey(market), result.upstreamRequests],
+    [klinesArchiveKey(market, "hit"), result.archive.files],
+    [klinesArchiveKey(market, "miss"), result.archive.missing],
+    [klinesArchiveKey(market, "failure"), result.archive.failed],
+    [klinesArchiveKey(market, "incomplete"), result.archive.incomplete],
+  ];
+  for (const [key, by] of counts) if (by > 0) void counters.increment(key, by);
+}

@@ -107,3 +107,42 @@ describe("a PUT that cannot have its entry's turn", () => {
     expect(again.status).toBe(201);
   });
 });
+
+describe("the info index under writers of two containers", () => {
+  it("keeps the last committed writer's row when an older writer's index update lands after it", async () => {
+    const shared = createFsStore({ baseDir: tempDir() });
+    // Container A's index puts wait until let go: its update reads the shard, then stalls before putting it.
+    let letGo: () => void = () => {};
+    const held = new Promise<void>((resolve) => (letGo = resolve));
+    let stalled: () => void = () => {};
+    const reachedPut = new Promise<void>((resolve) => (stalled = resolve));
+    const slowIndex: ObjectStore = {
+      ...shared,
+      put: async (key, body, options) => {
+        if (key.startsWith("_index/")) {
+          stalled();
+          await held;
+        }
+        return shared.put(key, body, options);
+      },
+    };
+    const a = testApp({ store: slowIndex, leases: failingLeases });
+    const b = testApp({ store: shared, leases: failingLeases });
+    // The index exists (a shard is made only by a listing): info builds it.
+    expect((await b.app.request(INFO)).status).toBe(200);
+
+    const put = (app: ReturnType<typeof testApp>, rows: number) =>
+      app.app.request(dataUrl(ID), { method: "PUT", headers: { "Content-Type": "text/csv" }, body: klinesCsv(rows) });
+    const first = put(a, 3);
+    await reachedPut;
+    // A's meta is committed and its index update under way; B commits over it and updates the index first.
+    expect((await put(b, 7)).status).toBe(201);
+    letGo();
+    expect((await first).status).toBe(201);
+
+    const served = await jsonOf<SuccessEnvelope<{ meta: CacheMeta }>>(await b.app.request(dataUrl(ID)));
+    expect(served.data.meta.rows).toBe(7);
+    const info = await jsonOf<SuccessEnvelope<{ cache_entries: CacheMeta[] }>>(await b.app.request(INFO));
+    expect(info.data.cache_entries.map((entry) => entry.rows)).toEqual([7]);
+  });
+});

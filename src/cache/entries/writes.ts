@@ -45,7 +45,7 @@ export interface EntryWritesOptions {
 
 /** What a writer tells the info index. */
 export interface IndexUpdates {
-  upsert(entry: string, row: IndexRow): Promise<void>;
+  upsert(entry: string, row: IndexRow, stillCurrent?: () => Promise<boolean>): Promise<void>;
   remove(entries: readonly string[]): Promise<void>;
   /** Marks the entry's shard stale, for the next info to rebuild. */
   invalidate(entry: string): Promise<void>;
@@ -91,10 +91,11 @@ export function createEntryWrites(options: EntryWritesOptions) {
     const committed = { ...meta, ...write.extraMeta };
     const metaBytes = serializeMeta(committed);
     let ifMatch = metaVersion;
+    let committedVersion: ObjectVersion;
     for (let attempt = 1; ; attempt++) {
       await ensureMine(write, turn);
       try {
-        await store.put(metaKeyOf(id), metaBytes, { contentType: "application/json", signal: write.signal, ifMatch });
+        committedVersion = await store.put(metaKeyOf(id), metaBytes, { contentType: "application/json", signal: write.signal, ifMatch });
         break;
       } catch (error) {
         if (!(error instanceof PreconditionFailedError)) throw error;
@@ -107,7 +108,8 @@ export function createEntryWrites(options: EntryWritesOptions) {
       }
     }
     const row = { meta: committed, folder: id.folder ?? "", bytes: facts.csvBytes + Buffer.byteLength(metaBytes) };
-    await quietly(entryName(id), () => index.upsert(entryName(id), row));
+    const stillCurrent = async () => (await store.head(metaKeyOf(id)))?.version === committedVersion;
+    await quietly(entryName(id), () => index.upsert(entryName(id), row, stillCurrent));
     onCommitted?.(id, committed);
     return committed;
   }

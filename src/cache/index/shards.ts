@@ -67,13 +67,19 @@ export function createInfoIndex(store: Pick<ObjectStore, "getStream" | "put" | "
     return { shard, version: object.version };
   }
 
-  /** Applies `change` to a shard, conditional on the version read; retried on conflict, bounded. */
-  async function update(digit: string, change: (shard: Shard) => void): Promise<void> {
+  /**
+   * Applies `change` to a shard, conditional on the version read; retried on conflict, bounded. With `stillTrue`,
+   * asked after each read of the shard and before its put: when it no longer holds, the change is dropped. Asked
+   * there, it is as good as asked at the put (a put that succeeds follows every put before it, and what they
+   * recorded had happened before they were made).
+   */
+  async function update(digit: string, change: (shard: Shard) => void, stillTrue?: () => Promise<boolean>): Promise<void> {
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       const { shard, version } = await read(digit);
       // A shard is made only by a repair, from a listing, so it is whole when it exists: a missing one stays
       // missing (a change to it would hide the entries it should hold), an unreadable one stale, until then.
       if (shard === null || version === null) return;
+      if (stillTrue && !(await stillTrue())) return;
       change(shard);
       try {
         await store.put(shardKeyOf(digit), serializeShard(shard), { contentType: "application/json", ifMatch: version });
@@ -99,8 +105,13 @@ export function createInfoIndex(store: Pick<ObjectStore, "getStream" | "put" | "
     /** Marks the shard of `entry` stale (see invalidate). */
     invalidate: (entry: string) => invalidate(shardOf(entry)),
 
-    /** Records an entry written (its meta committed). */
-    upsert: (entry: string, row: IndexRow) => update(shardOf(entry), (shard) => void shard.set(entry, row)),
+    /**
+     * Records an entry written (its meta committed), while `stillCurrent` says its meta is the one in the store: a
+     * writer whose meta another writer replaced meanwhile leaves the row to that writer, so the index never keeps
+     * an older writer's row over a newer one's, whatever order their index updates run in.
+     */
+    upsert: (entry: string, row: IndexRow, stillCurrent?: () => Promise<boolean>) =>
+      update(shardOf(entry), (shard) => void shard.set(entry, row), stillCurrent),
 
     /** Forgets entries removed. */
     async remove(entries: readonly string[]): Promise<void> {

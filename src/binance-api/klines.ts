@@ -51,7 +51,8 @@ export function createBinanceKlines(options: BinanceKlinesOptions) {
 
   /** The closed candles the cache holds (reading through) with open times in [fromMs, toMs]. */
   async function closedIn(market: MarketType, query: BinanceKlinesQuery, fromMs: number, toMs: number, request: KlinesRequest) {
-    const id = { symbol: query.symbol, interval: query.interval, start_date: dateOf(fromMs), end_date: dateOf(toMs), market_type: market };
+    const dates = { start_date: dateOf(fromMs), end_date: dateOf(toMs) };
+    const id = { symbol: query.symbol, interval: query.interval, ...dates, market_type: market, ...(query.price === "trade" ? {} : { price: query.price }) };
     const result = await klines.get(id, request);
     const runs = placesByTime(
       market,
@@ -101,7 +102,8 @@ export function createBinanceKlines(options: BinanceKlinesOptions) {
     if (!upstream) return { rows: [] as BinanceRow[], failed: false, requests: 0 };
     let requests = 0;
     try {
-      const page = await upstream.klines(market, { symbol: query.symbol, interval: query.interval, startTime: afterMs + 1, endTime: lastMs }, {
+      const { symbol, interval, price } = query;
+      const page = await upstream.klines(market, { symbol, interval, price, startTime: afterMs + 1, endTime: lastMs }, {
         deadline,
         onAttempt: () => requests++,
       });

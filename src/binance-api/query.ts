@@ -1,10 +1,14 @@
 import { INTERVALS, type Interval, type MarketType } from "../market.js";
+import { PRICE_KIND_SPECS, type PriceKind } from "../price-kinds.js";
 import { BINANCE_CODES as CODE, BINANCE_MESSAGES as MSG, BinanceRequestError } from "./errors.js";
 
 /** A klines request in Binance's terms, checked as Binance checks it. */
 export interface BinanceKlinesQuery {
+  /** The symbol, or for index candles the pair. */
   symbol: string;
   interval: Interval;
+  /** The kind of candles (the endpoint asked: klines, markPriceKlines, indexPriceKlines, premiumIndexKlines). */
+  price: PriceKind;
   /** Open times, epoch ms, inclusive; null when not sent. */
   startTime: number | null;
   endTime: number | null;
@@ -25,10 +29,11 @@ const MICROSECONDS_FROM = 1e14;
 const UTC_ZONES = new Set(["0", "+0", "-0", "00:00", "+00:00", "-00:00", "+00", "-00"]);
 
 /** The klines query of `params`, or Binance's error for the first thing wrong with it, in Binance's order. */
-export function klinesQueryOf(market: MarketType, params: URLSearchParams): BinanceKlinesQuery {
-  const symbol = params.get("symbol") ?? "";
-  if (symbol === "") throw new BinanceRequestError(CODE.MANDATORY_PARAM, MSG.mandatory("symbol"));
-  if (!SYMBOL.test(symbol)) throw new BinanceRequestError(CODE.ILLEGAL_CHARS, MSG.illegal("symbol", SYMBOL.source));
+export function klinesQueryOf(market: MarketType, params: URLSearchParams, price: PriceKind = "trade"): BinanceKlinesQuery {
+  const name = PRICE_KIND_SPECS[price].symbolParam;
+  const symbol = params.get(name) ?? "";
+  if (symbol === "") throw new BinanceRequestError(CODE.MANDATORY_PARAM, MSG.mandatory(name));
+  if (!SYMBOL.test(symbol)) throw new BinanceRequestError(CODE.ILLEGAL_CHARS, MSG.illegal(name, SYMBOL.source));
   const interval = params.get("interval") ?? "";
   if (interval === "") throw new BinanceRequestError(CODE.MANDATORY_PARAM, MSG.mandatory("interval"));
   if (!isInterval(interval) || (market === "futures" && interval === "1s")) {
@@ -43,7 +48,7 @@ export function klinesQueryOf(market: MarketType, params: URLSearchParams): Bina
     throw new BinanceRequestError(CODE.INVALID_PARAMETER, `${MSG.invalidData("timeZone")} This cache serves UTC candles only: send 0 or leave it out.`);
   }
   if (startTime !== null && endTime !== null && startTime > endTime) throw new BinanceRequestError(CODE.START_AFTER_END, MSG.startAfterEnd);
-  return { symbol, interval, startTime, endTime, limit };
+  return { symbol, interval, price, startTime, endTime, limit };
 }
 
 const isInterval = (text: string): text is Interval => (INTERVALS as readonly string[]).includes(text);

@@ -1,4 +1,5 @@
 import { MARKET_TYPES, type MarketType } from "../market.js";
+import { PRICE_KINDS, restPathOf, type PriceKind } from "../price-kinds.js";
 
 /** The Redis keys of the original service, kept as they are so its dashboards keep working. */
 
@@ -15,16 +16,20 @@ export const warmupOutcomeKey = (market: MarketType, outcome: "success" | "error
   `metrics:warmup_${market}_symbols_cache:${outcome}`;
 /** How a klines answer was served: all from the cache, partly fetched, or all fetched. */
 export type KlinesOutcome = "hit" | "partial" | "miss";
+/** The counters' name of a series of candles: `klines_spot`, `klines_futures`, a price kind's `klines_futures_mark`. */
+const klinesSeries = (market: MarketType, price: PriceKind) => (price === "trade" ? `klines_${market}` : `klines_${market}_${price}`);
 /** Counter: a klines answer, by outcome (`metrics:cache_hit:klines_spot`, `…cache_partial…`, `…cache_miss…`). */
-export const klinesOutcomeKey = (market: MarketType, outcome: KlinesOutcome) => `metrics:cache_${outcome}:klines_${market}`;
+export const klinesOutcomeKey = (market: MarketType, outcome: KlinesOutcome, price: PriceKind = "trade") =>
+  `metrics:cache_${outcome}:${klinesSeries(market, price)}`;
 /**
  * Counter: files of Binance's public archive the klines answers used, found missing, or failed on (rejected,
  * unreachable); and of the used ones, those with holes inside that REST was asked for (`incomplete`).
  */
-export const klinesArchiveKey = (market: MarketType, outcome: "hit" | "miss" | "failure" | "incomplete") =>
-  `metrics:archive_${outcome}:klines_${market}`;
+export const klinesArchiveKey = (market: MarketType, outcome: "hit" | "miss" | "failure" | "incomplete", price: PriceKind = "trade") =>
+  `metrics:archive_${outcome}:${klinesSeries(market, price)}`;
 /** Counter: HTTP requests the klines answers sent to Binance, retries included. */
-export const klinesUpstreamRequestsKey = (market: MarketType) => `metrics:upstream_requests:klines_${market}`;
+export const klinesUpstreamRequestsKey = (market: MarketType, price: PriceKind = "trade") =>
+  `metrics:upstream_requests:${klinesSeries(market, price)}`;
 /** Counter: objects removed by the cache sweep. */
 export const SWEEP_DELETED_KEY = "metrics:cache_sweep:deleted";
 
@@ -73,14 +78,16 @@ export const ALL_COUNTER_KEYS: readonly string[] = [
     symbolsCacheMissKey(market),
     warmupOutcomeKey(market, "success"),
     warmupOutcomeKey(market, "error"),
-    klinesOutcomeKey(market, "hit"),
-    klinesOutcomeKey(market, "partial"),
-    klinesOutcomeKey(market, "miss"),
-    klinesUpstreamRequestsKey(market),
-    klinesArchiveKey(market, "hit"),
-    klinesArchiveKey(market, "miss"),
-    klinesArchiveKey(market, "failure"),
-    klinesArchiveKey(market, "incomplete"),
+    ...PRICE_KINDS.filter((price) => restPathOf(price, market) !== null).flatMap((price) => [
+      klinesOutcomeKey(market, "hit", price),
+      klinesOutcomeKey(market, "partial", price),
+      klinesOutcomeKey(market, "miss", price),
+      klinesUpstreamRequestsKey(market, price),
+      klinesArchiveKey(market, "hit", price),
+      klinesArchiveKey(market, "miss", price),
+      klinesArchiveKey(market, "failure", price),
+      klinesArchiveKey(market, "incomplete", price),
+    ]),
   ]),
   SWEEP_DELETED_KEY,
 ];

@@ -2,6 +2,7 @@ import { klinesArchiveKey, klinesOutcomeKey, klinesUpstreamRequestsKey, type Kli
 import type { Counters } from "../counters/types.js";
 import type { KlinesResult, PartitionSource } from "../klines/service.js";
 import type { MarketType } from "../market.js";
+import type { PriceKind } from "../price-kinds.js";
 
 /** Where a read-through answer's partitions came from: all from the cache (hit), none (miss), or some (partial). */
 export function outcomeOf(result: KlinesResult): KlinesOutcome {
@@ -14,14 +15,20 @@ export function outcomeOf(result: KlinesResult): KlinesOutcome {
  * Counts one read-through answer: its outcome, its upstream requests and archive files. Never waited for: the
  * drivers never reject, and an answer is not held up by a slow counter store.
  */
-export function countKlines(counters: Pick<Counters, "increment">, market: MarketType, outcome: KlinesOutcome, result: KlinesResult): void {
+export function countKlines(
+  counters: Pick<Counters, "increment">,
+  market: MarketType,
+  outcome: KlinesOutcome,
+  result: KlinesResult,
+  price: PriceKind = "trade",
+): void {
   const counts: [string, number][] = [
-    [klinesOutcomeKey(market, outcome), 1],
-    [klinesUpstreamRequestsKey(market), result.upstreamRequests],
-    [klinesArchiveKey(market, "hit"), result.archive.files],
-    [klinesArchiveKey(market, "miss"), result.archive.missing],
-    [klinesArchiveKey(market, "failure"), result.archive.failed],
-    [klinesArchiveKey(market, "incomplete"), result.archive.incomplete],
+    [klinesOutcomeKey(market, outcome, price), 1],
+    [klinesUpstreamRequestsKey(market, price), result.upstreamRequests],
+    [klinesArchiveKey(market, "hit", price), result.archive.files],
+    [klinesArchiveKey(market, "miss", price), result.archive.missing],
+    [klinesArchiveKey(market, "failure", price), result.archive.failed],
+    [klinesArchiveKey(market, "incomplete", price), result.archive.incomplete],
   ];
   for (const [key, by] of counts) if (by > 0) void counters.increment(key, by);
 }

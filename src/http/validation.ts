@@ -6,6 +6,7 @@ import { INFO_SORTS, SORT_ORDERS, type InfoQuery } from "../cache/index/page.js"
 import { datasetIdSchema, intervalSchema, marketTypeSchema, symbolSchema, type DatasetId } from "../market.js";
 import { ValidationError, type FieldIssue } from "../errors.js";
 import { UPLOAD_ID } from "../cache/entries/objects.js";
+import { priceKindSchema, type SeriesId } from "../price-kinds.js";
 
 const FIELDS = ["symbol", "interval", "start_date", "end_date", "market_type"] as const;
 const REQUIRED = new Set<string>(["symbol", "interval", "start_date", "end_date"]);
@@ -13,6 +14,29 @@ const REQUIRED = new Set<string>(["symbol", "interval", "start_date", "end_date"
 /** The dataset named by the query string, or a VALIDATION_ERROR listing every bad field. */
 export function datasetFromQuery(c: Context): DatasetId {
   return parseQuery(c, FIELDS, datasetIdSchema, { required: REQUIRED });
+}
+
+/**
+ * A klines series: the dataset id and `price` (trade, mark, index or premium; default trade, which the series then
+ * leaves out, so trade candles are named and kept as they always were). Bad fields are listed together.
+ */
+export function seriesFromQuery(c: Context): SeriesId {
+  const issues: FieldIssue[] = [];
+  const id = (() => {
+    try {
+      return datasetFromQuery(c);
+    } catch (error) {
+      if (!(error instanceof ValidationError)) throw error;
+      issues.push(...(error.issues ?? []));
+      return null;
+    }
+  })();
+  const prices = c.req.queries("price") ?? [];
+  const price = prices.length > 1 ? null : priceKindSchema.safeParse(prices[0] ?? "trade");
+  if (price === null) issues.push({ field: "price", message: "is given more than once" });
+  else if (!price.success) issues.push({ field: "price", message: price.error.issues[0]?.message ?? "is not a kind of candles" });
+  if (issues.length > 0 || !id || !price?.success) throw new ValidationError("Invalid query parameters", issues);
+  return price.data === "trade" ? id : { ...id, price: price.data };
 }
 
 /**

@@ -1,7 +1,7 @@
 import type { Clock } from "../clock.js";
 import { UpstreamUnavailableError, type AppError } from "../errors.js";
 import type { Log } from "../log.js";
-import type { DatasetId } from "../market.js";
+import type { SeriesId } from "../price-kinds.js";
 import { mapLimit } from "../util/map-limit.js";
 import type { Cutoff } from "./cutoff.js";
 import type { Want } from "./fetcher.js";
@@ -58,7 +58,7 @@ export function createAskedSupply(options: AskedSupplyOptions): PartitionSupply 
   }
 
   /** Asks the fill; what went wrong, if anything. */
-  async function asked(id: DatasetId, request: SupplyRequest): Promise<AppError | undefined> {
+  async function asked(id: SeriesId, request: SupplyRequest): Promise<AppError | undefined> {
     try {
       const answer = await ask(id, request.deadline?.signal);
       if (!answer.ok) return errorOfFill(answer.error);
@@ -73,7 +73,7 @@ export function createAskedSupply(options: AskedSupplyOptions): PartitionSupply 
   }
 
   /** Looks for the partitions a fill is fetching until all are stored or the time is up. */
-  async function waited(id: DatasetId, wants: Want[], request: SupplyRequest): Promise<AppError | undefined> {
+  async function waited(id: SeriesId, wants: Want[], request: SupplyRequest): Promise<AppError | undefined> {
     const untilMs = request.deadline?.atMs ?? nowMs() + waitMs;
     // Bounded by count as well as by the clock: a clock that stands still (a test's) cannot make it spin.
     for (let looks = Math.floor((untilMs - nowMs()) / pollMs); ; looks--) {
@@ -85,7 +85,7 @@ export function createAskedSupply(options: AskedSupplyOptions): PartitionSupply 
   }
 
   /** The partition as served, when the store now holds what the request needs of it; null otherwise. */
-  async function storedNow(id: DatasetId, want: Want, request: SupplyRequest): Promise<ServedPartition | null> {
+  async function storedNow(id: SeriesId, want: Want, request: SupplyRequest): Promise<ServedPartition | null> {
     const signal = request.deadline?.signal;
     if (signal?.aborted) return null;
     const stored = await reads.load(want.partition, signal);

@@ -4,7 +4,7 @@ import type { Clock } from "../clock.js";
 import type { Deadline } from "../deadline.js";
 import { EntryBusyError, UpstreamUnavailableError } from "../errors.js";
 import type { Log } from "../log.js";
-import type { DatasetId } from "../market.js";
+import { kindOf, type SeriesId } from "../price-kinds.js";
 import { ArchiveRejectedError, archivePath, type ArchivePeriod, type BinanceArchive } from "../upstream/archive.js";
 import { KLINES_PAGE_LIMIT, type BinanceClient, type Kline } from "../upstream/binance.js";
 import type { Cutoff } from "./cutoff.js";
@@ -64,7 +64,7 @@ export function createPartitionFetcher(options: PartitionFetcherOptions) {
    * Fetches the partitions whose leases are held, grouped so none costs more pages than it must (see planFetches);
    * a failure is logged and thrown, the partitions stored by then kept. Every lease is released at the end.
    */
-  async function fetchHeld(id: DatasetId, wants: Want[], context: FetchHeldOptions): Promise<void> {
+  async function fetchHeld(id: SeriesId, wants: Want[], context: FetchHeldOptions): Promise<void> {
     const { held } = context;
     const storedOf = new Map(wants.map(({ partition, stored }) => [partition, stored] as const));
     const renewal = leases.renewWhileHeld(held);
@@ -87,19 +87,20 @@ export function createPartitionFetcher(options: PartitionFetcherOptions) {
   }
 
   /** One group's passes (see pass.ts); each partition is stored the moment its findings are final. */
-  async function fetchOne(id: DatasetId, group: FetchGroup, context: FetchHeldOptions & { storedOf: Map<Partition, Stored | null> }): Promise<void> {
+  async function fetchOne(id: SeriesId, group: FetchGroup, context: FetchHeldOptions & { storedOf: Map<Partition, Stored | null> }): Promise<void> {
     const { market_type: market, symbol, interval } = id;
+    const price = kindOf(id);
     const { deadline, counted } = context;
     const requestOptions = { deadline, onAttempt: () => counted.requests++ };
     const ports: PassPorts = {
       page: async (query) => {
-        const page = await binance.klines(market, { symbol, interval, ...query }, requestOptions);
+        const page = await binance.klines(market, { symbol, interval, price, ...query }, requestOptions);
         if (page.exchangeTimeMs !== null) cutoff.observe(market, page.exchangeTimeMs);
         return page;
       },
       firstOpen: () =>
-        listing.firstOpen(market, symbol, interval, async () => {
-          const { klines } = await binance.klines(market, { symbol, interval, startTime: 0, limit: 1 }, requestOptions);
+        listing.firstOpen(market, symbol, interval, price, async () => {
+          const { klines } = await binance.klines(market, { symbol, interval, price, startTime: 0, limit: 1 }, requestOptions);
           return klines[0]?.[0] ?? null;
         }),
       pause: (ms) => pauseWithin(ms, deadline),
@@ -109,7 +110,7 @@ export function createPartitionFetcher(options: PartitionFetcherOptions) {
         counted.archive.incomplete++;
         log.warn("klines_archive_incomplete", {
           partition: partition.id,
-          file: archivePath(market, symbol, interval, periodOf(partition)),
+          file: archivePath(market, symbol, interval, periodOf(partition), price),
           holes: holes.map((hole) => ({
             from: new Date(hole.fromMs).toISOString(),
             to: new Date(hole.toMs).toISOString(),
@@ -150,13 +151,13 @@ export function createPartitionFetcher(options: PartitionFetcherOptions) {
    * reached, each logged and tallied: REST fetches it then, as if there were no archive.
    */
   async function fromTheArchive(
-    id: DatasetId,
+    id: SeriesId,
     partition: Partition,
     request: { deadline: Deadline | undefined; onAttempt: () => void },
     tally: ArchiveTally,
   ): Promise<Kline[] | null> {
     try {
-      const klines = await (archive as BinanceArchive).klines(id.market_type, id.symbol, id.interval, periodOf(partition), request);
+      const klines = await (archive as BinanceArchive).klines(id.market_type, id.symbol, id.interval, periodOf(partition), request, kindOf(id));
       if (klines === null) {
         tally.missing++;
         log.info("klines_archive_missing", { partition: partition.id });

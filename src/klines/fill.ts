@@ -1,6 +1,7 @@
 import type { Deadline } from "../deadline.js";
 import { AppError, type ErrorCode, type FieldIssue, UnknownSymbolError, ValidationError } from "../errors.js";
-import { datasetIdSchema, type DatasetId } from "../market.js";
+import { datasetIdSchema } from "../market.js";
+import { priceKindSchema, type SeriesId } from "../price-kinds.js";
 import type { ArchiveTally } from "./served.js";
 
 /**
@@ -8,7 +9,7 @@ import type { ArchiveTally } from "./served.js";
  * klines function asks the fill function, see asked-supply.ts). What it is asked is a range's dataset id; what it
  * answers says how far it got, or the error it met, as plain JSON (it crosses a function boundary).
  */
-export type FillRequest = DatasetId;
+export type FillRequest = SeriesId;
 
 export type FillAnswer =
   | { ok: true; partitions: number; upstream_requests: number; archive: ArchiveTally }
@@ -26,7 +27,7 @@ export interface FillError {
 /** What the fill needs of the read-through: its inline `get` (the service itself, see service.ts). */
 export interface FillingKlines {
   get(
-    id: DatasetId,
+    id: SeriesId,
     request: { deadline: Deadline; spend: "allowed" },
   ): Promise<{ partitions: unknown[]; upstreamRequests: number; archive: ArchiveTally }>;
 }
@@ -39,7 +40,10 @@ export async function fill(klines: FillingKlines, request: unknown, deadline: De
   try {
     const parsed = datasetIdSchema.safeParse(request);
     if (!parsed.success) throw new ValidationError("The fill was asked for no dataset id");
-    const result = await klines.get(parsed.data, { deadline, spend: "allowed" });
+    const price = (request as { price?: unknown }).price;
+    const kind = price === undefined ? null : priceKindSchema.safeParse(price);
+    if (kind && !kind.success) throw new ValidationError("The fill was asked for an unknown kind of candles");
+    const result = await klines.get(kind ? { ...parsed.data, price: kind.data } : parsed.data, { deadline, spend: "allowed" });
     return { ok: true, partitions: result.partitions.length, upstream_requests: result.upstreamRequests, archive: result.archive };
   } catch (error) {
     return { ok: false, error: fillErrorOf(error) };

@@ -1,10 +1,14 @@
 import type { KeyValueStore } from "../counters/types.js";
 import type { Log } from "../log.js";
 import type { MarketType } from "../market.js";
+import type { PriceKind } from "../price-kinds.js";
 
-/** Value without TTL: the open time of a symbol's first candle ever (epoch ms); it never changes once there is one. */
-export const firstOpenKey = (market: MarketType, symbol: string, interval: string) =>
-  `cache:klines:${market}:${symbol}:${interval}:first_open`;
+/**
+ * Value without TTL: the open time of a symbol's first candle ever (epoch ms); it never changes once there is one.
+ * Trade candles' key is the one it always was; a price kind's names the kind.
+ */
+export const firstOpenKey = (market: MarketType, symbol: string, interval: string, price: PriceKind = "trade") =>
+  `cache:klines:${market}:${symbol}:${interval}${price === "trade" ? "" : `:${price}`}:first_open`;
 
 export interface ListingOptions {
   /** Where the answers outlive the process (Redis); failures there are logged and ignored. */
@@ -46,9 +50,10 @@ export function createListing(options: ListingOptions) {
       market: MarketType,
       symbol: string,
       interval: string,
+      price: PriceKind,
       ask: () => Promise<number | null>,
     ): Promise<number | null> {
-      const key = firstOpenKey(market, symbol, interval);
+      const key = firstOpenKey(market, symbol, interval, price);
       const remembered = known.get(key);
       if (remembered !== undefined) return remembered;
       const running = pending.get(key) ?? lookUp(key, ask).finally(() => pending.delete(key));

@@ -1,5 +1,6 @@
 import type { FieldIssue } from "../errors.js";
 import type { DatasetId, Interval } from "../market.js";
+import { kindOf, restPathOf, type SeriesId } from "../price-kinds.js";
 import { candlesBetween, crossesMonths, nextOpen } from "./interval.js";
 import { dateOf, DAY_MS, dayStartMs, dayStartOf, monthStart } from "../time.js";
 import { hasUnprovenHole } from "./partition.js";
@@ -31,7 +32,7 @@ function partitionEnd(interval: Interval, startMs: number): number {
 }
 
 /** The partitions that hold the range's candles that may exist by `nowMs`, oldest first. */
-export function partitionsOf(id: DatasetId, nowMs: number): Partition[] {
+export function partitionsOf(id: SeriesId, nowMs: number): Partition[] {
   const { startMs, endMs } = rangeOf(id);
   const partitions: Partition[] = [];
   for (let start = partitionStart(id.interval, startMs); start < Math.min(endMs, nowMs); ) {
@@ -49,13 +50,16 @@ export function closesAt(partition: Partition): number {
 }
 
 /** What is wrong with the range beyond the dataset schema's checks: none, or the fields to fix. */
-export function rangeIssues(id: DatasetId, nowMs: number): FieldIssue[] {
+export function rangeIssues(id: SeriesId, nowMs: number): FieldIssue[] {
   const issues: FieldIssue[] = [];
   if (id.start_date < FIRST_DATE) {
     issues.push({ field: "start_date", message: `must be ${FIRST_DATE} or later: Binance has no candles before July 2017` });
   }
   if (id.start_date > dateOf(nowMs)) issues.push({ field: "start_date", message: "must not be after today (UTC)" });
   if (id.interval === "1s" && id.market_type === "futures") issues.push({ field: "interval", message: "1s candles are spot only" });
+  if (restPathOf(kindOf(id), id.market_type) === null) {
+    issues.push({ field: "price", message: `${kindOf(id)} price candles are futures only: ask with market_type=futures, or price=trade` });
+  }
   const { startMs, endMs } = rangeOf(id);
   const candles = candlesBetween(id.interval, startMs, Math.min(endMs, nowMs));
   if (candles > MAX_RANGE_CANDLES) {

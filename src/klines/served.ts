@@ -2,15 +2,16 @@ import type { DataCache } from "../cache/data-cache.js";
 import type { CacheMeta } from "../cache/entries/meta.js";
 import type { EntryId } from "../cache/entries/objects.js";
 import { StorageUnavailableError } from "../errors.js";
+import { PRICE_KIND_SPECS } from "../price-kinds.js";
 import { parseCachedAt } from "../time.js";
 import { stateOf } from "./partition.js";
 import type { Partition, PartitionState } from "./types.js";
 
-/** The cache folder of the partitions: apart from the root, where the original's and every client's entries live. */
-export const PARTITIONS_FOLDER = "partitions";
+/** The cache folder of the trade candles' partitions: apart from the root, where the original's and every client's entries live. */
+export const PARTITIONS_FOLDER = PRICE_KIND_SPECS.trade.partitionsFolder;
 
-/** The cache entry of a partition. */
-export const entryOfPartition = (partition: Partition): EntryId => ({ ...partition.id, folder: PARTITIONS_FOLDER });
+/** The cache entry of a partition: in its kind's folder, named by its dataset id alone. */
+export const entryOfPartition = ({ id: { price, ...id } }: Partition): EntryId => ({ ...id, folder: PRICE_KIND_SPECS[price ?? "trade"].partitionsFolder });
 
 /**
  * How a partition came into an answer: from the cache as it was, fetched whole, extended by its tail, or not at all

@@ -1,7 +1,7 @@
 import type { Clock } from "../clock.js";
 import type { Deadline } from "../deadline.js";
 import { AppError, UnauthorizedError, UpstreamUnavailableError, ValidationError, WritesDisabledError } from "../errors.js";
-import type { DatasetId } from "../market.js";
+import type { SeriesId } from "../price-kinds.js";
 import { mapLimit } from "../util/map-limit.js";
 import type { Want } from "./fetcher.js";
 import { coverageOf, KLINES_CSV_HEADER, rowsInRange, type Coverage } from "./partition.js";
@@ -64,7 +64,7 @@ export function createKlinesService(options: KlinesServiceOptions) {
   const readConcurrency = options.readConcurrency ?? 8;
   const recheckMs = (options.recheckSeconds ?? 3600) * 1000;
 
-  async function get(id: DatasetId, request: KlinesRequest = {}): Promise<KlinesResult> {
+  async function get(id: SeriesId, request: KlinesRequest = {}): Promise<KlinesResult> {
     const { deadline } = request;
     const nowMs = clock.now().getTime();
     const issues = rangeIssues(id, nowMs);

@@ -1,7 +1,8 @@
 import type { Clock } from "../clock.js";
 import type { Deadline } from "../deadline.js";
 import { UpstreamUnavailableError } from "../errors.js";
-import type { DatasetId, MarketType } from "../market.js";
+import type { MarketType } from "../market.js";
+import type { SeriesId } from "../price-kinds.js";
 import { mapLimit } from "../util/map-limit.js";
 import type { Cutoff } from "./cutoff.js";
 import type { PartitionFetcher, Want } from "./fetcher.js";
@@ -27,7 +28,7 @@ export interface PartitionSupply {
   /** A fetch of the partition already under way in this process, to join rather than read the cache. */
   running(partition: Partition): Promise<ServedPartition> | undefined;
   /** Each wanted partition, in the order asked, settling once it is stored; or throws when they cannot be had now. */
-  supply(id: DatasetId, wants: Want[], request: SupplyRequest): Promise<Promise<ServedPartition>[]>;
+  supply(id: SeriesId, wants: Want[], request: SupplyRequest): Promise<Promise<ServedPartition>[]>;
 }
 
 interface Settler {
@@ -77,7 +78,7 @@ export function createInlineSupply(options: InlineSupplyOptions): PartitionSuppl
    * A partition another container is fetching: waits for it to be stored (or for its lease to be free, then fetches
    * it), up to the deadline; then serves what is stored, or fails when nothing is.
    */
-  async function waitForOther(id: DatasetId, want: Want, settler: Settler, request: SupplyRequest): Promise<ServedPartition> {
+  async function waitForOther(id: SeriesId, want: Want, settler: Settler, request: SupplyRequest): Promise<ServedPartition> {
     const { partition } = want;
     const { deadline } = request;
     let stored = want.stored;

@@ -1,4 +1,4 @@
-import type { DatasetId } from "../market.js";
+import type { SeriesId } from "../price-kinds.js";
 import type { Kline } from "../upstream/binance.js";
 
 /** The read-through's shapes, shared by its planning, its passes and its partitions' format. */
@@ -11,7 +11,8 @@ export interface Range {
 
 /** One stored piece of a symbol's history: an ordinary cache entry for a calendar month (a day for 1s candles). */
 export interface Partition extends Range {
-  id: DatasetId;
+  /** The month's (day's) dataset id, and the kind of its candles. */
+  id: SeriesId;
 }
 
 /** `[fromMs, toMs)`: open times where the exchange has no candle, though the symbol traded before and after. */

@@ -1,19 +1,30 @@
 import * as z from "zod/mini";
 import { stateOf } from "../klines/partition.js";
 import { FIRST_DATE } from "../klines/plan.js";
-import { PARTITIONS_FOLDER } from "../klines/service.js";
 import { isCalendarDate, normalizeMarketType, normalizeSymbol } from "../market.js";
 import type { CacheEntryInfo } from "../cache/data-cache.js";
 import { decodeJsonCursor, encodeJsonCursor, intervalRank, itemsThatFit, matchesFilters } from "../cache/index/page.js";
 import { DAY_MS, dayStartMs, monthStart } from "../time.js";
+import { PRICE_KIND_SPECS, type PriceKind } from "../price-kinds.js";
 
-/** Who put a series' candles in the cache: clients (PUT, in the root folder) or the read-through (its partitions). */
-export const COVERAGE_SOURCES = ["datasets", "read_through"] as const;
+/**
+ * Who put a series' candles in the cache: clients (PUT, in the root folder) or the read-through (its partitions):
+ * of trade candles, or of a futures price kind's (mark, index, premium).
+ */
+export const COVERAGE_SOURCES = ["datasets", "read_through", "read_through_mark", "read_through_index", "read_through_premium"] as const;
 export type CoverageSource = (typeof COVERAGE_SOURCES)[number];
+
+/** The kind of candles each read-through source holds (the klines endpoint's `price`). */
+export const PRICE_OF_SOURCE: Partial<Record<CoverageSource, PriceKind>> = {
+  read_through: "trade",
+  read_through_mark: "mark",
+  read_through_index: "index",
+  read_through_premium: "premium",
+};
 
 const SOURCE_OF_FOLDER = new Map<string, CoverageSource>([
   ["", "datasets"],
-  [PARTITIONS_FOLDER, "read_through"],
+  ...Object.entries(PRICE_OF_SOURCE).map(([source, price]) => [PRICE_KIND_SPECS[price].partitionsFolder, source as CoverageSource] as const),
 ]);
 
 /** Which series a coverage page holds: those matching every filter given, after the cursor, at most `limit`. */

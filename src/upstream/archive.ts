@@ -4,6 +4,7 @@ import { Unzip, type AsyncFlateStreamHandler, type UnzipDecoder, type UnzipDecod
 import type { Deadline } from "../deadline.js";
 import { UpstreamUnavailableError } from "../errors.js";
 import type { Interval, MarketType } from "../market.js";
+import { PRICE_KIND_SPECS, type PriceKind } from "../price-kinds.js";
 import type { Kline } from "./binance.js";
 import { readAtMost } from "./body.js";
 
@@ -42,7 +43,7 @@ export interface ArchiveRequest {
  * published, or never) is null; one that cannot be right is an ArchiveRejectedError, and nothing of it is used.
  */
 export interface BinanceArchive {
-  klines(market: MarketType, symbol: string, interval: Interval, period: ArchivePeriod, request?: ArchiveRequest): Promise<Kline[] | null>;
+  klines(market: MarketType, symbol: string, interval: Interval, period: ArchivePeriod, request?: ArchiveRequest, price?: PriceKind): Promise<Kline[] | null>;
 }
 
 /**
@@ -67,13 +68,16 @@ const INTEGER = String.raw`(\d+)`;
 /** One kline row: open time, OHLCV, close time, quote volume, trades, taker volumes, the ignored field. */
 const ROW = new RegExp(`^${[INTEGER, ...Array<string>(5).fill(DECIMAL), INTEGER, DECIMAL, INTEGER, DECIMAL, DECIMAL, "([^,]*)"].join(",")}$`);
 
-/** The archive's path of one file: `data/spot/monthly/klines/BTCUSDT/1m/BTCUSDT-1m-2024-01.zip` (1M is `1mo` there). */
-export function archivePath(market: MarketType, symbol: string, interval: Interval, period: ArchivePeriod): string {
+/**
+ * The archive's path of one file: `data/spot/monthly/klines/BTCUSDT/1m/BTCUSDT-1m-2024-01.zip` (1M is `1mo` there);
+ * a futures price kind's under its folder, `data/futures/um/monthly/markPriceKlines/BTCUSDT/1m/…`.
+ */
+export function archivePath(market: MarketType, symbol: string, interval: Interval, period: ArchivePeriod, price: PriceKind = "trade"): string {
   const name = interval === "1M" ? "1mo" : interval;
   const date = new Date(period.startMs).toISOString();
   const stamp = period.kind === "monthly" ? date.slice(0, 7) : date.slice(0, 10);
   const root = market === "spot" ? "data/spot" : "data/futures/um";
-  return `${root}/${period.kind}/klines/${symbol}/${name}/${symbol}-${name}-${stamp}.zip`;
+  return `${root}/${period.kind}/${PRICE_KIND_SPECS[price].archiveFolder}/${symbol}/${name}/${symbol}-${name}-${stamp}.zip`;
 }
 
 export function createBinanceArchive(options: ArchiveClientOptions): BinanceArchive {
@@ -105,8 +109,8 @@ export function createBinanceArchive(options: ArchiveClientOptions): BinanceArch
   }
 
   return {
-    async klines(market, symbol, interval, period, request = {}) {
-      const path = archivePath(market, symbol, interval, period);
+    async klines(market, symbol, interval, period, request = {}, price = "trade") {
+      const path = archivePath(market, symbol, interval, period, price);
       const [zip, checksum] = await Promise.all([download(path, request), download(`${path}.CHECKSUM`, request)]);
       if (zip === null) return null;
       if (checksum === null) throw new ArchiveRejectedError(`${path} has no .CHECKSUM beside it: it cannot be verified`);

@@ -29,7 +29,10 @@ export async function readText(response: Response, maxBytes: number): Promise<st
   return body.toString("utf8");
 }
 
-export const symbolOf = (url: string): string => new URL(url).searchParams.get("symbol") ?? "";
+export const symbolOf = (url: string): string => {
+  const params = new URL(url).searchParams;
+  return params.get("symbol") ?? params.get("pair") ?? "";
+};
 
 /** The weight Binance charges a request (its docs of each endpoint): spot klines 2, futures klines by limit. */
 export function weightOf(market: MarketType, path: string, limit: number): number {

@@ -1,5 +1,6 @@
 import { setTimeout as delay } from "node:timers/promises";
 import type { Interval, MarketType } from "../market.js";
+import { kindOf, PRICE_KIND_SPECS, restPathOf, type PriceKind } from "../price-kinds.js";
 import { systemClock, type Clock } from "../clock.js";
 import type { Deadline } from "../deadline.js";
 import { UnknownSymbolError, UpstreamBannedError, UpstreamUnavailableError } from "../errors.js";
@@ -86,6 +87,8 @@ export interface BinanceClient {
 export interface KlinesQuery {
   symbol: string;
   interval: Interval;
+  /** The kind of candles (absent: trade candles); mark, index and premium are futures' only. */
+  price?: PriceKind;
   /** Epoch ms, inclusive. */
   startTime?: number;
   /** Epoch ms, inclusive. */
@@ -354,9 +357,11 @@ export function createBinanceClient(options: BinanceClientOptions = {}): Binance
       const path = market === "spot" ? "/api/v3/exchangeInfo" : "/fapi/v1/exchangeInfo";
       return (await request(market, path, {}, MAX_BODY_BYTES.exchangeInfo, options)).body;
     },
-    async klines(market, query, options) {
-      const path = market === "spot" ? "/api/v3/klines" : "/fapi/v1/klines";
-      const query_ = { limit: KLINES_PAGE_LIMIT[market], ...query };
+    async klines(market, { price, symbol, ...rest }, options) {
+      const kind = kindOf({ price });
+      const path = restPathOf(kind, market);
+      if (path === null) throw new Error(`Binance ${market} has no ${kind} candles`);
+      const query_ = { limit: KLINES_PAGE_LIMIT[market], [PRICE_KIND_SPECS[kind].symbolParam]: symbol, ...rest };
       const { body, headers } = await request(market, path, query_, MAX_BODY_BYTES.klines, options);
       const date = Date.parse(headers.get("date") ?? "");
       return { klines: toKlines(body, `Binance ${market} ${path}`), exchangeTimeMs: Number.isNaN(date) ? null : date };

@@ -173,6 +173,24 @@ describe.each(MARKETS.flatMap((market) => ACCESS.map((access) => ({ market, acce
       expect(viaService.at(-1)).toEqual(viaBinance.at(-1));
     });
 
+    if (market.name !== "spot") {
+      it.each(["mark", "index", "premiumIndex"])("pages three months of 1h %s-price candles ({price}) into what it gets from Binance, and again from the cache alone", async (price) => {
+        const app = await service(market, access);
+        const priced = (exchange: Exchange) => exchange.fetchOHLCV(market.symbol, "1h", since, undefined, { paginate: true, until, price });
+
+        const viaService = await priced(app.ccxt);
+        const viaBinance = await direct(market, priced);
+
+        expect(viaBinance.length).toBeGreaterThan(2000);
+        opensOf(viaBinance, HOUR);
+        expect(viaService).toEqual(viaBinance);
+
+        standIn.reset();
+        expect(await priced(app.ccxt)).toEqual(viaBinance);
+        expect(standIn.served).toEqual([]);
+      });
+    }
+
     it.each([
       { interval: "1h", limit: 50, step: HOUR, lastOpen: Date.parse("2024-06-15T12:00:00.000Z") },
       { interval: "1m", limit: 1000, step: MINUTE, lastOpen: Date.parse("2024-06-15T12:30:00.000Z") },

@@ -18,9 +18,18 @@ const refusal = (market: MarketType, params: Record<string, string>) => {
 describe("klinesQueryOf", () => {
   it("reads Binance's parameters, with Binance's default limit", () => {
     expect(query("spot", { symbol: "BTCUSDT", interval: "1h", startTime: "1704067200000" })).toEqual({
-      symbol: "BTCUSDT", interval: "1h", startTime: 1704067200000, endTime: null, limit: 500,
+      symbol: "BTCUSDT", interval: "1h", price: "trade", startTime: 1704067200000, endTime: null, limit: 500,
     });
     expect(query("futures", { symbol: "BTCUSDT", interval: "1M", endTime: "1704067200000", limit: "1500" })).toMatchObject({ endTime: 1704067200000, limit: 1500 });
+  });
+
+  it("reads index candles' pair where the other kinds read symbol, and refuses its absence by that name", () => {
+    const params = new URLSearchParams({ pair: "BTCUSDT", interval: "1h" });
+    expect(klinesQueryOf("futures", params, "index")).toMatchObject({ symbol: "BTCUSDT", price: "index" });
+    expect(() => klinesQueryOf("futures", new URLSearchParams({ symbol: "BTCUSDT", interval: "1h" }), "index")).toThrow(
+      "Mandatory parameter 'pair' was not sent, was empty/null, or malformed.",
+    );
+    expect(klinesQueryOf("futures", new URLSearchParams({ symbol: "BTCUSDT", interval: "1h" }), "mark")).toMatchObject({ symbol: "BTCUSDT", price: "mark" });
   });
 
   it("takes spot's timestamps in microseconds, as Binance does", () => {

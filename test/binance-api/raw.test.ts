@@ -413,3 +413,51 @@ describe.each([SPOT, FUTURES])("$name klines: what a request may spend, and Bina
     expect(standIn.served).toEqual([]);
   });
 });
+
+describe.each([
+  { path: "/fapi/v1/markPriceKlines", param: "symbol" },
+  { path: "/fapi/v1/indexPriceKlines", param: "pair" },
+  { path: "/fapi/v1/premiumIndexKlines", param: "symbol" },
+])("$path, byte for byte Binance's", ({ path, param }) => {
+  let service: ServedApp;
+  beforeAll(async () => {
+    service = await startService();
+  });
+
+  it.each<Query>([
+    { interval: "1h", startTime: ms("2024-02-28T00:00:00Z"), limit: 100 },
+    { interval: "1h", endTime: ms("2024-04-01T05:00:00Z"), limit: 48 },
+    { interval: "1d", startTime: ms("2024-01-01T00:00:00Z"), endTime: ms("2024-05-31T00:00:00Z") },
+    { interval: "1m", startTime: ms("2024-03-31T23:00:00Z"), limit: 1500 },
+  ])("%o, then again from the cache alone", async (range) => {
+    const query = { [param]: "ETHUSDT", ...range };
+    const expected = await binance(path, query);
+    expect(expected.res.status, expected.text).toBe(200);
+
+    const first = await ask(service.url, path, query);
+    expect(first.res.status, first.text).toBe(200);
+    expectJson(first.res);
+    expect(first.text).toBe(expected.text);
+
+    standIn.reset();
+    const again = await ask(service.url, path, query);
+    expect(again.text).toBe(expected.text);
+    expect(again.res.headers.get("X-Upstream-Requests")).toBe("0");
+    expect(standIn.served).toEqual([]);
+  });
+
+  it("a range reaching now ends with Binance's candle still forming", async () => {
+    const query = { [param]: "BTCUSDT", interval: "1m", startTime: NOW - 3_600_000 };
+    const expected = await binance(path, query);
+    const answer = await ask(service.url, path, query);
+    expect(answer.res.status, answer.text).toBe(200);
+    expect(answer.text).toBe(expected.text);
+    expect((JSON.parse(answer.text) as unknown[][]).at(-1)?.[0]).toBe(ms("2024-06-15T12:30:00Z"));
+  });
+
+  it(`without ${param}: 400, -1102 naming it`, async () => {
+    const answer = await ask(service.url, path, { interval: "1h", limit: 10 });
+    expectBinanceError(answer, 400, -1102);
+    expect(answer.text).toContain(`'${param}'`);
+  });
+});

@@ -139,4 +139,27 @@ describe("the coverage picture and the candle chart in Chromium", () => {
       await service.close();
     }
   });
+
+  it("shows a futures price kind's months as a series of its own, and charts a mark-price month's candles", async () => {
+    const service = await startService({ binanceUrl: standIn.url, now: NOW });
+    try {
+      const url = `${service.url}/api/v1/klines?symbol=BTCUSDT&interval=1h&start_date=2021-03-01&end_date=2021-03-31&market_type=futures&price=mark`;
+      expect((await fetch(url, { headers: service.auth })).status).toBe(200);
+
+      const { page } = await openPage(context, service);
+      expect(await statesOf(page, "BTCUSDT/1h/futures/read_through_mark")).toEqual(["2021-03:held"]);
+      const march = page.locator('#coverage-table tr[data-series="BTCUSDT/1h/futures/read_through_mark"] [data-month="2021-03"]');
+      expect(await march.getAttribute("title")).toContain("BTCUSDT 1h futures, mark price, read-through, 2021-03: held");
+
+      await march.click();
+      const chart = page.locator("#chart");
+      await expect.poll(() => chart.getAttribute("data-state")).toBe("drawn");
+      expect(await text(page, "#chart-title")).toBe("BTCUSDT 1h 2021-03 (futures, mark price), read through");
+      expect(await chart.getAttribute("data-candles")).toBe(String(31 * 24 - 4));
+      await expect.poll(() => colouredPixels(page)).toBeGreaterThan(500);
+      await page.close();
+    } finally {
+      await service.close();
+    }
+  });
 });

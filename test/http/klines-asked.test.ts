@@ -63,6 +63,27 @@ describe("GET /api/v1/klines on a read-only store, filled by asking", () => {
     expect(fill.readOnly.writes).toEqual([]);
   });
 
+  it("asks the fill for a price kind's range with its kind, and serves it as the inline read-through does", async () => {
+    const query = { ...Q1, market_type: "futures", price: "mark" };
+    const inline = testApp({ binanceUrl: standIn.url, now: NOW });
+    const expected = await (await inline.app.request(klinesUrl(query))).text();
+    standIn.reset();
+    const { app, fill } = asked();
+
+    const cold = await app.request(klinesUrl(query));
+
+    expect(cold.status).toBe(200);
+    expect(await cold.text()).toBe(expected);
+    expect(fill.asked).toEqual([{ symbol: "BTCUSDT", interval: "1h", start_date: "2026-01-01", end_date: "2026-03-31", market_type: "futures", price: "mark" }]);
+    expect(fill.readOnly.writes).toEqual([]);
+    expect(standIn.requests["/fapi/v1/markPriceKlines"]).toBeGreaterThan(0);
+    expect(standIn.requests["/fapi/v1/klines"]).toBeUndefined();
+
+    const warm = await app.request(klinesUrl(query));
+    expect(warm.headers.get("X-Cache")).toBe("HIT");
+    expect(fill.asked).toHaveLength(1);
+  });
+
   it("answers the fill's own errors as they are: a symbol Binance does not list is the same 4xx", async () => {
     const query = { ...Q1, symbol: "NOPEUSDT", format: "json" };
     const inline = await testApp({ binanceUrl: standIn.url, now: NOW }).app.request(klinesUrl(query));

@@ -144,16 +144,24 @@ export function createChartPanel() {
       void draw(ticket, entry.interval, urlOf("readData", { symbol, interval, start_date, end_date, market_type }));
     },
     /** A month of a series read through the klines endpoint (cut to its first days past CHART_MAX_CANDLES). */
-    showMonth(series: Series, month: string): void {
+    showMonth(series: Series, month: string, price: string | null = "trade"): void {
       if (!isInterval(series.interval)) return;
       const range = chartableRange(series.interval, monthMs(month), monthMs(month, 1));
-      const title = `${series.symbol} ${series.interval} ${month} (${series.market_type}), read through`;
+      const kind = price && price !== "trade" ? `, ${price} price` : "";
+      const title = `${series.symbol} ${series.interval} ${month} (${series.market_type}${kind}), read through`;
       const note = range.cut
         ? `Its first days, ${range.start_date} to ${range.end_date}: the chart draws at most ${CHART_MAX_CANDLES.toLocaleString("en-US")} candles.`
         : `${range.start_date} to ${range.end_date}, as GET /api/v1/klines answers it.`;
       const ticket = open(title, note);
       const { start_date, end_date } = range;
-      const query = { symbol: series.symbol, interval: series.interval, start_date, end_date, market_type: series.market_type };
+      const query = {
+        symbol: series.symbol,
+        interval: series.interval,
+        start_date,
+        end_date,
+        market_type: series.market_type,
+        ...(price && price !== "trade" ? { price } : {}),
+      };
       void draw(ticket, series.interval, urlOf("klines", query));
     },
   };

@@ -11,17 +11,25 @@ import { counted } from "./format.js";
 import { axisOf, yearsOf } from "./months.js";
 
 export const SERIES_PAGE_SIZE = 25;
-const SOURCE_LABELS: Record<SeriesCoverage["source"], string> = { datasets: "datasets", read_through: "read-through" };
+/** Each source's label, and the klines `price` its months open as (null: a client's datasets, opened as entries). */
+const SOURCES: Record<SeriesCoverage["source"], { label: string; price: string | null }> = {
+  datasets: { label: "datasets", price: null },
+  read_through: { label: "read-through", price: "trade" },
+  read_through_mark: { label: "mark price, read-through", price: "mark" },
+  read_through_index: { label: "index price, read-through", price: "index" },
+  read_through_premium: { label: "premium index, read-through", price: "premium" },
+};
 const STATE_LABELS: Record<MonthCoverage["state"], string> = { held: "held", partial: "partial", gap: "gap" };
 
 export interface CoverageActions {
-  chartMonth(series: SeriesCoverage, month: string): void;
+  /** A read-through month's candles; `price` the kind of them (trade, mark, index, premium). */
+  chartMonth(series: SeriesCoverage, month: string, price: string | null): void;
   showSeries(series: SeriesCoverage): void;
 }
 
 /** `BTCUSDT 1h spot, read-through`. */
 const seriesName = (series: SeriesCoverage) =>
-  `${series.symbol} ${series.interval} ${series.market_type}, ${SOURCE_LABELS[series.source]}`;
+  `${series.symbol} ${series.interval} ${series.market_type}, ${SOURCES[series.source].label}`;
 
 function monthTitle(series: SeriesCoverage, month: MonthCoverage): string {
   const days = month.state === "gap" ? "nothing held" : `${month.days_held} of ${month.days} days held`;
@@ -44,7 +52,7 @@ export function createCoverage(filters: () => Filters, actions: CoverageActions)
     }
     const open = element("button", { className: `cov ${month.state}${mark}`, attrs: { type: "button", ...attrs } });
     open.addEventListener("click", () =>
-      series.source === "read_through" ? actions.chartMonth(series, month.month) : actions.showSeries(series),
+      SOURCES[series.source].price !== null ? actions.chartMonth(series, month.month, SOURCES[series.source].price) : actions.showSeries(series),
     );
     td.append(open);
     return td;

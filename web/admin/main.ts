@@ -43,7 +43,7 @@ const chart = createChartPanel();
 const writes = createWrites(tokenRequired, () => refresh(), setBusy);
 const entries = createEntries(readFilters, { chart: (entry) => chart.showEntry(entry), remove: (entry) => void writes.deleteEntry(entry) });
 const coverage = createCoverage(readFilters, {
-  chartMonth: (series, month) => chart.showMonth(series, month),
+  chartMonth: (series, month, price) => chart.showMonth(series, month, price),
   showSeries: (series) => {
     setFilters({ symbol: series.symbol, interval: series.interval, market_type: series.market_type });
     void reloadFiltered().then(() => byId("details").scrollIntoView({ block: "start" }));

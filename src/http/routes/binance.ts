@@ -3,6 +3,7 @@ import { BINANCE_CODES as CODE, BINANCE_MESSAGES as MSG, BinanceRequestError } f
 import { klinesQueryOf } from "../../binance-api/query.js";
 import { deadlineIn } from "../../deadline.js";
 import type { MarketType } from "../../market.js";
+import type { PriceKind } from "../../price-kinds.js";
 import type { ExchangeInfo } from "../../symbols/exchange-info.js";
 import type { Handlers, RouteChain } from "../app.js";
 import { binanceRefusalOf } from "../binance-errors.js";
@@ -26,6 +27,9 @@ export function binanceApi(deps: Deps): Handlers {
   return {
     spotKlines: chain((c) => klines(c, "spot")),
     futuresKlines: chain((c) => klines(c, "futures")),
+    futuresMarkPriceKlines: chain((c) => klines(c, "futures", "mark")),
+    futuresIndexPriceKlines: chain((c) => klines(c, "futures", "index")),
+    futuresPremiumIndexKlines: chain((c) => klines(c, "futures", "premium")),
     spotExchangeInfo: chain((c) => exchangeInfo(c, "spot")),
     futuresExchangeInfo: chain((c) => exchangeInfo(c, "futures")),
     spotTime: chain(time),
@@ -34,12 +38,12 @@ export function binanceApi(deps: Deps): Handlers {
     futuresPing: chain(ping),
   };
 
-  async function klines(c: Context<AppEnv>, market: MarketType): Promise<Response> {
-    const query = klinesQueryOf(market, new URL(c.req.url).searchParams);
+  async function klines(c: Context<AppEnv>, market: MarketType, price: PriceKind = "trade"): Promise<Response> {
+    const query = klinesQueryOf(market, new URL(c.req.url).searchParams, price);
     const lambda = c.env?.lambdaContext;
     const budgetMs = lambda ? lambda.getRemainingTimeInMillis() - LAMBDA_MARGIN_MS : deps.klinesDeadlineMs;
     const answer = await deps.binanceKlines.answer(market, query, { deadline: deadlineIn(deps.clock, budgetMs), spend: spendOf(c, deps.access) });
-    for (const result of answer.results) countKlines(deps.counters, market, outcomeOf(result), result);
+    for (const result of answer.results) countKlines(deps.counters, market, outcomeOf(result), result, price);
     const outcome = answer.results.some((result) => outcomeOf(result) !== "hit") ? "MISS" : "HIT";
     c.set("cacheOutcome", outcome === "HIT" ? "hit" : "absent");
     c.header("X-Cache", outcome);

@@ -7,7 +7,8 @@ import { rangeFormOf } from "../../klines/range-forms.js";
 import type { KlinesResult, PartitionSource } from "../../klines/service.js";
 import { readChunks } from "../../cache/entries/reads.js";
 import { loadColumnar } from "../../formats/lazy.js";
-import { datasetName, type DatasetId } from "../../market.js";
+import { datasetName } from "../../market.js";
+import { kindOf, type SeriesId } from "../../price-kinds.js";
 import type { RouteChain } from "../app.js";
 import { answerSource } from "../answer/answer.js";
 import { rowsJsonOfChunks, sizeOf } from "../answer/chunks.js";
@@ -20,7 +21,7 @@ import { compressAnswers } from "../middleware/compress.js";
 import { LAMBDA_MARGIN_MS } from "../request-deadline.js";
 import { cacheControlOfRange, entityTagOfParts } from "../revalidation.js";
 import { streamOf } from "../stream.js";
-import { datasetFromQuery, wantedFormat } from "../validation.js";
+import { seriesFromQuery, wantedFormat } from "../validation.js";
 
 /** GET klines: the closed candles of any range, read through the month partitions. */
 export function klines(
@@ -34,7 +35,7 @@ export function klines(
   const shared = deps.access.readToken === undefined;
 
   async function answer(c: Context<AppEnv>): Promise<Response> {
-    const id = datasetFromQuery(c);
+    const id = seriesFromQuery(c);
     const format = wantedFormat(c);
     const lambda = c.env?.lambdaContext;
     const budgetMs = lambda ? lambda.getRemainingTimeInMillis() - LAMBDA_MARGIN_MS : deps.klinesDeadlineMs;
@@ -42,17 +43,17 @@ export function klines(
     // Counting never waits: the drivers never reject, and an answer is not held up by a slow counter store.
     const result = await klines.get(id, { deadline, spend: spendOf(c, deps.access) }).catch((error: unknown) => {
       const requests = error instanceof AppError ? Number(error.details?.upstream_requests ?? 0) : 0;
-      if (requests > 0) void counters.increment(klinesUpstreamRequestsKey(id.market_type), requests);
+      if (requests > 0) void counters.increment(klinesUpstreamRequestsKey(id.market_type, kindOf(id)), requests);
       throw error;
     });
     const outcome = describeOutcome(c, result);
-    countKlines(counters, id.market_type, outcome, result);
+    countKlines(counters, id.market_type, outcome, result, kindOf(id));
     const settled = !result.coverage.reachesNow && result.coverage.gaps.every((gap) => gap.final);
     // The metas are all it takes to tag the answer: a client whose copy is current gets 304 and no CSV is read.
     let chunks: Promise<Uint8Array[]> | null = null;
     const csv = () => (chunks ??= klines.csvChunksOf(result, { deadline }));
     const source: CsvBackedSource = {
-      name: datasetName(id),
+      name: id.price ? `${datasetName(id)}_${id.price}` : datasetName(id),
       tagOf: (representation) => entityTagOfRange(result, representation),
       cacheControl: cacheControlOfRange(settled, shared),
       estimatedCsvBytes: estimatedCsvBytes(result),
@@ -86,7 +87,7 @@ export function klines(
    * Too big to answer inline (Lambda answers at most 6 MB): short-lived URLs of the partitions' CSVs, in order, for
    * the client to read and trim to [from, to). Partitions without rows are left out.
    */
-  async function partsAnswer(c: Context<AppEnv>, id: DatasetId, result: KlinesResult): Promise<Response> {
+  async function partsAnswer(c: Context<AppEnv>, id: SeriesId, result: KlinesResult): Promise<Response> {
     const stored = result.partitions.filter((part) => part.meta && part.meta.rows > 0);
     const parts = await Promise.all(
       stored.map(async ({ partition, meta }) => {
@@ -120,7 +121,7 @@ function entityTagOfRange(result: KlinesResult, format: string): string {
 }
 
 /** What every answer says of itself; timestamps in the form of its rows (ISO in JSON, the CSV's form in parts). */
-function answerFields(id: DatasetId, result: KlinesResult, time: (ms: number) => string) {
+function answerFields(id: SeriesId, result: KlinesResult, time: (ms: number) => string) {
   return {
     ...id,
     from: time(result.range.startMs),

@@ -14,6 +14,7 @@ import { measureBundles, type BundleFigures } from "./bundles.js";
 import { startClient, type BenchClient, type LoadResult, type TimedRequest } from "./client.js";
 import { startDriver, type DriverName } from "./driver.js";
 import { send } from "./http-client.js";
+import { binanceApiRows, measureBinanceApi, type BinanceApiFigures } from "./binance-api.js";
 import { klinesCsv } from "./klines.js";
 import { boundedReadsRows, measureBoundedReads, type BoundedReadFigures } from "./bounded-reads.js";
 import { measureFormats, type FormatFigures } from "./formats.js";
@@ -94,6 +95,7 @@ async function main(): Promise<void> {
   let formats: FormatFigures[];
   let writes: WriteFigures;
   let boundedReads: BoundedReadFigures;
+  let binanceApi: BinanceApiFigures;
   try {
     transportFloorMs = await rawTransferMs(client, bigCsv);
     for (const name of ["fs", "s3"] as const) {
@@ -116,6 +118,8 @@ async function main(): Promise<void> {
     log("klines: 1h candles of 2024, warm, as Parquet from the months' kept forms");
     const hourly = { startDate: "2024-01-01", endDate: "2024-12-31", warmRuns: SIZES.runs, source: "rest" as const, latencyMs: 0 };
     keptForms.push(await measureReadThrough(client, { ...hourly, interval: "1h", columnar: true }));
+    log("Binance's shape: a warm /api/v3/klines page of 1000 1m candles, and the month partition it is cut from");
+    binanceApi = await measureBinanceApi(client, SIZES.runs);
   } finally {
     await Promise.all([moto.stop(), client.close()]);
     rmSync(files, { recursive: true, force: true });
@@ -141,6 +145,7 @@ async function main(): Promise<void> {
     formats,
     writes,
     boundedReads,
+    binanceApi,
     bundles,
   };
   writeFileSync(join(ROOT, "bench", "results.json"), JSON.stringify(results, null, 2) + "\n");
@@ -150,6 +155,7 @@ async function main(): Promise<void> {
   console.log(formatsTable(formats, SIZES.bigRows));
   console.log(writesTable(writes, SIZES.bigRows));
   console.log(`\n${markdown(boundedReadsRows(boundedReads))}\n`);
+  console.log(`\n${markdown(binanceApiRows(binanceApi))}\n`);
   log("wrote bench/results.json");
 }
 

@@ -158,6 +158,28 @@ describe("rowsInRange", () => {
     expect(rows[0]).toMatch(/^2025-03-10 00:00:00,/);
     expect(rows.at(-1)).toMatch(/^2025-03-11 23:00:00,/);
   });
+
+  it("finds the same rows as reading every line would, for any range, with holes in the partition", () => {
+    // Hours with stretches missing, so line offsets and times do not line up.
+    const opens = Array.from({ length: 744 }, (_, hour) => MARCH.startMs + hour * 3_600_000).filter((open, at) => at % 7 !== 3 && (at < 100 || at > 130));
+    const holed = extendPartition(null, fetched(opens.map((open) => hourly(open, 1)[0] as NonNullable<ReturnType<typeof hourly>[number]>))).csv;
+    const lines = new TextDecoder().decode(holed).trimEnd().split("\n").slice(1);
+    const byReading = (range: { startMs: number; endMs: number }) =>
+      lines.filter((line) => {
+        const open = Date.parse(`${line.slice(0, 19).replace(" ", "T")}Z`);
+        return open >= range.startMs && open < range.endMs;
+      });
+    const edges = [MARCH.startMs - 86_400_000, MARCH.startMs, ...opens.filter((_, at) => at % 37 === 0), opens[104] as number, MARCH.endMs, MARCH.endMs + 86_400_000];
+    for (const startMs of edges) {
+      for (const endMs of edges.filter((edge) => edge > startMs)) {
+        for (const shift of [0, 1, 1_799_999]) {
+          const range = { startMs: startMs + shift, endMs: endMs + shift };
+          const found = new TextDecoder().decode(rowsInRange(holed, MARCH, range)).trimEnd();
+          expect(found === "" ? [] : found.split("\n"), JSON.stringify(range)).toEqual(byReading(range));
+        }
+      }
+    }
+  });
 });
 
 describe("coverageOf", () => {

@@ -158,15 +158,73 @@ export function hasUnprovenHole(interval: Interval, partition: Partition, state:
   return nextOpen(interval, state.resumeFromMs) <= Math.min(partition.endMs, cutoffMs);
 }
 
-/** The rows of a partition's CSV whose open time lies in the range, header left out: a view, not a copy. */
-export function rowsInRange(csv: Uint8Array, partition: Range, range: Range): Uint8Array {
-  const bytes = Buffer.from(csv.buffer, csv.byteOffset, csv.byteLength);
-  const bodyStart = bytes.indexOf(0x0a) + 1;
-  if (bodyStart === 0) return bytes.subarray(0, 0);
+/**
+ * The rows of a partition's CSV whose open time lies in the range, header left out, as one piece of whole lines: a
+ * view when they lie in one of the CSV's chunks (the whole CSV given as one), else a copy of those rows alone, never
+ * of the rest of the partition.
+ */
+export function rowsInRange(csv: Uint8Array | readonly Uint8Array[], partition: Range, range: Range): Uint8Array {
+  const bytes = chunkedBytes(csv instanceof Uint8Array ? [csv] : csv);
+  const bodyStart = bytes.indexOf(0x0a, 0) + 1;
+  if (bodyStart === 0) return new Uint8Array(0);
   const whole = range.startMs <= partition.startMs && partition.endMs <= range.endMs;
-  if (whole) return bytes.subarray(bodyStart);
-  const startAt = firstLineFrom(bytes, bodyStart, range.startMs);
-  return bytes.subarray(startAt, firstLineFrom(bytes, startAt, range.endMs));
+  const startAt = whole ? bodyStart : firstLineFrom(bytes, bodyStart, range.startMs);
+  return bytes.slice(startAt, whole ? bytes.length : firstLineFrom(bytes, startAt, range.endMs));
+}
+
+/** A CSV's bytes as its chunks hold them, read as if they were one buffer (no copy until a slice needs one). */
+interface ChunkedBytes {
+  length: number;
+  /** The offset of the first `byte` at or after `from`; -1 when none. */
+  indexOf(byte: number, from: number): number;
+  latin1(from: number, to: number): string;
+  /** [from, to): a view when inside one chunk, else a copy of those bytes alone. */
+  slice(from: number, to: number): Uint8Array;
+}
+
+function chunkedBytes(chunks: readonly Uint8Array[]): ChunkedBytes {
+  const buffers = chunks.filter((chunk) => chunk.byteLength > 0).map((chunk) => Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+  const starts: number[] = [];
+  let length = 0;
+  for (const buffer of buffers) {
+    starts.push(length);
+    length += buffer.length;
+  }
+  /** The index of the chunk holding offset `at` (< length). */
+  const chunkAt = (at: number) => {
+    let lo = 0;
+    let hi = buffers.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if ((starts[mid] as number) <= at) lo = mid;
+      else hi = mid - 1;
+    }
+    return lo;
+  };
+  const slice = (from: number, to: number): Uint8Array => {
+    if (to <= from) return new Uint8Array(0);
+    const first = chunkAt(from);
+    const last = chunkAt(to - 1);
+    const pieces = buffers.slice(first, last + 1).map((buffer, at) => {
+      const offset = starts[first + at] as number;
+      return buffer.subarray(Math.max(0, from - offset), Math.min(buffer.length, to - offset));
+    });
+    return pieces.length === 1 ? (pieces[0] as Buffer) : Buffer.concat(pieces);
+  };
+  return {
+    length,
+    indexOf(byte, from) {
+      if (from >= length) return -1;
+      for (let at = chunkAt(from); at < buffers.length; at++) {
+        const offset = starts[at] as number;
+        const found = (buffers[at] as Buffer).indexOf(byte, Math.max(0, from - offset));
+        if (found !== -1) return offset + found;
+      }
+      return -1;
+    },
+    latin1: (from, to) => Buffer.from(slice(from, to)).toString("latin1"),
+    slice,
+  };
 }
 
 /**
@@ -174,14 +232,14 @@ export function rowsInRange(csv: Uint8Array, partition: Range, range: Range): Ui
  * when none. A partition's lines are in strictly increasing time (its only writer, the read-through, writes them so),
  * so this is a binary search over byte offsets: a month of 1m candles is about 16 reads of a timestamp, not 43,200.
  */
-function firstLineFrom(bytes: Buffer, from: number, ms: number): number {
+function firstLineFrom(bytes: ChunkedBytes, from: number, ms: number): number {
   const lineAfter = (at: number) => {
     const newline = bytes.indexOf(0x0a, at);
     return newline === -1 ? bytes.length : newline + 1;
   };
   const timeAt = (at: number) => {
     const comma = bytes.indexOf(0x2c, at);
-    return parseTimestamp(bytes.toString("latin1", at, comma === -1 ? bytes.length : comma)) ?? Number.NEGATIVE_INFINITY;
+    return parseTimestamp(bytes.latin1(at, comma === -1 ? bytes.length : comma)) ?? Number.NEGATIVE_INFINITY;
   };
   // The answer is a line start in [lo, hi]; lo is a line start, hi the end or a line start at or after `ms`.
   let lo = from;

@@ -75,15 +75,18 @@ export function createPartitionReads(options: { cache: Pick<DataCache, "lookup" 
       return csv.hit ? { meta: found.meta, state, csv: Buffer.concat(csv.csv), checkedAtMs } : null;
     },
 
-    /** The CSV of a served partition: the bytes in hand, or read from the cache and proven against its meta. */
-    async csvOf(part: ServedPartition, signal?: AbortSignal): Promise<Uint8Array> {
-      if (part.csv || !part.meta) return part.csv ?? new Uint8Array(0);
+    /**
+     * The CSV of a served partition, as chunks: the bytes in hand, or read from the cache and proven against its
+     * meta (not joined: an answer cuts its rows from them).
+     */
+    async csvOf(part: ServedPartition, signal?: AbortSignal): Promise<readonly Uint8Array[]> {
+      if (part.csv || !part.meta) return [part.csv ?? new Uint8Array(0)];
       const found = await cache.readCsv(entryOfPartition(part.partition), { meta: part.meta, signal });
       if (!found.hit) {
         const month = part.partition.id.start_date;
         throw new StorageUnavailableError(`The cache entry of ${month} changed while it was being read; ask again`);
       }
-      return Buffer.concat(found.csv);
+      return found.csv;
     },
   };
 }

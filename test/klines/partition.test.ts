@@ -169,6 +169,7 @@ describe("rowsInRange", () => {
         const open = Date.parse(`${line.slice(0, 19).replace(" ", "T")}Z`);
         return open >= range.startMs && open < range.endMs;
       });
+    const chunked = [7, 61, 4096].map((size) => [size, Array.from({ length: Math.ceil(holed.length / size) }, (_, at) => holed.subarray(at * size, (at + 1) * size))] as const);
     const edges = [MARCH.startMs - 86_400_000, MARCH.startMs, ...opens.filter((_, at) => at % 37 === 0), opens[104] as number, MARCH.endMs, MARCH.endMs + 86_400_000];
     for (const startMs of edges) {
       for (const endMs of edges.filter((edge) => edge > startMs)) {
@@ -176,6 +177,10 @@ describe("rowsInRange", () => {
           const range = { startMs: startMs + shift, endMs: endMs + shift };
           const found = new TextDecoder().decode(rowsInRange(holed, MARCH, range)).trimEnd();
           expect(found === "" ? [] : found.split("\n"), JSON.stringify(range)).toEqual(byReading(range));
+          // The same from the CSV in chunks cut anywhere (inside a timestamp, a line end, a comma).
+          for (const [size, pieces] of chunked) {
+            expect(new TextDecoder().decode(rowsInRange(pieces, MARCH, range)).trimEnd(), `${size}-byte chunks, ${JSON.stringify(range)}`).toBe(found);
+          }
         }
       }
     }

@@ -13,8 +13,8 @@ import { partitionsOf } from "../src/klines/plan.js";
 import { silentLog } from "../src/log.js";
 import { createFsStore } from "../src/storage/fs.js";
 import { startBinanceStandIn } from "../test/support/binance-standin.js";
-import type { BenchClient } from "./client.js";
-import { medianMs, medianRun } from "./stats.js";
+import { medianGet, type BenchClient } from "./client.js";
+import { medianMs } from "./stats.js";
 
 export interface BinanceApiFigures {
   /** What was asked: a ccxt-sized page of 1m candles from the middle of a month the cache holds. */
@@ -54,20 +54,10 @@ export async function measureBinanceApi(client: BenchClient, runs: number): Prom
     await filled.arrayBuffer();
 
     const page = new URLSearchParams({ symbol: "BTCUSDT", interval: "1m", startTime: String(Date.parse("2024-03-15T07:00:00Z")), limit: "1000" });
-    const time = async (url: string) => {
-      let bytes = 0;
-      const ms = await medianRun(runs, async () => {
-        const answer = await client.time({ url });
-        if (answer.status !== 200) throw new Error(`${url} answered ${answer.status}`);
-        bytes = answer.sizeBytes;
-        return answer.ms;
-      });
-      return { ms, bytes };
-    };
     const before = Object.values(binance.requests).reduce((sum, count) => sum + count, 0);
-    const warm = await time(`${base}/api/v3/klines?${page}`);
+    const warm = await medianGet(client, `${base}/api/v3/klines?${page}`, runs);
     const upstream = Object.values(binance.requests).reduce((sum, count) => sum + count, 0) - before;
-    const direct = await time(`${binance.url}/api/v3/klines?${page}`);
+    const direct = await medianGet(client, `${binance.url}/api/v3/klines?${page}`, runs);
 
     const store = createFsStore({ baseDir: dir });
     const [partition] = partitionsOf({ symbol: "BTCUSDT", interval: "1m", start_date: MONTH.start, end_date: MONTH.end, market_type: "spot" }, Date.now());

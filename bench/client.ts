@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import { Agent } from "node:http";
 import { fileURLToPath } from "node:url";
 import { send } from "./http-client.js";
-import { percentile } from "./stats.js";
+import { medianRun, percentile } from "./stats.js";
 
 export interface TimedRequest {
   url: string;
@@ -76,6 +76,18 @@ export function startClient() {
 }
 
 export type BenchClient = ReturnType<typeof startClient>;
+
+/** The median time of a GET of `url` timed in the client process (after a warm-up), and its size; anything but 200 stops the benchmark. */
+export async function medianGet(client: BenchClient, url: string, runs: number): Promise<{ ms: number; bytes: number }> {
+  let bytes = 0;
+  const ms = await medianRun(runs, async () => {
+    const answer = await client.time({ url });
+    if (answer.status !== 200) throw new Error(`${url} answered ${answer.status}`);
+    bytes = answer.sizeBytes;
+    return answer.ms;
+  });
+  return { ms, bytes };
+}
 
 const bodies = new Map<string, Buffer>();
 

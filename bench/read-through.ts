@@ -8,7 +8,7 @@ import { createDeps } from "../src/app/deps.js";
 import { createApp } from "../src/http/all-routes.js";
 import { silentLog } from "../src/log.js";
 import { startBinanceStandIn } from "../test/support/binance-standin.js";
-import type { BenchClient } from "./client.js";
+import { medianGet, type BenchClient } from "./client.js";
 import { medianRun } from "./stats.js";
 
 export interface ReadThroughFigures {
@@ -113,18 +113,8 @@ async function measureParquet(
   const put = await fetch(entry, { method: "PUT", body: csv, headers: { "Content-Type": "text/csv" } });
   if (put.status !== 201) throw new Error(`PUT of the range as an entry answered ${put.status}`);
   await deps.deriver.idle();
-  const timed = async (url: string) => {
-    let bytes = 0;
-    const ms = await medianRun(runs, async () => {
-      const answer = await client.time({ url });
-      if (answer.status !== 200) throw new Error(`${url} answered ${answer.status}`);
-      bytes = answer.sizeBytes;
-      return answer.ms;
-    });
-    return { ms, bytes };
-  };
-  const range = await timed(klinesUrl.replace("format=csv", "format=parquet"));
-  const kept = await timed(`${entry}&format=parquet`);
+  const range = await medianGet(client, klinesUrl.replace("format=csv", "format=parquet"), runs);
+  const kept = await medianGet(client, `${entry}&format=parquet`, runs);
   return { warmMs: range.ms, keptReadMs: kept.ms, bytes: range.bytes, keptBytes: kept.bytes };
 }
 

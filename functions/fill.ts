@@ -1,8 +1,9 @@
-import { fill } from "../src/klines/fill.js";
-import { invokedFunction, lambdaFillKlines } from "../src/app/lambda.js";
+import { fillAsked } from "../src/jobs/fill.js";
+import { invokedFunction, lambdaFillFunding, lambdaFillKlines } from "../src/app/lambda.js";
 
 /**
- * Invoked by the klines function (which only reads) with a range's dataset id: fetches the partitions the range
- * lacks from Binance, stores them, and answers how far it got. The one writer of the read-through's partitions.
+ * Invoked by the klines and binance functions (which only read) with a range: a klines dataset id, or a funding
+ * range. Fetches the months the range lacks from Binance, stores them, and answers how far it got. The one writer of
+ * the read-through's entries.
  */
-export const handler = invokedFunction((payload, deadline) => fill(lambdaFillKlines(), payload, deadline));
+export const handler = invokedFunction((payload, deadline) => fillAsked({ klines: lambdaFillKlines, funding: lambdaFillFunding }, payload, deadline));

@@ -32,7 +32,8 @@ export function isCalendarDate(text: string): boolean {
 export const normalizeSymbol = (symbol: string): string => symbol.toUpperCase();
 export const normalizeMarketType = (market: string): string => market.toLowerCase();
 
-const calendarDate = z.string().check(z.refine(isCalendarDate, "must be a real calendar date written YYYY-MM-DD"));
+/** A date as the dataset id writes it: YYYY-MM-DD, a real calendar date. */
+export const calendarDate = z.string().check(z.refine(isCalendarDate, "must be a real calendar date written YYYY-MM-DD"));
 const normalized = <T extends z.ZodMiniType<unknown, string>>(normalize: (text: string) => string, then: T) =>
   z.pipe(z.pipe(z.string(), z.transform(normalize)), then);
 

@@ -1,4 +1,10 @@
+import { createBinanceFunding } from "../binance-api/funding.js";
 import { createBinanceKlines } from "../binance-api/klines.js";
+import { createFundingFetcher } from "../funding/fetcher.js";
+import { FUNDING_SETTLE_MS } from "../funding/month.js";
+import { createFundingService } from "../funding/service.js";
+import { createFundingReads } from "../funding/store.js";
+import { createAskedFundingSupply, createInlineFundingSupply } from "../funding/supply.js";
 import { createDataCache, type DataCache, type DataCacheOptions } from "../cache/data-cache.js";
 import type { ValidityRule } from "../cache/retention/validity.js";
 import { systemClock, type Clock } from "../clock.js";
@@ -100,6 +106,7 @@ export function assembleDeps(drivers: Drivers, settings: Settings): Deps {
   const deriver = createDeriver({ cache, store, conversions, log });
   const { access, maxBodyBytes, inlineMaxBytes, presignTtlSeconds, klinesDeadlineMs } = settings;
   const klines = klinesOf(drivers, cache, settings);
+  const funding = fundingOf(drivers, cache, settings);
   return {
     store,
     cache,
@@ -108,6 +115,8 @@ export function assembleDeps(drivers: Drivers, settings: Settings): Deps {
     symbols: symbolsOf(drivers, settings),
     klines,
     binanceKlines: binanceKlinesOf(drivers, klines),
+    funding,
+    binanceFunding: binanceFundingOf(drivers, funding),
     clock,
     log,
     conversions,
@@ -189,6 +198,42 @@ export const askingKlinesOf = (
 /** Binance's klines endpoint over the read-through; the candle still forming is asked of Binance itself. */
 export const binanceKlinesOf = (drivers: Pick<Drivers, "binance" | "clock" | "log">, klines: ReturnType<typeof klinesOf>) =>
   createBinanceKlines({ klines, upstream: drivers.binance, clock: drivers.clock, log: drivers.log });
+
+/**
+ * Funding rates read through the cache's month entries: fetched inline (and written) where this process may write;
+ * asked of the fill where it only reads (drivers.askFill: Lambda's klines and binance functions).
+ */
+export const fundingOf = (
+  drivers: Pick<Drivers, "binance" | "leases" | "clock" | "log" | "sleep" | "askFill">,
+  cache: DataCache,
+  settings: Pick<Settings, "klinesRecheckSeconds">,
+) => {
+  if (drivers.askFill) return askingFundingOf({ ...drivers, askFill: drivers.askFill }, cache, settings);
+  const reads = createFundingReads({ cache });
+  const cutoff = createCutoff({ clock: drivers.clock });
+  const supply = createInlineFundingSupply(createFundingFetcher({ ...drivers, cache, reads, cutoff }));
+  return createFundingService({ reads, supply, clock: drivers.clock, cutoffMs: fundingCutoffOf(cutoff), recheckSeconds: settings.klinesRecheckSeconds });
+};
+
+/** The funding read-through of a process that only reads: what the cache lacks is asked of the fill. */
+export const askingFundingOf = (
+  drivers: Pick<Drivers, "clock" | "log"> & Required<Pick<Drivers, "askFill">>,
+  cache: DataCache,
+  settings: Pick<Settings, "klinesRecheckSeconds">,
+) => {
+  const { clock, log, askFill } = drivers;
+  const reads = createFundingReads({ cache });
+  const supply = createAskedFundingSupply({ reads, ask: askFill, clock, log });
+  const cutoffMs = fundingCutoffOf(createCutoff({ clock }));
+  return createFundingService({ reads, supply, clock, cutoffMs, recheckSeconds: settings.klinesRecheckSeconds });
+};
+
+/** The funding records' published line: the futures closed line, less the settling margin of funding. */
+const fundingCutoffOf = (cutoff: ReturnType<typeof createCutoff>) => () => cutoff.of("futures") - FUNDING_SETTLE_MS;
+
+/** Binance's fundingRate endpoint over the funding read-through. */
+export const binanceFundingOf = (drivers: Pick<Drivers, "clock">, funding: ReturnType<typeof fundingOf>) =>
+  createBinanceFunding({ funding, clock: drivers.clock });
 
 /** Everything but the drivers: validity, access, limits. */
 export function settingsOf(config: Config, runtime: Runtime): Settings {

@@ -8,7 +8,9 @@ import { loadConfig, type Config } from "./config.js";
 import type { Counters } from "../counters/types.js";
 import {
   accessOf,
+  askingFundingOf,
   askingKlinesOf,
+  binanceFundingOf,
   binanceKlinesOf,
   cacheOf,
   conversionsOf,
@@ -18,6 +20,7 @@ import {
   createKeyValueStoreOf,
   createLeasesOf,
   createStore,
+  fundingOf,
   klinesOf,
   logAccess,
   settingsOf,
@@ -26,6 +29,7 @@ import {
 import { appOf, type Handlers } from "../http/app.js";
 import type { Access } from "../http/access.js";
 import type { HttpFunctionName } from "../http/route-table.js";
+import type { FundingService } from "../funding/service.js";
 import type { KlinesService } from "../klines/service.js";
 import { createLog, withLogFields, type Log } from "../log.js";
 import type { ObjectStore } from "../storage/types.js";
@@ -66,13 +70,22 @@ export const lambdaSymbols = /* @__PURE__ */ once(
       lambdaServiceSettings(),
     ),
 );
-/** The klines function's read-through: it only reads, and asks the fill function (FILL_FUNCTION_NAME) for what is missing. */
-export const lambdaKlines = /* @__PURE__ */ once((): KlinesService => {
+/** How a function that only reads asks the fill function (FILL_FUNCTION_NAME) for what the cache lacks. */
+const lambdaAskFill = /* @__PURE__ */ once(() => {
   const { fillFunctionName, awsRegion, lambdaEndpoint } = lambdaConfig();
   if (!fillFunctionName) throw new ConfigError("FILL_FUNCTION_NAME must be set for the klines function: it asks the fill function for what the cache lacks");
-  const askFill = createLambdaAskFill({ functionName: fillFunctionName, region: awsRegion, endpoint: lambdaEndpoint });
-  return askingKlinesOf({ leases: lambdaLeases(), clock: systemClock, log: lambdaLog(), askFill }, lambdaCache(), lambdaServiceSettings());
+  return createLambdaAskFill({ functionName: fillFunctionName, region: awsRegion, endpoint: lambdaEndpoint });
 });
+/** The klines function's read-through: it only reads, and asks the fill function for what is missing. */
+export const lambdaKlines = /* @__PURE__ */ once(
+  (): KlinesService => askingKlinesOf({ leases: lambdaLeases(), clock: systemClock, log: lambdaLog(), askFill: lambdaAskFill() }, lambdaCache(), lambdaServiceSettings()),
+);
+/** The funding read-through of the klines and binance functions: it only reads, and asks the fill function too. */
+export const lambdaFunding = /* @__PURE__ */ once(
+  (): FundingService => askingFundingOf({ clock: systemClock, log: lambdaLog(), askFill: lambdaAskFill() }, lambdaCache(), lambdaServiceSettings()),
+);
+/** Binance's fundingRate endpoint over the funding read-through. */
+export const lambdaBinanceFunding = /* @__PURE__ */ once(() => binanceFundingOf({ clock: systemClock }, lambdaFunding()));
 /** The Binance-shaped klines: the klines function's read-through, and Binance itself for the candle still forming. */
 export const lambdaBinanceKlines = /* @__PURE__ */ once(() =>
   binanceKlinesOf({ binance: lambdaBinance(), clock: systemClock, log: lambdaLog() }, lambdaKlines()),
@@ -85,6 +98,12 @@ export const lambdaFillKlines = /* @__PURE__ */ once(
       lambdaCache(),
       lambdaServiceSettings(),
     ),
+);
+
+/** The fill function's funding read-through: it fetches what is missing from Binance and writes it. */
+export const lambdaFillFunding = /* @__PURE__ */ once(
+  (): FundingService =>
+    fundingOf({ binance: lambdaBinance(), leases: lambdaLeases(), clock: systemClock, log: lambdaLog() }, lambdaCache(), lambdaServiceSettings()),
 );
 
 /** What Lambda hands a handler beside the event, as far as it is read here. */

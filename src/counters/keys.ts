@@ -61,6 +61,10 @@ export const binancePausedUntilKey = (market: MarketType) => `binance:${market}:
 /** Counter per minute (expires after two): the request weight all containers spent on a market's API. */
 export const binanceWeightKey = (market: MarketType, minute: number) => `binance:${market}:weight_1m:${minute}`;
 /** Lease: one container fetches a partition (by its cache entry) at a time. */
+/** Counter: a funding answer, by outcome (`metrics:cache_hit:funding_futures`, `…cache_partial…`, `…cache_miss…`). */
+export const fundingOutcomeKey = (outcome: KlinesOutcome) => `metrics:cache_${outcome}:funding_futures`;
+/** Counter: HTTP requests the funding answers sent to Binance, retries included. */
+export const FUNDING_UPSTREAM_REQUESTS_KEY = "metrics:upstream_requests:funding_futures";
 export const partitionLeaseKey = (entry: string) => `lease:klines:${entry}`;
 /** Lease: one writer of a cache entry (by its name, `[<folder>/]<md5>`) at a time, across containers. */
 export const entryLeaseKey = (entry: string) => `lease:entry:${entry}`;
@@ -89,5 +93,9 @@ export const ALL_COUNTER_KEYS: readonly string[] = [
       klinesArchiveKey(market, "incomplete", price),
     ]),
   ]),
+  fundingOutcomeKey("hit"),
+  fundingOutcomeKey("partial"),
+  fundingOutcomeKey("miss"),
+  FUNDING_UPSTREAM_REQUESTS_KEY,
   SWEEP_DELETED_KEY,
 ];

@@ -1,6 +1,6 @@
 import Papa from "papaparse";
 import { InvalidBodyError } from "../errors.js";
-import { CsvSyntaxError, CsvTokenizer, type CsvRecord, type CsvSink } from "./grammar.js";
+import { CsvSyntaxError, CsvTokenizer, timeColumnOf, type CsvRecord, type CsvSink } from "./grammar.js";
 import { timestampValue, typedCell } from "./json-rows.js";
 import { formatTimestamp, OriginalFormDay, parseTimestamp } from "../time.js";
 
@@ -59,7 +59,7 @@ class RowCheck implements CsvSink {
       throw new InvalidBodyError(`CSV header has ${names.length} columns; at most ${MAX_COLUMNS} are accepted`);
     }
     this.columns = names;
-    this.timestampAt = names.indexOf("timestamp");
+    this.timestampAt = timeColumnOf(names);
   }
 
   /** The row's timestamp must be readable; one on a day already seen in the original's form needs no parsing. */
@@ -100,7 +100,7 @@ export function csvToRows(text: string): Row[] {
   const tokenizer = new CsvTokenizer({
     header(header) {
       names = header;
-      timestampAt = header.indexOf("timestamp");
+      timestampAt = timeColumnOf(header);
     },
     row(record) {
       const row: Row = {};

@@ -6,14 +6,14 @@
  * it). A field is unquoted (no comma, quote, CR or LF in it) or quoted (`"…"`, a quote written `""`, anything else
  * literal, commas and line breaks included), and a closing quote is followed by a comma, a line end or the end.
  * Outside quotes a CR comes only right before an LF. Blank lines are skipped. The first record is the header: its
- * names (as written, not trimmed) are unique, one is `timestamp`, none is `__proto__` (a JSON row could not hold
+ * names (as written, not trimmed) are unique, one is `timestamp` (or `funding_time`, see TIME_COLUMNS), none is `__proto__` (a JSON row could not hold
  * it). Every other record has as many fields as the header. No record is longer than MAX_RECORD_BYTES.
  */
 import { CsvSyntaxError, type CsvSink } from "./record.js";
 import { CsvTokenizer } from "./tokenizer.js";
 
 export { CsvRecord, CsvSyntaxError, MAX_RECORD_BYTES, decodeText, type CsvSink } from "./record.js";
-export { CsvTokenizer } from "./tokenizer.js";
+export { CsvTokenizer, TIME_COLUMNS, timeColumnOf } from "./tokenizer.js";
 
 /** Counts the rows; nothing else. */
 class RowCounter implements CsvSink {

@@ -1,4 +1,4 @@
-import { CsvRecord, CsvTokenizer, decodeText, type CsvSink } from "./grammar.js";
+import { CsvRecord, CsvTokenizer, timeColumnOf, decodeText, type CsvSink } from "./grammar.js";
 import { OriginalFormDay, parseTimestamp } from "../time.js";
 
 /** A CSV's rows as JSON text, in chunks of UTF-8 bytes. */
@@ -104,7 +104,7 @@ class JsonRowsWriter implements CsvSink {
     this.keyWords = keys.map(toWords);
     this.keyBytes = Int32Array.from(keys, (key) => key.length);
     this.keysBytes = keys.reduce((sum, key) => sum + key.length, 0);
-    this.timestampAt = names.indexOf("timestamp");
+    this.timestampAt = timeColumnOf(names);
     this.out.text("[");
   }
 

@@ -37,6 +37,21 @@ const CR_SEEN = 5;
 /** Just past a CR at the start of a record: a blank CRLF line, if an LF follows. */
 const BLANK_CR_SEEN = 6;
 
+/**
+ * The columns a row's time may be in: `timestamp` (candles, and every entry a client stores) or `funding_time` (the
+ * funding rates' partitions). A CSV has one of them; the first present is its time.
+ */
+export const TIME_COLUMNS = ["timestamp", "funding_time"] as const;
+
+/** Where the row's time is among the header's names; -1 when it has none. */
+export function timeColumnOf(names: readonly string[]): number {
+  for (const name of TIME_COLUMNS) {
+    const at = names.indexOf(name);
+    if (at !== -1) return at;
+  }
+  return -1;
+}
+
 const LONE_CR = "has a CR that does not end the line (outside quotes, a line ends with LF or CRLF)";
 
 /**
@@ -336,7 +351,7 @@ export class CsvTokenizer {
     const names = record.texts();
     if (names.every((name) => name === "")) throw new CsvSyntaxError("CSV has no header row");
     if (new Set(names).size !== names.length) throw new CsvSyntaxError("CSV header names a column twice");
-    if (!names.includes("timestamp")) throw new CsvSyntaxError("CSV header row must contain a 'timestamp' column");
+    if (timeColumnOf(names) === -1) throw new CsvSyntaxError("CSV header row must contain a 'timestamp' column");
     if (names.includes("__proto__")) throw new CsvSyntaxError("CSV header may not name a column '__proto__'");
     this.width = names.length;
     this.sink.header(names, record);

@@ -3,7 +3,10 @@ import { parseTimestamp } from "../time.js";
 /** The type of a column in a columnar answer. */
 export type ColumnKind = "timestamp" | "float64" | "int64" | "boolean" | "string";
 
-/** The known columns' types: candle times as UTC instants (ms), prices and volumes float64, trade counts int64. */
+/**
+ * The known columns' types: candle and funding times as UTC instants (ms), prices, volumes and rates float64, trade
+ * counts int64.
+ */
 const KNOWN: Record<string, ColumnKind> = {
   timestamp: "timestamp",
   close_time: "timestamp",
@@ -16,6 +19,9 @@ const KNOWN: Record<string, ColumnKind> = {
   taker_base: "float64",
   taker_quote: "float64",
   trades: "int64",
+  funding_time: "timestamp",
+  funding_rate: "float64",
+  mark_price: "float64",
 };
 
 /** A number as papaparse's dynamic typing reads one (what the JSON form answers as a number). */

@@ -5,6 +5,7 @@ import { adminPage, health } from "./routes/admin-page.js";
 import { binanceApi } from "./routes/binance.js";
 import { clear, coverage, info, sweep } from "./routes/cache.js";
 import { commit, deleteData, readData, storeData, uploadUrl } from "./routes/data.js";
+import { funding } from "./routes/funding.js";
 import { klines } from "./routes/klines.js";
 import { metrics } from "./routes/metrics.js";
 import { symbols } from "./routes/symbols.js";
@@ -24,6 +25,7 @@ export function createApp(deps: AppDeps, options: AppOptions = {}): Hono<AppEnv>
     symbols: symbols(deps),
     metrics: metrics(deps),
     klines: klines(deps),
+    funding: funding(deps),
     ...binanceApi(deps),
     adminPage: adminPage(deps),
     health: health(),

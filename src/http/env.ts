@@ -1,9 +1,11 @@
+import type { BinanceFunding } from "../binance-api/funding.js";
 import type { BinanceKlines } from "../binance-api/klines.js";
 import type { DataCache, MissReason } from "../cache/data-cache.js";
 import type { Access } from "./access.js";
 import type { Clock } from "../clock.js";
 import type { Counters } from "../counters/types.js";
 import type { Conversions } from "../formats/conversions.js";
+import type { FundingService } from "../funding/service.js";
 import type { KlinesService } from "../klines/service.js";
 import type { Log } from "../log.js";
 import type { SymbolService } from "../symbols/service.js";
@@ -18,6 +20,10 @@ export interface AppDeps {
   klines: KlinesService;
   /** Binance's klines endpoint over the read-through, for Binance's own clients (ccxt, freqtrade). */
   binanceKlines: BinanceKlines;
+  /** USD-M funding rates for any range, read through the month entries. */
+  funding: FundingService;
+  /** Binance's fundingRate endpoint over the funding read-through. */
+  binanceFunding: BinanceFunding;
   clock: Clock;
   log: Log;
   /** Who may read, write and spend. */

@@ -13,6 +13,10 @@ export const CACHE_LABELS = {
   symbols_futures: "Symbol list, futures",
   klines_spot: "Read-through candles, spot",
   klines_futures: "Read-through candles, futures",
+  klines_futures_mark: "Read-through mark price candles, futures",
+  klines_futures_index: "Read-through index price candles, futures",
+  klines_futures_premium: "Read-through premium index candles, futures",
+  funding_futures: "Read-through funding rates, futures",
 } as const;
 type CacheName = keyof typeof CACHE_LABELS;
 const CACHES = Object.keys(CACHE_LABELS) as CacheName[];
@@ -102,8 +106,8 @@ export function toPrometheusText(metrics: Metrics): string {
   family(
     "candle_cache_partial_total",
     "counter",
-    "Klines answers served partly from the cache, partly fetched.",
-    entries.filter(([cache]) => cache.startsWith("klines_")).map(([cache, r]) => [`{cache="${cache}"}`, r.partial]),
+    "Read-through answers (klines, funding) served partly from the cache, partly fetched.",
+    entries.filter(([cache]) => cache.startsWith("klines_") || cache.startsWith("funding_")).map(([cache, r]) => [`{cache="${cache}"}`, r.partial]),
   );
   family(
     "candle_cache_upstream_requests_total",

@@ -3,7 +3,8 @@ import type { Context } from "hono";
 import * as z from "zod/mini";
 import { COVERAGE_SOURCES, type CoverageQuery } from "../reports/coverage.js";
 import { INFO_SORTS, SORT_ORDERS, type InfoQuery } from "../cache/index/page.js";
-import { datasetIdSchema, intervalSchema, marketTypeSchema, symbolSchema, type DatasetId } from "../market.js";
+import { calendarDate, datasetIdSchema, intervalSchema, marketTypeSchema, symbolSchema, type DatasetId } from "../market.js";
+import type { FundingId } from "../funding/service.js";
 import { ValidationError, type FieldIssue } from "../errors.js";
 import { UPLOAD_ID } from "../cache/entries/objects.js";
 import { priceKindSchema, type SeriesId } from "../price-kinds.js";
@@ -37,6 +38,16 @@ export function seriesFromQuery(c: Context): SeriesId {
   else if (!price.success) issues.push({ field: "price", message: price.error.issues[0]?.message ?? "is not a kind of candles" });
   if (issues.length > 0 || !id || !price?.success) throw new ValidationError("Invalid query parameters", issues);
   return price.data === "trade" ? id : { ...id, price: price.data };
+}
+
+const fundingIdSchema = z
+  .object({ symbol: symbolSchema, start_date: calendarDate, end_date: calendarDate })
+  .check(z.refine((id) => id.start_date <= id.end_date, { path: ["end_date"], message: "must not be before start_date" }));
+
+/** A funding range (`symbol`, `start_date`, `end_date`; USD-M futures), or a VALIDATION_ERROR listing every bad field. */
+export function fundingFromQuery(c: Context): FundingId {
+  const fields = ["symbol", "start_date", "end_date"] as const;
+  return parseQuery(c, fields, fundingIdSchema, { required: new Set(fields) });
 }
 
 /**

@@ -9,7 +9,19 @@ import type { ArchiveTally } from "./served.js";
  * klines function asks the fill function, see asked-supply.ts). What it is asked is a range's dataset id; what it
  * answers says how far it got, or the error it met, as plain JSON (it crosses a function boundary).
  */
-export type FillRequest = SeriesId;
+export type FillRequest = SeriesId | FundingFillRequest;
+
+/** What the fill is asked for funding rates: a USD-M symbol's range, marked as funding (see funding/fill.ts). */
+export interface FundingFillRequest {
+  series: "funding";
+  symbol: string;
+  start_date: string;
+  end_date: string;
+}
+
+/** Whether the fill is asked for funding rates rather than candles. */
+export const isFundingFill = (payload: unknown): boolean =>
+  typeof payload === "object" && payload !== null && (payload as { series?: unknown }).series === "funding";
 
 export type FillAnswer =
   | { ok: true; partitions: number; upstream_requests: number; archive: ArchiveTally }
@@ -51,7 +63,7 @@ export async function fill(klines: FillingKlines, request: unknown, deadline: De
 }
 
 /** The error as the fill answers it; the service's own progress wording is left to the asker, which adds its own. */
-function fillErrorOf(error: unknown): FillError {
+export function fillErrorOf(error: unknown): FillError {
   if (!(error instanceof AppError)) return { code: "UPSTREAM_UNAVAILABLE", message: "The fill failed" };
   if (error instanceof UnknownSymbolError) {
     return { code: error.code, message: error.message, details: { symbol: error.symbol, market: error.market } };

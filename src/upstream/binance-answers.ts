@@ -34,9 +34,17 @@ export const symbolOf = (url: string): string => {
   return params.get("symbol") ?? params.get("pair") ?? "";
 };
 
+/**
+ * The weight of GET /fapi/v1/fundingRate in the minute's budget. Binance counts it apart, 500 requests per 5 minutes
+ * per IP (shared with /fapi/v1/fundingInfo): charged 1/100 of futures' 2,400 a minute, the budget every container
+ * sums lets at most 100 a minute through (80 below the soft limit), within those 500 per 5 minutes.
+ */
+export const FUNDING_RATE_WEIGHT = 24;
+
 /** The weight Binance charges a request (its docs of each endpoint): spot klines 2, futures klines by limit. */
 export function weightOf(market: MarketType, path: string, limit: number): number {
   if (path.endsWith("/exchangeInfo")) return market === "spot" ? 20 : 1;
+  if (path.endsWith("/fundingRate")) return FUNDING_RATE_WEIGHT;
   if (market === "spot") return 2;
   return limit < 100 ? 1 : limit < 500 ? 2 : limit <= 1000 ? 5 : 10;
 }
@@ -71,6 +79,40 @@ export function toKlines(body: unknown, source: string): Kline[] {
     }
   });
   return body as Kline[];
+}
+
+/**
+ * One funding rate record as Binance sends it (GET /fapi/v1/fundingRate), its keys in Binance's order; the rate and
+ * the mark price stay Binance's strings (the mark price is "" in records older than Binance's recording of it).
+ */
+export interface FundingRecord {
+  symbol: string;
+  fundingTime: number;
+  fundingRate: string;
+  markPrice: string;
+}
+
+/** The records in `body`, checked: each an object of Binance's four keys, an integer time and decimal strings. */
+export function toFundingRecords(body: unknown, source: string): FundingRecord[] {
+  if (!Array.isArray(body)) throw new UpstreamUnavailableError(`${source} answered something other than a list of funding records`);
+  return body.map((row: unknown, index) => {
+    const record = row as Partial<FundingRecord> | null;
+    const ok =
+      typeof record === "object" &&
+      record !== null &&
+      typeof record.symbol === "string" &&
+      /^[A-Z0-9_]{1,32}$/.test(record.symbol) &&
+      Number.isSafeInteger(record.fundingTime) &&
+      typeof record.fundingRate === "string" &&
+      DECIMAL.test(record.fundingRate) &&
+      (record.markPrice === undefined || record.markPrice === "" || (typeof record.markPrice === "string" && DECIMAL.test(record.markPrice)));
+    if (!ok) {
+      const shown = JSON.stringify(row).slice(0, 200);
+      throw new UpstreamUnavailableError(`${source} answered a funding record of an unknown shape at index ${index}: ${shown}`);
+    }
+    const { symbol, fundingTime, fundingRate, markPrice = "" } = record as FundingRecord;
+    return { symbol, fundingTime, fundingRate, markPrice };
+  });
 }
 
 export function urlOf(baseUrl: string, path: string, query: Query): string {

@@ -6,7 +6,20 @@ import type { Deadline } from "../deadline.js";
 import { UnknownSymbolError, UpstreamBannedError, UpstreamUnavailableError } from "../errors.js";
 import { silentLog, type Log } from "../log.js";
 import type { SharedLimits } from "./limits.js";
-import { binanceErrorCode, BodyTooLargeError, describe, readText, symbolOf, toKlines, urlOf, weightOf, type Kline, type Query } from "./binance-answers.js";
+import {
+  binanceErrorCode,
+  BodyTooLargeError,
+  describe,
+  readText,
+  symbolOf,
+  toFundingRecords,
+  toKlines,
+  urlOf,
+  weightOf,
+  type FundingRecord,
+  type Kline,
+  type Query,
+} from "./binance-answers.js";
 
 export const BINANCE_SPOT_URL = "https://api.binance.com";
 export const BINANCE_FUTURES_URL = "https://fapi.binance.com";
@@ -82,7 +95,31 @@ export interface BinanceClient {
    * whether they are the ones asked for is the caller's to judge.
    */
   klines(market: MarketType, query: KlinesQuery, options?: RequestOptions): Promise<KlinesPage>;
+  /**
+   * GET /fapi/v1/fundingRate (USD-M futures): the symbol's funding records whose fundingTime lies in [startTime,
+   * endTime], oldest first, at most `limit` (default FUNDING_PAGE_LIMIT); with no startTime, the latest `limit`.
+   * Checked for shape only, as klines.
+   */
+  fundingRate(query: FundingQuery, options?: RequestOptions): Promise<FundingPage>;
 }
+
+export interface FundingQuery {
+  symbol: string;
+  /** Epoch ms, inclusive. */
+  startTime?: number;
+  /** Epoch ms, inclusive. */
+  endTime?: number;
+  limit?: number;
+}
+
+/** One fundingRate answer: the records, and the exchange's clock when it answered (as KlinesPage). */
+export interface FundingPage {
+  records: FundingRecord[];
+  exchangeTimeMs: number | null;
+}
+
+/** The largest fundingRate page: "Default 100; max 1000" (USD-M docs, Get Funding Rate History). */
+export const FUNDING_PAGE_LIMIT = 1000;
 
 export interface KlinesQuery {
   symbol: string;
@@ -96,7 +133,7 @@ export interface KlinesQuery {
   limit?: number;
 }
 
-export type { Kline };
+export type { FundingRecord, Kline };
 
 /** The largest klines page of each market: spot 1000 (weight 2), USD-M futures 1500 (weight 10). */
 export const KLINES_PAGE_LIMIT: Record<MarketType, number> = { spot: 1000, futures: 1500 };
@@ -365,6 +402,12 @@ export function createBinanceClient(options: BinanceClientOptions = {}): Binance
       const { body, headers } = await request(market, path, query_, MAX_BODY_BYTES.klines, options);
       const date = Date.parse(headers.get("date") ?? "");
       return { klines: toKlines(body, `Binance ${market} ${path}`), exchangeTimeMs: Number.isNaN(date) ? null : date };
+    },
+    async fundingRate(query, options) {
+      const path = "/fapi/v1/fundingRate";
+      const { body, headers } = await request("futures", path, { limit: FUNDING_PAGE_LIMIT, ...query }, MAX_BODY_BYTES.klines, options);
+      const date = Date.parse(headers.get("date") ?? "");
+      return { records: toFundingRecords(body, `Binance futures ${path}`), exchangeTimeMs: Number.isNaN(date) ? null : date };
     },
     usedWeight: (market) => state[market].weight,
     bannedUntil: (market) => {

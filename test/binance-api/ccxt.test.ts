@@ -209,3 +209,39 @@ describe.each(MARKETS.flatMap((market) => ACCESS.map((access) => ({ market, acce
     });
   },
 );
+
+describe.each(ACCESS)("ccxt fetchFundingRateHistory through the service: $name", (access) => {
+  const futures = MARKETS[1] as Market;
+  const since = Date.parse("2024-01-10T07:13:00.000Z");
+  const until = Date.parse("2024-05-20T00:00:00.000Z");
+  const history = (exchange: Exchange) => exchange.fetchFundingRateHistory(futures.symbol, since, undefined, { paginate: true, until });
+  /** What a backtest keeps of a record: its time, rate and the mark price Binance sent with it. */
+  const kept = (records: Awaited<ReturnType<Exchange["fetchFundingRateHistory"]>>) =>
+    records.map((record) => [record.timestamp, record.fundingRate, (record.info as { markPrice?: string }).markPrice]);
+
+  it("pages four months of funding rates into exactly what it gets from Binance, and again from the cache alone", async () => {
+    const app = await service(futures, access);
+    const viaService = await history(app.ccxt);
+    expect(standIn.requests["/fapi/v1/fundingRate"]).toBeGreaterThan(0);
+    const viaBinance = await direct(futures, history);
+    expect(viaBinance.length).toBeGreaterThan(300);
+    expect(viaBinance[0]?.timestamp).toBe(Date.parse("2024-01-10T08:00:00.000Z"));
+    expect(kept(viaService)).toEqual(kept(viaBinance));
+    expect(viaService).toEqual(viaBinance);
+
+    standIn.reset();
+    const again = await history(exchangeAt(futures, app.url, access.headers));
+    expect(candleRequests()).toEqual([]);
+    expect(again).toEqual(viaBinance);
+  });
+
+  it("fetches the latest records (no since) as Binance answers them", async () => {
+    const app = await service(futures, access);
+    const latest = (exchange: Exchange) => exchange.fetchFundingRateHistory(futures.symbol, undefined, 30);
+    const viaService = await latest(app.ccxt);
+    const viaBinance = await direct(futures, latest);
+    expect(viaBinance).toHaveLength(30);
+    expect(viaBinance.at(-1)?.timestamp).toBe(Date.parse("2024-06-15T08:00:00.000Z"));
+    expect(viaService).toEqual(viaBinance);
+  });
+});

@@ -461,3 +461,46 @@ describe.each([
     expect(answer.text).toContain(`'${param}'`);
   });
 });
+
+describe("GET /fapi/v1/fundingRate", () => {
+  const PATH = "/fapi/v1/fundingRate";
+  const queries: Query[] = [
+    { symbol: "BTCUSDT", startTime: ms("2024-02-03T05:00:00Z"), limit: 1000 },
+    { symbol: "BTCUSDT", startTime: ms("2024-02-03T05:00:00Z"), endTime: ms("2024-03-01T00:00:00Z") },
+    { symbol: "BTCUSDT", startTime: ms("2024-02-29T16:00:00Z"), endTime: ms("2024-03-01T00:00:00Z"), limit: 2 },
+    { symbol: "BTCUSDT", endTime: ms("2024-04-01T00:00:00Z"), limit: 7 },
+    { symbol: "BTCUSDT" },
+    { symbol: "BTCUSDT", limit: 1000 },
+    { symbol: "ETHUSDT", startTime: ms("2024-06-10T00:00:00Z") },
+    { symbol: "BTCUSDT", startTime: ms("2017-07-01T00:00:00Z"), limit: 3 },
+  ];
+
+  it.each(queries)("answers %o with Binance's bytes, and a repeat from the cache alone", async (query) => {
+    const service = await startService();
+    const expected = await binance(PATH, query);
+    expect(expected.res.status).toBe(200);
+    expect(JSON.parse(expected.text)).not.toEqual([]);
+    const cold = await ask(service.url, PATH, query);
+    expect(cold.res.status, cold.text).toBe(200);
+    expectJson(cold.res);
+    expect(cold.text).toBe(expected.text);
+
+    standIn.reset();
+    const warm = await ask(service.url, PATH, query);
+    expect(warm.text).toBe(expected.text);
+    expect(standIn.served.filter((request) => request.path === PATH)).toEqual([]);
+  });
+
+  it.each([
+    [{}, 400, -1102],
+    [{ symbol: "BTC/USDT" }, 400, -1100],
+    [{ symbol: "BTCUSDT", limit: 1001 }, 400, -1130],
+    [{ symbol: "BTCUSDT", limit: 0 }, 400, -1130],
+    [{ symbol: "BTCUSDT", startTime: "soon" }, 400, -1100],
+    [{ symbol: "BTCUSDT", startTime: ms("2024-03-02T00:00:00Z"), endTime: ms("2024-03-01T00:00:00Z") }, 400, -1023],
+    [{ symbol: "NOPEUSDT", startTime: ms("2024-03-01T00:00:00Z") }, 400, -1121],
+  ] as [Query, number, number][])("refuses %o in Binance's words (%i, code %i)", async (query, status, code) => {
+    const service = await startService();
+    expectBinanceError(await ask(service.url, PATH, query), status, code);
+  });
+});

@@ -4,8 +4,8 @@ import type { KeyValueStore, Leases } from "../../src/counters/types.js";
 import { assembleDeps, type Drivers, type Settings } from "../../src/app/deps.js";
 import { deadlineIn } from "../../src/deadline.js";
 import type { AskFill } from "../../src/klines/asked-supply.js";
-import { fill } from "../../src/klines/fill.js";
-import type { DatasetId } from "../../src/market.js";
+import { fillAsked } from "../../src/jobs/fill.js";
+import type { FillRequest } from "../../src/klines/fill.js";
 import { createApp } from "../../src/http/all-routes.js";
 import type { AppDeps } from "../../src/http/env.js";
 import { createLog } from "../../src/log.js";
@@ -124,10 +124,10 @@ export function testApp(options: TestAppOptions = {}) {
 function askedFill(drivers: Drivers, settings: Settings) {
   const filler = assembleDeps(drivers, settings);
   const readOnly = readOnlyStore(drivers.store);
-  const asked: DatasetId[] = [];
+  const asked: FillRequest[] = [];
   const askFill: AskFill = (request, signal) => {
     asked.push(request);
-    const filled = fill(filler.klines, request, deadlineIn(drivers.clock, 60_000));
+    const filled = fillAsked({ klines: () => filler.klines, funding: () => filler.funding }, request, deadlineIn(drivers.clock, 60_000));
     if (!signal) return filled;
     return Promise.race([filled, new Promise<never>((_, fail) => signal.addEventListener("abort", () => fail(signal.reason as Error), { once: true }))]);
   };

@@ -1,5 +1,6 @@
 import type { Context, MiddlewareHandler } from "hono";
 import { BINANCE_CODES as CODE, BINANCE_MESSAGES as MSG, BinanceRequestError } from "../../binance-api/errors.js";
+import { fundingQueryOf } from "../../binance-api/funding.js";
 import { klinesQueryOf } from "../../binance-api/query.js";
 import { deadlineIn } from "../../deadline.js";
 import type { MarketType } from "../../market.js";
@@ -8,14 +9,15 @@ import type { ExchangeInfo } from "../../symbols/exchange-info.js";
 import type { Handlers, RouteChain } from "../app.js";
 import { binanceRefusalOf } from "../binance-errors.js";
 import type { AppDeps, AppEnv } from "../env.js";
-import { countKlines, outcomeOf } from "../klines-counts.js";
+import { countFunding, countKlines, fundingOutcomeOf, outcomeOf } from "../klines-counts.js";
 import { requireRead, spendOf } from "../middleware/auth.js";
 import { LAMBDA_MARGIN_MS } from "../request-deadline.js";
 
-type Deps = Pick<AppDeps, "binanceKlines" | "symbols" | "counters" | "clock" | "access" | "klinesDeadlineMs">;
+type Deps = Pick<AppDeps, "binanceKlines" | "binanceFunding" | "symbols" | "counters" | "clock" | "access" | "klinesDeadlineMs">;
 
 /**
- * Binance's own REST shape, spot (/api/v3) and USD-M futures (/fapi/v1): klines, exchangeInfo, time and ping, so
+ * Binance's own REST shape, spot (/api/v3) and USD-M futures (/fapi/v1): klines (of every kind), funding rates,
+ * exchangeInfo, time and ping, so
  * ccxt, freqtrade and any Binance client become clients of the cache with one base URL changed. Errors are
  * Binance's `{code, msg}`.
  */
@@ -30,6 +32,7 @@ export function binanceApi(deps: Deps): Handlers {
     futuresMarkPriceKlines: chain((c) => klines(c, "futures", "mark")),
     futuresIndexPriceKlines: chain((c) => klines(c, "futures", "index")),
     futuresPremiumIndexKlines: chain((c) => klines(c, "futures", "premium")),
+    futuresFundingRate: chain(fundingRate),
     spotExchangeInfo: chain((c) => exchangeInfo(c, "spot")),
     futuresExchangeInfo: chain((c) => exchangeInfo(c, "futures")),
     spotTime: chain(time),
@@ -40,9 +43,7 @@ export function binanceApi(deps: Deps): Handlers {
 
   async function klines(c: Context<AppEnv>, market: MarketType, price: PriceKind = "trade"): Promise<Response> {
     const query = klinesQueryOf(market, new URL(c.req.url).searchParams, price);
-    const lambda = c.env?.lambdaContext;
-    const budgetMs = lambda ? lambda.getRemainingTimeInMillis() - LAMBDA_MARGIN_MS : deps.klinesDeadlineMs;
-    const answer = await deps.binanceKlines.answer(market, query, { deadline: deadlineIn(deps.clock, budgetMs), spend: spendOf(c, deps.access) });
+    const answer = await deps.binanceKlines.answer(market, query, { deadline: deadlineOf(c), spend: spendOf(c, deps.access) });
     for (const result of answer.results) countKlines(deps.counters, market, outcomeOf(result), result, price);
     const outcome = answer.results.some((result) => outcomeOf(result) !== "hit") ? "MISS" : "HIT";
     c.set("cacheOutcome", outcome === "HIT" ? "hit" : "absent");
@@ -51,6 +52,25 @@ export function binanceApi(deps: Deps): Handlers {
     c.header("X-Passed-Through", answer.passThroughFailed ? "failed" : String(answer.passedThrough));
     c.header("Cache-Control", "no-store");
     return c.body(answer.body, 200, { "Content-Type": "application/json" });
+  }
+
+  async function fundingRate(c: Context<AppEnv>): Promise<Response> {
+    const query = fundingQueryOf(new URL(c.req.url).searchParams);
+    const answer = await deps.binanceFunding.answer(query, { deadline: deadlineOf(c), spend: spendOf(c, deps.access) });
+    const outcomes = answer.results.map(fundingOutcomeOf);
+    answer.results.forEach((result, at) => countFunding(deps.counters, outcomes[at] ?? "hit", result));
+    const outcome = outcomes.some((one) => one !== "hit") ? "MISS" : "HIT";
+    c.set("cacheOutcome", outcome === "HIT" ? "hit" : "absent");
+    c.header("X-Cache", outcome);
+    c.header("X-Upstream-Requests", String(answer.upstreamRequests));
+    c.header("Cache-Control", "no-store");
+    return c.body(answer.body, 200, { "Content-Type": "application/json" });
+  }
+
+  /** The request's deadline: the function's remaining time on Lambda, the klines budget on the local server. */
+  function deadlineOf(c: Context<AppEnv>) {
+    const lambda = c.env?.lambdaContext;
+    return deadlineIn(deps.clock, lambda ? lambda.getRemainingTimeInMillis() - LAMBDA_MARGIN_MS : deps.klinesDeadlineMs);
   }
 
   async function exchangeInfo(c: Context<AppEnv>, market: MarketType): Promise<Response> {

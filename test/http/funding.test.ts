@@ -96,6 +96,12 @@ describe("GET /api/v1/funding", () => {
     expect(warm.headers.get("X-Upstream-Requests")).toBe("0");
     expect(standIn.served).toEqual([]);
     expect((await warm.text()).trimEnd().split("\n")).toEqual(lines);
+
+    // Counted apart from candles, as the metrics endpoint shows them.
+    const metrics = (await (await app.request("/api/v1/metrics")).json()) as { data: { caches: Record<string, { hits: number; misses: number }>; counters: Record<string, number> } };
+    expect(metrics.data.caches.funding_futures).toMatchObject({ hits: 1, misses: 1 });
+    expect(metrics.data.counters["metrics:upstream_requests:funding_futures"]).toBe(1);
+    expect(metrics.data.caches.klines_futures).toMatchObject({ hits: 0, misses: 0 });
   });
 
   it("keeps every record across a cadence that changes (8 h, 4 h, 1 h), judged by evidence, not by counting", async () => {
@@ -223,6 +229,32 @@ describe("GET /api/v1/funding", () => {
     const later = await app.request(fundingUrl({ ...other, format: "csv" }));
     const expectedJan = await binanceRecords("ETHUSDT", ms("2024-01-01T00:00:00Z"), ms("2024-02-01T00:00:00Z"));
     expect((await later.text()).trimEnd().split("\n").slice(1)).toEqual(expectedJan.map(lineOf));
+  });
+
+  it("waits out a 429's Retry-After, and at a 418 keeps the months proven so far, answers 503 with until when, and asks nothing more", async () => {
+    const sleeps: number[] = [];
+    const { app, store } = testApp({ binanceUrl: standIn.url, now: NOW, sleep: async (ms) => void sleeps.push(ms), binanceOptions: { random: () => 0 } });
+    standIn.set({ rateLimited: { count: 1, retryAfterSeconds: 3 } });
+    const waited = await app.request(fundingUrl({ ...RANGE, format: "csv" }));
+    expect(waited.status).toBe(200);
+    expect(sleeps).toContain(3000);
+
+    // Small pages, so a long range costs several: the ban comes at the second.
+    standIn.reset();
+    standIn.set({ banned: { count: Infinity, retryAfterSeconds: 120, after: 1 } });
+    const range = { symbol: "ETHUSDT", start_date: "2024-04-10", end_date: "2024-06-14" };
+    const banned = await app.request(fundingUrl(range));
+    expect(banned.status).toBe(503);
+    expect(banned.headers.get("Retry-After")).toBe("120");
+    expect(((await banned.json()) as ErrorEnvelope).error.code).toBe("UPSTREAM_UNAVAILABLE");
+    // April 10 to now at 1 h is 1,580 records: the first page of 1,000 proved April complete, and April alone is kept.
+    const kept = (await store.list("funding/")).filter((object) => object.key.endsWith("_meta.json"));
+    const metas = await Promise.all(kept.map(async (object) => JSON.parse(Buffer.from((await store.get(object.key))!).toString()) as { symbol: string; start_date: string }));
+    expect(metas.filter((meta) => meta.symbol === "ETHUSDT").map((meta) => meta.start_date)).toEqual(["2024-04-01"]);
+    const asked = fundingRequests();
+    const again = await app.request(fundingUrl(range));
+    expect(again.status).toBe(503);
+    expect(fundingRequests()).toBe(asked);
   });
 
   it("refuses bad input with 400 and the fields, a symbol Binance does not list by its field, and a cold range without the token with 401", async () => {

@@ -111,3 +111,35 @@ describe("the binance function, read-only, with the fill function", () => {
     expect(binance.requests["/fapi/v1/klines"]).toBe(upstream);
   });
 });
+
+describe("funding rates on Lambda: the klines and binance functions read, the fill function writes", () => {
+  it("serves a funding range the fill stored, natively and in Binance's bytes; repeats invoke nothing and ask Binance nothing", async () => {
+    const range = { symbol: "BTCUSDT", start_date: "2024-01-01", end_date: "2024-02-29", format: "csv" };
+    const native = () => klines(httpApiEvent("GET", "/api/v1/funding", { query: range, headers: { Authorization: `Bearer ${TOKEN}` } }));
+    const invoked = lambda.invocations.length;
+    const fundingObjects = async () => (await store.list("funding/")).filter((object) => object.key.endsWith("_meta.json")).length;
+
+    const first = await native();
+
+    expect(first.statusCode, first.body).toBe(200);
+    const rows = first.body.trimEnd().split("\n").slice(1);
+    expect(rows).toHaveLength((31 + 29) * 3);
+    expect(rows[0]).toMatch(/^2024-01-01 00:00:00\.000,BTCUSDT,/);
+    expect(lambda.invocations).toHaveLength(invoked + 1);
+    expect(lambda.invocations.at(-1)?.payload).toEqual({ series: "funding", symbol: "BTCUSDT", start_date: "2024-01-01", end_date: "2024-02-29" });
+    expect(await fundingObjects()).toBe(2);
+
+    const upstream = binance.requests["/fapi/v1/fundingRate"];
+    expect(upstream).toBeGreaterThan(0);
+    const again = await native();
+    expect(again.body).toBe(first.body);
+
+    const query = { symbol: "BTCUSDT", startTime: String(Date.parse("2024-01-05T00:00:00Z")), endTime: String(Date.parse("2024-02-10T00:00:00Z")) };
+    const direct = await (await fetch(`${binance.url}/fapi/v1/fundingRate?${new URLSearchParams(query)}`)).text();
+    const compatible = await binanceApi(httpApiEvent("GET", "/fapi/v1/fundingRate", { query, headers: { Authorization: `Bearer ${TOKEN}` } }));
+    expect(compatible.statusCode, compatible.body).toBe(200);
+    expect(compatible.body).toBe(direct);
+    expect(lambda.invocations).toHaveLength(invoked + 1);
+    expect(binance.requests["/fapi/v1/fundingRate"]).toBe((upstream ?? 0) + 1);
+  });
+});

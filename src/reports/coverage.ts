@@ -1,4 +1,5 @@
 import * as z from "zod/mini";
+import { FUNDING_FOLDER, fundingStateOf } from "../funding/month.js";
 import { stateOf } from "../klines/partition.js";
 import { FIRST_DATE } from "../klines/plan.js";
 import { isCalendarDate, normalizeMarketType, normalizeSymbol } from "../market.js";
@@ -9,9 +10,10 @@ import { PRICE_KIND_SPECS, type PriceKind } from "../price-kinds.js";
 
 /**
  * Who put a series' candles in the cache: clients (PUT, in the root folder) or the read-through (its partitions):
- * of trade candles, or of a futures price kind's (mark, index, premium).
+ * of trade candles, or of a futures price kind's (mark, index, premium); and the read-through's funding rates (months
+ * of a USD-M symbol, interval `1M`).
  */
-export const COVERAGE_SOURCES = ["datasets", "read_through", "read_through_mark", "read_through_index", "read_through_premium"] as const;
+export const COVERAGE_SOURCES = ["datasets", "read_through", "read_through_mark", "read_through_index", "read_through_premium", "funding"] as const;
 export type CoverageSource = (typeof COVERAGE_SOURCES)[number];
 
 /** The kind of candles each read-through source holds (the klines endpoint's `price`). */
@@ -24,6 +26,7 @@ export const PRICE_OF_SOURCE: Partial<Record<CoverageSource, PriceKind>> = {
 
 const SOURCE_OF_FOLDER = new Map<string, CoverageSource>([
   ["", "datasets"],
+  [FUNDING_FOLDER, "funding"],
   ...Object.entries(PRICE_OF_SOURCE).map(([source, price]) => [PRICE_KIND_SPECS[price].partitionsFolder, source as CoverageSource] as const),
 ]);
 
@@ -143,6 +146,12 @@ function pieceOf(entry: CacheEntryInfo, source: CoverageSource, today: number): 
   };
   const span = clipped(end);
   if (source === "datasets") return { rows: entry.rows, span, held: span, incomplete: false, gaps: 0 };
+  if (source === "funding") {
+    const funding = fundingStateOf(entry);
+    if (funding?.complete) return { rows: entry.rows, span, held: span, incomplete: false, gaps: 0 };
+    const lastDay = funding?.lastTimeMs == null ? null : Math.floor(funding.lastTimeMs / DAY_MS);
+    return { rows: entry.rows, span, held: lastDay === null ? null : clipped(Math.min(end, lastDay)), incomplete: true, gaps: 0 };
+  }
   // A partition whose completeness facts cannot be read is taken as one that holds nothing yet.
   const state = stateOf(entry);
   const gaps = state?.gaps.length ?? 0;

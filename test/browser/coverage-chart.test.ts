@@ -140,11 +140,13 @@ describe("the coverage picture and the candle chart in Chromium", () => {
     }
   });
 
-  it("shows a futures price kind's months as a series of its own, and charts a mark-price month's candles", async () => {
+  it("shows a futures price kind's months as a series of its own, and charts a mark-price month's candles with its funding rates under them", async () => {
     const service = await startService({ binanceUrl: standIn.url, now: NOW });
     try {
       const url = `${service.url}/api/v1/klines?symbol=BTCUSDT&interval=1h&start_date=2021-03-01&end_date=2021-03-31&market_type=futures&price=mark`;
       expect((await fetch(url, { headers: service.auth })).status).toBe(200);
+      const funding = `${service.url}/api/v1/funding?symbol=BTCUSDT&start_date=2021-03-01&end_date=2021-03-31`;
+      expect((await fetch(funding, { headers: service.auth })).status).toBe(200);
 
       const { page } = await openPage(context, service);
       expect(await statesOf(page, "BTCUSDT/1h/futures/read_through_mark")).toEqual(["2021-03:held"]);
@@ -156,7 +158,12 @@ describe("the coverage picture and the candle chart in Chromium", () => {
       await expect.poll(() => chart.getAttribute("data-state")).toBe("drawn");
       expect(await text(page, "#chart-title")).toBe("BTCUSDT 1h 2021-03 (futures, mark price), read through");
       expect(await chart.getAttribute("data-candles")).toBe(String(31 * 24 - 4));
+      // Funding every 8 hours, in a pane of its own under the candles.
+      expect(await chart.getAttribute("data-funding")).toBe(String(31 * 3));
+      expect(await text(page, "#chart-note")).toContain("93 funding rates in the pane below");
       await expect.poll(() => colouredPixels(page)).toBeGreaterThan(500);
+      // The funding months are a series of their own in the coverage picture.
+      expect(await statesOf(page, "BTCUSDT/1M/futures/funding")).toEqual(["2021-03:held"]);
       await page.close();
     } finally {
       await service.close();

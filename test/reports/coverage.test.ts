@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { coverageOf, type CoverageQuery, type SeriesCoverage } from "../../src/reports/coverage.js";
 import type { CacheEntryInfo } from "../../src/cache/data-cache.js";
 import { ValidationError } from "../../src/errors.js";
+import { FUNDING_FOLDER, fundingMetaOf } from "../../src/funding/month.js";
 import { metaFieldsOf } from "../../src/klines/partition.js";
 import { PARTITIONS_FOLDER } from "../../src/klines/service.js";
 import type { PartitionState } from "../../src/klines/types.js";
@@ -53,6 +54,24 @@ const only = (entries: CacheEntryInfo[], query: CoverageQuery = {}): SeriesCover
 const monthsOf = (series: SeriesCoverage) => Object.fromEntries(series.months.map(({ month, ...rest }) => [month, rest]));
 
 describe("coverageOf", () => {
+  it("shows a symbol's funding months as a series of its own: complete ones held, the one still growing partial", () => {
+    const month = (start_date: string, end_date: string, complete: boolean, lastTime: string) =>
+      dataset(start_date, end_date, {
+        folder: FUNDING_FOLDER,
+        interval: "1M",
+        market_type: "futures",
+        retention: "until_replaced",
+        ...fundingMetaOf({ complete, resumeFromMs: complete ? null : utc(lastTime) + 1, lastTimeMs: utc(lastTime), checkedUntilMs: TODAY }),
+      });
+    const series = only([month("2026-10-01", "2026-10-31", true, "2026-10-31T16:00:00"), month("2026-11-01", "2026-11-30", false, "2026-11-25T08:00:00")]);
+    expect(series).toMatchObject({ symbol: "BTCUSDT", interval: "1M", market_type: "futures", source: "funding", entries: 2 });
+    expect(series.months.map((one) => [one.month, one.state, one.days_held])).toEqual([
+      ["2026-10", "held", 31],
+      ["2026-11", "partial", 25],
+    ]);
+    expect(coverageOf([month("2026-10-01", "2026-10-31", true, "2026-10-31T16:00:00")], TODAY, { source: "read_through" }).series).toEqual([]);
+  });
+
   it("lists every month from the first held to the last, one nothing covers as a gap", () => {
     const series = only([dataset("2021-01-01", "2021-01-31"), dataset("2021-02-01", "2021-02-10"), dataset("2021-04-01", "2021-04-30")]);
     expect(series).toMatchObject({ symbol: "BTCUSDT", interval: "1h", market_type: "spot", source: "datasets", entries: 3, rows: 72 });

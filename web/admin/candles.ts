@@ -94,3 +94,27 @@ export function chartableRange(interval: Interval, startMs: number, endMs: numbe
   const days = Math.max(1, Math.floor(CHART_MAX_CANDLES / Math.max(1, perDay)));
   return { start_date: dateOf(startMs), end_date: dateOf(startMs + (days - 1) * DAY_MS), cut: true };
 }
+
+/** Funding bars: longs pay (rate ≥ 0) in amber, shorts pay in blue, apart from the candles' colours. */
+const LONGS_PAY = "#b26a00";
+const SHORTS_PAY = "#2d5fa8";
+
+/** A funding bar: its time, the rate in percent, coloured by who pays. */
+export interface FundingPoint {
+  time: Seconds;
+  value: number;
+  color: string;
+}
+
+/** Funding rows as the service answers them (`funding_time`, `funding_rate`), oldest first, into bars in percent. */
+export function fundingPointsOf(rows: readonly Record<string, unknown>[]): FundingPoint[] {
+  const points: FundingPoint[] = [];
+  for (const row of rows) {
+    const ms = parseTimestamp(String(row.funding_time));
+    const rate = numberOf(row.funding_rate);
+    const time = ms === null ? NaN : Math.floor(ms / 1000);
+    if (!Number.isFinite(time) || !Number.isFinite(rate) || (points.length > 0 && time <= (points.at(-1) as FundingPoint).time)) continue;
+    points.push({ time, value: rate * 100, color: rate >= 0 ? LONGS_PAY : SHORTS_PAY });
+  }
+  return points;
+}

@@ -1,13 +1,14 @@
 /**
  * The candle chart: an entry's candles, or a klines range's, drawn with TradingView's lightweight-charts (bundled
- * with the page: no CDN), volume in a pane below, gaps left blank and listed.
+ * with the page: no CDN), volume in a pane below, gaps left blank and listed; a futures month's funding rates (as
+ * the cache holds them) as bars in a pane under the candles.
  */
 import { CandlestickSeries, createChart, HistogramSeries, type IChartApi, type Time, type WhitespaceData } from "lightweight-charts";
 import type { CacheEntryInfo } from "../../src/cache/data-cache.js";
 import { INTERVALS, type Interval } from "../../src/market.js";
 import { problem, request, urlOf } from "./api.js";
 import { byId, element } from "./dom.js";
-import { CHART_MAX_CANDLES, chartableRange, chartDataOf, type ChartData } from "./candles.js";
+import { CHART_MAX_CANDLES, chartableRange, chartDataOf, fundingPointsOf, type ChartData } from "./candles.js";
 import { counted, describe, utcText } from "./format.js";
 import { monthMs } from "./months.js";
 
@@ -62,9 +63,9 @@ export function createChartPanel() {
     container.setAttribute("data-state", "failed");
   }
 
-  async function draw(ticket: number, interval: Interval, url: string): Promise<void> {
+  async function draw(ticket: number, interval: Interval, url: string, fundingUrl?: string): Promise<void> {
     container.setAttribute("data-state", "loading");
-    const result = await request<Rows>(url);
+    const [result, funding] = await Promise.all([request<Rows>(url), fundingUrl ? request<Rows>(fundingUrl) : null]);
     if (ticket !== asked) return;
     if (!result.ok) return fail(`Could not load the candles (${problem(result)}).`);
     const data = chartDataOf(interval, Array.isArray(result.data.rows) ? result.data.rows : []);
@@ -72,7 +73,25 @@ export function createChartPanel() {
     byId("chart-state").hidden = true;
     render(data);
     listGaps(data);
+    if (funding) drawFunding(funding);
     container.setAttribute("data-state", "drawn");
+  }
+
+  /** The month's funding rates as bars (percent) in a pane of their own, under the candles and volume. */
+  function drawFunding(result: Awaited<ReturnType<typeof request<Rows>>>): void {
+    const note = byId("chart-note");
+    if (!result.ok) {
+      note.textContent += ` Funding rates: not shown (${problem(result)}).`;
+      return;
+    }
+    const points = fundingPointsOf(Array.isArray(result.data.rows) ? result.data.rows : []);
+    container.setAttribute("data-funding", String(points.length));
+    note.textContent += ` ${counted(points.length, "funding rate", "funding rates")} in the pane below (percent per settlement).`;
+    if (!chart || points.length === 0) return;
+    const pane = chart.panes().length;
+    const bars = chart.addSeries(HistogramSeries, { priceFormat: { type: "percent", precision: 4, minMove: 0.0001 }, priceLineVisible: false }, pane);
+    bars.setData(points as unknown as WhitespaceData<Time>[]);
+    chart.panes()[pane]?.setStretchFactor(1);
   }
 
   function render(data: ChartData): void {
@@ -162,7 +181,9 @@ export function createChartPanel() {
         market_type: series.market_type,
         ...(price && price !== "trade" ? { price } : {}),
       };
-      void draw(ticket, series.interval, urlOf("klines", query));
+      // A futures month shows its funding rates under its candles (read as the cache holds them, or fetched once).
+      const funding = series.market_type === "futures" ? urlOf("funding", { symbol: series.symbol, start_date, end_date }) : undefined;
+      void draw(ticket, series.interval, urlOf("klines", query), funding);
     },
   };
 }

@@ -18,6 +18,7 @@ const SOURCES: Record<SeriesCoverage["source"], { label: string; price: string |
   read_through_mark: { label: "mark price, read-through", price: "mark" },
   read_through_index: { label: "index price, read-through", price: "index" },
   read_through_premium: { label: "premium index, read-through", price: "premium" },
+  funding: { label: "funding rates, read-through", price: null },
 };
 const STATE_LABELS: Record<MonthCoverage["state"], string> = { held: "held", partial: "partial", gap: "gap" };
 

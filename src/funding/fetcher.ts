@@ -2,11 +2,11 @@ import { setTimeout as delay } from "node:timers/promises";
 import type { DataCache } from "../cache/data-cache.js";
 import { entryName } from "../cache/entries/objects.js";
 import type { Clock } from "../clock.js";
-import { partitionLeaseKey } from "../counters/keys.js";
 import type { Leases } from "../counters/types.js";
 import type { Deadline } from "../deadline.js";
 import { EntryBusyError, UpstreamUnavailableError } from "../errors.js";
 import type { Cutoff } from "../klines/cutoff.js";
+import { createEntryLeases } from "../klines/leases.js";
 import type { Log } from "../log.js";
 import { FUNDING_PAGE_LIMIT, type BinanceClient } from "../upstream/binance.js";
 import { entryOfMonth, FUNDING_CSV_HEADER, fundingLine, fundingMetaOf, fundingNeedOf, type FundingMonth, type FundingNeedContext } from "./month.js";
@@ -36,7 +36,7 @@ export interface FundingFetcherOptions {
   clock: Clock;
   log: Pick<Log, "warn">;
   sleep?: (ms: number) => Promise<void>;
-  /** A month's lease lives this long unless renewed; a fetch renews it while it runs. */
+  /** A month's lease lives this long unless renewed (15 s); a fetch renews it while it runs. */
   leaseTtlMs?: number;
   /** How often a request whose month another request is fetching looks for it. */
   pollMs?: number;
@@ -51,24 +51,17 @@ export type FundingFetcher = ReturnType<typeof createFundingFetcher>;
  * deadline, and fetched here if its lease comes free first.
  */
 export function createFundingFetcher(options: FundingFetcherOptions) {
-  const { cache, reads, binance, leases, cutoff, clock, log } = options;
+  const { cache, reads, binance, cutoff, clock, log } = options;
   const sleep = options.sleep ?? ((ms: number) => delay(ms));
-  const ttlMs = options.leaseTtlMs ?? 15_000;
   const pollMs = options.pollMs ?? 250;
-  const keyOf = (month: FundingMonth) => partitionLeaseKey(entryName(entryOfMonth(month)));
-
-  async function take(month: FundingMonth): Promise<{ token: string | null } | "theirs"> {
-    try {
-      const token = await leases.acquire(keyOf(month), ttlMs);
-      return token === null ? "theirs" : { token };
-    } catch (error) {
-      log.warn("funding_lease_unavailable", { month: entryOfMonth(month), error });
-      return { token: null };
-    }
-  }
-
-  const release = (month: FundingMonth, token: string | null) =>
-    token === null ? Promise.resolve() : leases.release(keyOf(month), token).catch(() => undefined);
+  const leases = createEntryLeases<FundingMonth>({
+    leases: options.leases,
+    log,
+    ttlMs: options.leaseTtlMs,
+    nameOf: (month) => entryName(entryOfMonth(month)),
+    describe: entryOfMonth,
+    events: "funding",
+  });
 
   async function pauseWithin(ms: number, deadline: Deadline | undefined): Promise<void> {
     const nowMs = clock.now().getTime();
@@ -89,7 +82,7 @@ export function createFundingFetcher(options: FundingFetcherOptions) {
         extraMeta: fundingMetaOf(state),
         retention: "until_replaced",
         signal: deadline?.signal,
-        stillMine: async () => token === null || (await leases.renew(keyOf(want.month), token, ttlMs).catch(() => true)),
+        stillMine: () => leases.stillHeld(want.month, token),
       })
       .catch((error: unknown) => {
         if (!(error instanceof EntryBusyError)) throw error;
@@ -103,7 +96,7 @@ export function createFundingFetcher(options: FundingFetcherOptions) {
   }
 
   /** One pass over consecutive months whose leases are held; each stored as soon as it is final. */
-  async function fetchRun(run: FundingWant[], held: Map<FundingWant, string | null>, request: FundingFetchRequest): Promise<ServedMonth[]> {
+  async function fetchRun(run: FundingWant[], held: Map<FundingMonth, string | null>, request: FundingFetchRequest): Promise<ServedMonth[]> {
     const first = run[0] as FundingWant;
     const symbol = first.month.symbol;
     const served: ServedMonth[] = [];
@@ -123,10 +116,10 @@ export function createFundingFetcher(options: FundingFetcherOptions) {
       { symbol, pageLimit: FUNDING_PAGE_LIMIT },
       async (index, fetched) => {
         const want = run[index] as FundingWant;
-        const token = held.get(want) ?? null;
+        const token = held.get(want.month) ?? null;
         served.push(await store(want, fetched, token, request.deadline));
-        await release(want.month, token);
-        held.delete(want);
+        await leases.release(want.month, token);
+        held.delete(want.month);
       },
     );
     return served;
@@ -141,21 +134,18 @@ export function createFundingFetcher(options: FundingFetcherOptions) {
       const stored = await reads.load(want.month, request.deadline?.signal);
       const need = fundingNeedOf(want.month, stored, { ...request.context, nowMs: clock.now().getTime(), cutoffMs: cutoff.of("futures") });
       if (need.kind !== "fetch") return servedAsStored(want.month, need.kind === "unclosed" ? "unclosed" : "cached", stored);
-      const lease = await take(want.month);
+      const lease = await leases.take(want.month);
       if (lease === "theirs") continue;
       const mine = { month: want.month, fromMs: need.fromMs, stored };
-      const [served] = await fetchHeld([mine], new Map([[mine, lease.token]]), request);
+      const [served] = await fetchHeld([mine], new Map([[mine.month, lease.token]]), request);
       if (served) return served;
     }
     throw new UpstreamUnavailableError("Another request is fetching these funding rates", { retryAt: new Date(clock.now().getTime() + 1000) });
   }
 
   /** Fetches the held months, consecutive ones in one pass; every lease still held is released at the end. */
-  async function fetchHeld(wants: FundingWant[], held: Map<FundingWant, string | null>, request: FundingFetchRequest): Promise<ServedMonth[]> {
-    const renewal = setInterval(() => {
-      for (const [want, token] of held) if (token !== null) void leases.renew(keyOf(want.month), token, ttlMs).catch(() => false);
-    }, ttlMs / 3);
-    renewal.unref();
+  async function fetchHeld(wants: FundingWant[], held: Map<FundingMonth, string | null>, request: FundingFetchRequest): Promise<ServedMonth[]> {
+    const renewal = leases.renewWhileHeld(held);
     try {
       const served: ServedMonth[] = [];
       for (const run of runsOf(wants)) served.push(...(await fetchRun(run, held, request)));
@@ -165,22 +155,22 @@ export function createFundingFetcher(options: FundingFetcherOptions) {
       throw error;
     } finally {
       clearInterval(renewal);
-      await Promise.all([...held].map(([want, token]) => release(want.month, token)));
+      await Promise.all([...held].map(([month, token]) => leases.release(month, token)));
     }
   }
 
   return {
     /** The wanted months fetched and stored (or waited for), as served, in the order asked. */
     async fetch(wants: FundingWant[], request: FundingFetchRequest): Promise<ServedMonth[]> {
-      const held = new Map<FundingWant, string | null>();
+      const held = new Map<FundingMonth, string | null>();
       const waited: FundingWant[] = [];
       for (const want of wants) {
-        const lease = await take(want.month);
+        const lease = await leases.take(want.month);
         if (lease === "theirs") waited.push(want);
-        else held.set(want, lease.token);
+        else held.set(want.month, lease.token);
       }
       const fetched = await fetchHeld(
-        wants.filter((want) => held.has(want)),
+        wants.filter((want) => held.has(want.month)),
         held,
         request,
       );

@@ -1,6 +1,7 @@
 import * as z from "zod/mini";
 import type { CacheMeta } from "../cache/entries/meta.js";
 import type { EntryId } from "../cache/entries/objects.js";
+import type { Need, NeedContext } from "../klines/plan.js";
 import type { Range } from "../klines/types.js";
 import { dateOf, DAY_MS, monthStart, parseTimestamp, formatTimestamp } from "../time.js";
 import type { FundingRecord } from "../upstream/binance.js";
@@ -121,17 +122,12 @@ export function recordsOfLines(text: string): FundingRecord[] {
   return records;
 }
 
-/** What a request needs of a month: nothing (cached), nothing because it cannot hold a record yet, or a fetch. */
-export type FundingNeed = { kind: "cached" } | { kind: "unclosed" } | { kind: "fetch"; fromMs: number };
-
-export interface FundingNeedContext {
-  range: Range;
-  /** The exchange's "published" line: records at times before it are answered by the exchange. */
-  cutoffMs: number;
-  nowMs: number;
-  /** A month past its end that is still not proven complete is asked again at most this often. */
-  recheckMs: number;
-}
+/**
+ * What a request needs of a month, as of a candle partition (plan.ts): nothing (cached), nothing because it cannot
+ * hold a record yet (unclosed), or a fetch from `fromMs`. Its context's cutoff is the records' published line.
+ */
+export type FundingNeed = Need;
+export type FundingNeedContext = NeedContext;
 
 /**
  * The earliest time a record not yet stored can have: funding falls on whole hours (Binance's times carry a few ms at

@@ -1,17 +1,10 @@
 import type { DataCache } from "../cache/data-cache.js";
 import type { CacheMeta } from "../cache/entries/meta.js";
-import { StorageUnavailableError } from "../errors.js";
-import { parseCachedAt } from "../time.js";
+import { createEntryReads, type StoredEntry } from "../klines/served.js";
 import { entryOfMonth, fundingStateOf, type FundingMonth, type FundingState } from "./month.js";
 
 /** A month as stored: its meta and state; the CSV only of an incomplete one (the base of its tail). */
-export interface StoredMonth {
-  meta: CacheMeta;
-  state: FundingState;
-  csv: Uint8Array | null;
-  /** When it was last written (the meta's cached_at). */
-  checkedAtMs: number;
-}
+export type StoredMonth = StoredEntry<FundingState>;
 
 /** How a month came into an answer: from the cache, fetched (whole or its tail), or not at all (nothing published yet). */
 export type MonthSource = "cached" | "fetched" | "extended" | "unclosed";
@@ -28,30 +21,10 @@ export interface ServedMonth {
 
 export type FundingReads = ReturnType<typeof createFundingReads>;
 
-/** Reading the funding months the cache holds: the one reader of their entries. */
+/** Reading the funding months the cache holds: the one reader of their entries (see createEntryReads). */
 export function createFundingReads(options: { cache: Pick<DataCache, "lookup" | "readCsv"> }) {
-  const { cache } = options;
-  return {
-    async load(month: FundingMonth, signal?: AbortSignal): Promise<StoredMonth | null> {
-      const entry = entryOfMonth(month);
-      const found = await cache.lookup(entry, { signal });
-      if (!found.hit) return null;
-      const state = fundingStateOf(found.meta);
-      const checkedAtMs = parseCachedAt(found.meta.cached_at)?.getTime();
-      if (!state || checkedAtMs === undefined) return null;
-      if (state.complete) return { meta: found.meta, state, csv: null, checkedAtMs };
-      const csv = await cache.readCsv(entry, { meta: found.meta, signal });
-      return csv.hit ? { meta: found.meta, state, csv: Buffer.concat(csv.csv), checkedAtMs } : null;
-    },
-
-    /** The CSV of a served month, as chunks: the bytes in hand, or read from the cache and proven against its meta. */
-    async csvOf(part: ServedMonth, signal?: AbortSignal): Promise<readonly Uint8Array[]> {
-      if (part.csv || !part.meta) return [part.csv ?? new Uint8Array(0)];
-      const found = await cache.readCsv(entryOfMonth(part.month), { meta: part.meta, signal });
-      if (!found.hit) throw new StorageUnavailableError(`The funding entry of ${entryOfMonth(part.month).start_date} changed while it was being read; ask again`);
-      return found.csv;
-    },
-  };
+  const reads = createEntryReads<FundingMonth, FundingState>({ ...options, entryOf: entryOfMonth, stateOf: fundingStateOf });
+  return { load: (month: FundingMonth, signal?: AbortSignal) => reads.load(month, signal), csvOf: (part: ServedMonth, signal?: AbortSignal) => reads.csvOf(part.month, part, signal) };
 }
 
 /** A month served as the cache holds it (or as nothing, when nothing is stored). */

@@ -11,3 +11,7 @@ export function lambdaDeadlineOf(c: Context<AppEnv>, clock: Clock): Deadline | u
   const lambda = c.env?.lambdaContext;
   return lambda ? deadlineIn(clock, lambda.getRemainingTimeInMillis() - LAMBDA_MARGIN_MS) : undefined;
 }
+
+/** A read-through request's deadline: on Lambda its remaining time less the margin, on the local server `localMs`. */
+export const readThroughDeadlineOf = (c: Context<AppEnv>, clock: Clock, localMs: number): Deadline =>
+  lambdaDeadlineOf(c, clock) ?? deadlineIn(clock, localMs);

@@ -32,7 +32,7 @@ export interface ServedPartition {
 }
 
 /** A partition as stored and proven whole; the CSV only of an incomplete one (the base of its tail). */
-export type Stored = { meta: CacheMeta; state: PartitionState; csv: Uint8Array | null; checkedAtMs: number };
+export type Stored = StoredEntry<PartitionState>;
 
 export interface ArchiveTally {
   files: number;
@@ -60,14 +60,43 @@ export type PartitionReads = ReturnType<typeof createPartitionReads>;
 
 /** Reading the partitions the cache holds: the one reader of their entries, for the answer and for the fill alike. */
 export function createPartitionReads(options: { cache: Pick<DataCache, "lookup" | "readCsv"> }) {
-  const { cache } = options;
+  const reads = createEntryReads<Partition, PartitionState>({ ...options, entryOf: entryOfPartition, stateOf });
   return {
-    /** The partition as stored and proven whole; the CSV only of an incomplete one (the base of its tail). */
-    async load(partition: Partition, signal?: AbortSignal): Promise<Stored | null> {
-      const entry = entryOfPartition(partition);
+    load: (partition: Partition, signal?: AbortSignal) => reads.load(partition, signal),
+    /**
+     * The CSV of a served partition, as chunks: the bytes in hand, or read from the cache and proven against its
+     * meta (not joined: an answer cuts its rows from them).
+     */
+    csvOf: (part: ServedPartition, signal?: AbortSignal) => reads.csvOf(part.partition, part, signal),
+  };
+}
+
+/** An entry of the read-through as stored: its meta and what it proves; the CSV only of an incomplete one. */
+export interface StoredEntry<S> {
+  meta: CacheMeta;
+  state: S;
+  csv: Uint8Array | null;
+  /** When it was last written (the meta's cached_at). */
+  checkedAtMs: number;
+}
+
+/**
+ * Reading a read-through's entries (candle partitions, funding months): each unit's entry (`entryOf`) with what its
+ * meta proves (`stateOf`, null when it cannot be read: then the entry is as good as absent).
+ */
+export function createEntryReads<U, S extends { complete: boolean }>(options: {
+  cache: Pick<DataCache, "lookup" | "readCsv">;
+  entryOf: (unit: U) => EntryId;
+  stateOf: (meta: CacheMeta) => S | null;
+}) {
+  const { cache, entryOf } = options;
+  return {
+    /** The unit as stored and proven whole; the CSV only of an incomplete one (the base of its tail). */
+    async load(unit: U, signal?: AbortSignal): Promise<StoredEntry<S> | null> {
+      const entry = entryOf(unit);
       const found = await cache.lookup(entry, { signal });
       if (!found.hit) return null;
-      const state = stateOf(found.meta);
+      const state = options.stateOf(found.meta);
       const checkedAtMs = parseCachedAt(found.meta.cached_at)?.getTime();
       if (!state || checkedAtMs === undefined) return null;
       if (state.complete) return { meta: found.meta, state, csv: null, checkedAtMs };
@@ -75,17 +104,12 @@ export function createPartitionReads(options: { cache: Pick<DataCache, "lookup" 
       return csv.hit ? { meta: found.meta, state, csv: Buffer.concat(csv.csv), checkedAtMs } : null;
     },
 
-    /**
-     * The CSV of a served partition, as chunks: the bytes in hand, or read from the cache and proven against its
-     * meta (not joined: an answer cuts its rows from them).
-     */
-    async csvOf(part: ServedPartition, signal?: AbortSignal): Promise<readonly Uint8Array[]> {
+    /** The CSV of a unit as served, as chunks: the bytes in hand, or read from the cache and proven against its meta. */
+    async csvOf(unit: U, part: { meta: CacheMeta | null; csv: Uint8Array | null }, signal?: AbortSignal): Promise<readonly Uint8Array[]> {
       if (part.csv || !part.meta) return [part.csv ?? new Uint8Array(0)];
-      const found = await cache.readCsv(entryOfPartition(part.partition), { meta: part.meta, signal });
-      if (!found.hit) {
-        const month = part.partition.id.start_date;
-        throw new StorageUnavailableError(`The cache entry of ${month} changed while it was being read; ask again`);
-      }
+      const entry = entryOf(unit);
+      const found = await cache.readCsv(entry, { meta: part.meta, signal });
+      if (!found.hit) throw new StorageUnavailableError(`The cache entry of ${entry.start_date} changed while it was being read; ask again`);
       return found.csv;
     },
   };

@@ -2,7 +2,6 @@ import type { Context, MiddlewareHandler } from "hono";
 import { BINANCE_CODES as CODE, BINANCE_MESSAGES as MSG, BinanceRequestError } from "../../binance-api/errors.js";
 import { fundingQueryOf } from "../../binance-api/funding.js";
 import { klinesQueryOf } from "../../binance-api/query.js";
-import { deadlineIn } from "../../deadline.js";
 import type { MarketType } from "../../market.js";
 import type { PriceKind } from "../../price-kinds.js";
 import type { ExchangeInfo } from "../../symbols/exchange-info.js";
@@ -11,7 +10,7 @@ import { binanceRefusalOf } from "../binance-errors.js";
 import type { AppDeps, AppEnv } from "../env.js";
 import { countFunding, countKlines, fundingOutcomeOf, outcomeOf } from "../klines-counts.js";
 import { requireRead, spendOf } from "../middleware/auth.js";
-import { LAMBDA_MARGIN_MS } from "../request-deadline.js";
+import { readThroughDeadlineOf } from "../request-deadline.js";
 
 type Deps = Pick<AppDeps, "binanceKlines" | "binanceFunding" | "symbols" | "counters" | "clock" | "access" | "klinesDeadlineMs">;
 
@@ -43,7 +42,7 @@ export function binanceApi(deps: Deps): Handlers {
 
   async function klines(c: Context<AppEnv>, market: MarketType, price: PriceKind = "trade"): Promise<Response> {
     const query = klinesQueryOf(market, new URL(c.req.url).searchParams, price);
-    const answer = await deps.binanceKlines.answer(market, query, { deadline: deadlineOf(c), spend: spendOf(c, deps.access) });
+    const answer = await deps.binanceKlines.answer(market, query, { deadline: readThroughDeadlineOf(c, deps.clock, deps.klinesDeadlineMs), spend: spendOf(c, deps.access) });
     for (const result of answer.results) countKlines(deps.counters, market, outcomeOf(result), result, price);
     const outcome = answer.results.some((result) => outcomeOf(result) !== "hit") ? "MISS" : "HIT";
     c.set("cacheOutcome", outcome === "HIT" ? "hit" : "absent");
@@ -56,7 +55,7 @@ export function binanceApi(deps: Deps): Handlers {
 
   async function fundingRate(c: Context<AppEnv>): Promise<Response> {
     const query = fundingQueryOf(new URL(c.req.url).searchParams);
-    const answer = await deps.binanceFunding.answer(query, { deadline: deadlineOf(c), spend: spendOf(c, deps.access) });
+    const answer = await deps.binanceFunding.answer(query, { deadline: readThroughDeadlineOf(c, deps.clock, deps.klinesDeadlineMs), spend: spendOf(c, deps.access) });
     const outcomes = answer.results.map(fundingOutcomeOf);
     answer.results.forEach((result, at) => countFunding(deps.counters, outcomes[at] ?? "hit", result));
     const outcome = outcomes.some((one) => one !== "hit") ? "MISS" : "HIT";
@@ -65,12 +64,6 @@ export function binanceApi(deps: Deps): Handlers {
     c.header("X-Upstream-Requests", String(answer.upstreamRequests));
     c.header("Cache-Control", "no-store");
     return c.body(answer.body, 200, { "Content-Type": "application/json" });
-  }
-
-  /** The request's deadline: the function's remaining time on Lambda, the klines budget on the local server. */
-  function deadlineOf(c: Context<AppEnv>) {
-    const lambda = c.env?.lambdaContext;
-    return deadlineIn(deps.clock, lambda ? lambda.getRemainingTimeInMillis() - LAMBDA_MARGIN_MS : deps.klinesDeadlineMs);
   }
 
   async function exchangeInfo(c: Context<AppEnv>, market: MarketType): Promise<Response> {

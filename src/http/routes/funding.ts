@@ -1,5 +1,4 @@
 import type { Context } from "hono";
-import { deadlineIn } from "../../deadline.js";
 import { PayloadTooLargeError } from "../../errors.js";
 import type { FundingResult } from "../../funding/service.js";
 import type { RouteChain } from "../app.js";
@@ -10,7 +9,7 @@ import type { AppDeps, AppEnv } from "../env.js";
 import { countFunding, fundingOutcomeOf } from "../klines-counts.js";
 import { requireRead, spendOf } from "../middleware/auth.js";
 import { compressAnswers } from "../middleware/compress.js";
-import { LAMBDA_MARGIN_MS } from "../request-deadline.js";
+import { readThroughDeadlineOf } from "../request-deadline.js";
 import { cacheControlOfRange, entityTagOfParts } from "../revalidation.js";
 import { streamOf } from "../stream.js";
 import { fundingFromQuery, wantedFormat } from "../validation.js";
@@ -28,9 +27,7 @@ export function funding(
   async function answer(c: Context<AppEnv>): Promise<Response> {
     const id = fundingFromQuery(c);
     const format = wantedFormat(c);
-    const lambda = c.env?.lambdaContext;
-    const budgetMs = lambda ? lambda.getRemainingTimeInMillis() - LAMBDA_MARGIN_MS : deps.klinesDeadlineMs;
-    const deadline = deadlineIn(deps.clock, budgetMs);
+    const deadline = readThroughDeadlineOf(c, deps.clock, deps.klinesDeadlineMs);
     const result = await funding.get(id, { deadline, spend: spendOf(c, deps.access) });
     const outcome = fundingOutcomeOf(result);
     countFunding(counters, outcome, result);

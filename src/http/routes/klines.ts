@@ -1,7 +1,6 @@
 import type { Context } from "hono";
 import { formatTimestamp } from "../../time.js";
 import { klinesUpstreamRequestsKey, type KlinesOutcome } from "../../counters/keys.js";
-import { deadlineIn } from "../../deadline.js";
 import { AppError, PayloadTooLargeError } from "../../errors.js";
 import { rangeFormOf } from "../../klines/range-forms.js";
 import type { KlinesResult, PartitionSource } from "../../klines/service.js";
@@ -18,7 +17,7 @@ import { countKlines, outcomeOf } from "../klines-counts.js";
 import type { AppDeps, AppEnv } from "../env.js";
 import { requireRead, spendOf } from "../middleware/auth.js";
 import { compressAnswers } from "../middleware/compress.js";
-import { LAMBDA_MARGIN_MS } from "../request-deadline.js";
+import { readThroughDeadlineOf } from "../request-deadline.js";
 import { cacheControlOfRange, entityTagOfParts } from "../revalidation.js";
 import { streamOf } from "../stream.js";
 import { seriesFromQuery, wantedFormat } from "../validation.js";
@@ -37,9 +36,7 @@ export function klines(
   async function answer(c: Context<AppEnv>): Promise<Response> {
     const id = seriesFromQuery(c);
     const format = wantedFormat(c);
-    const lambda = c.env?.lambdaContext;
-    const budgetMs = lambda ? lambda.getRemainingTimeInMillis() - LAMBDA_MARGIN_MS : deps.klinesDeadlineMs;
-    const deadline = deadlineIn(deps.clock, budgetMs);
+    const deadline = readThroughDeadlineOf(c, deps.clock, deps.klinesDeadlineMs);
     // Counting never waits: the drivers never reject, and an answer is not held up by a slow counter store.
     const result = await klines.get(id, { deadline, spend: spendOf(c, deps.access) }).catch((error: unknown) => {
       const requests = error instanceof AppError ? Number(error.details?.upstream_requests ?? 0) : 0;

@@ -8,6 +8,7 @@ import { createDeps } from "../src/app/deps.js";
 import { csvKeyOf } from "../src/cache/entries/objects.js";
 import { readChunks } from "../src/cache/entries/reads.js";
 import { createApp } from "../src/http/all-routes.js";
+import { entryOfMonth, monthsOf } from "../src/funding/month.js";
 import { entryOfPartition } from "../src/klines/served.js";
 import { partitionsOf } from "../src/klines/plan.js";
 import { silentLog } from "../src/log.js";
@@ -30,6 +31,14 @@ export interface BinanceApiFigures {
   /** Floor: the month partition's CSV read from the store as the service reads it (its chunks) — what each answer reads today. */
   monthReadMs: number;
   monthBytes: number;
+  /** A warm `GET /fapi/v1/fundingRate` of 1000 records (333 days at 8 h: twelve month entries), to its last byte. */
+  fundingPageMs: number;
+  fundingPageBytes: number;
+  /** A warm `GET /api/v1/funding` of the year 2024 as JSON. */
+  fundingYearMs: number;
+  /** Floor: the year's twelve funding month CSVs read from the store, as the service reads them. */
+  fundingMonthsReadMs: number;
+  fundingUpstreamRequests: number;
 }
 
 const MONTH = { start: "2024-03-01", end: "2024-03-31" };
@@ -68,7 +77,33 @@ export async function measureBinanceApi(client: BenchClient, runs: number): Prom
       if (!object) throw new Error("the month partition is not in the store");
       monthBytes = ((await readChunks(object)) ?? []).reduce((sum, chunk) => sum + chunk.byteLength, 0);
     });
+    const year = new URLSearchParams({ symbol: "BTCUSDT", start_date: "2024-01-01", end_date: "2024-12-31" });
+    const fundingFilled = await fetch(`${base}/api/v1/funding?${year}`);
+    if (fundingFilled.status !== 200) throw new Error(`filling the funding year answered ${fundingFilled.status}`);
+    await fundingFilled.arrayBuffer();
+    const fundingBefore = binance.requests["/fapi/v1/fundingRate"] ?? 0;
+    const fundingPage = new URLSearchParams({ symbol: "BTCUSDT", startTime: String(Date.parse("2024-01-01T00:00:00Z")), limit: "1000" });
+    const fundingWarm = await medianGet(client, `${base}/fapi/v1/fundingRate?${fundingPage}`, runs);
+    const fundingYear = await medianGet(client, `${base}/api/v1/funding?${year}`, runs);
+    const fundingUpstream = (binance.requests["/fapi/v1/fundingRate"] ?? 0) - fundingBefore;
+    const fundingKeys = monthsOf("BTCUSDT", { startMs: Date.parse("2024-01-01T00:00:00Z"), endMs: Date.parse("2025-01-01T00:00:00Z") }, Date.now()).map((one) =>
+      csvKeyOf(entryOfMonth(one)),
+    );
+    const fundingMonthsReadMs = await medianMs(runs, async () => {
+      await Promise.all(
+        fundingKeys.map(async (one) => {
+          const object = await store.getStream(one);
+          if (!object) throw new Error("a funding month is not in the store");
+          await readChunks(object);
+        }),
+      );
+    });
     return {
+      fundingPageMs: fundingWarm.ms,
+      fundingPageBytes: fundingWarm.bytes,
+      fundingYearMs: fundingYear.ms,
+      fundingMonthsReadMs,
+      fundingUpstreamRequests: fundingUpstream,
       query: `BTCUSDT 1m, startTime 2024-03-15 07:00, limit 1000`,
       rows: 1000,
       bytes: warm.bytes,
@@ -95,5 +130,8 @@ export function binanceApiRows(figures: BinanceApiFigures): string[][] {
     ["warm, through the service", ms(figures.warmMs), (figures.warmMs / figures.monthReadMs).toFixed(2), `${mb(figures.bytes)} MB, ${figures.warmUpstreamRequests} upstream requests`],
     ["the Binance stand-in directly", ms(figures.standInMs), (figures.standInMs / figures.monthReadMs).toFixed(2), "makes its candles as it answers"],
     ["floor: the month partition's CSV read from the store", ms(figures.monthReadMs), "1.00", `${mb(figures.monthBytes)} MB`],
+    ["GET /fapi/v1/fundingRate, BTCUSDT from 2024-01-01, limit 1000 (12 months), warm", ms(figures.fundingPageMs), (figures.fundingPageMs / figures.fundingMonthsReadMs).toFixed(2) + " (÷ funding months read)", `${(figures.fundingPageBytes / 1024).toFixed(0)} KB, ${figures.fundingUpstreamRequests} upstream requests`],
+    ["GET /api/v1/funding, BTCUSDT 2024 as JSON, warm", ms(figures.fundingYearMs), (figures.fundingYearMs / figures.fundingMonthsReadMs).toFixed(2) + " (÷ funding months read)", "1,098 records"],
+    ["floor: the twelve funding month CSVs read from the store", ms(figures.fundingMonthsReadMs), "1.00", ""],
   ];
 }

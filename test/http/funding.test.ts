@@ -257,6 +257,17 @@ describe("GET /api/v1/funding", () => {
     expect(fundingRequests()).toBe(asked);
   });
 
+  it("answers 413 with what to do when an answer is over what is answered inline (Lambda's 6 MB), and the CSV when it fits", async () => {
+    const { app } = testApp({ binanceUrl: standIn.url, now: NOW, inlineMaxBytes: 20_000 });
+    const big = await app.request(fundingUrl(RANGE));
+    expect(big.status).toBe(413);
+    const body = (await big.json()) as ErrorEnvelope;
+    expect(body.error.code).toBe("PAYLOAD_TOO_LARGE");
+    expect(body.error.message).toContain("shorter range");
+    const csv = await app.request(fundingUrl({ ...RANGE, start_date: "2024-04-01", format: "csv" }));
+    expect(csv.status).toBe(200);
+  });
+
   it("refuses bad input with 400 and the fields, a symbol Binance does not list by its field, and a cold range without the token with 401", async () => {
     const { app } = testApp({ binanceUrl: standIn.url, now: NOW, cacheApiToken: "secret" });
     const cases: [Record<string, string>, string[]][] = [

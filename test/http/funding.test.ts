@@ -2,7 +2,11 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { DuckDBInstance } from "@duckdb/node-api";
 import { tableFromIPC } from "apache-arrow";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { setTimeout as delay } from "node:timers/promises";
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
+import { fixedClock } from "../../src/clock.js";
+import { createMemoryLeases } from "../../src/counters/memory.js";
+import { createFsStore } from "../../src/storage/fs.js";
 import { metaKeyOf } from "../../src/cache/entries/objects.js";
 import type { ErrorEnvelope } from "../../src/http/envelope.js";
 import { startBinanceStandIn, type BinanceStandIn, type FundingRecord } from "../support/binance-standin.js";
@@ -266,6 +270,24 @@ describe("GET /api/v1/funding", () => {
     expect(body.error.message).toContain("shorter range");
     const csv = await app.request(fundingUrl({ ...RANGE, start_date: "2024-04-01", format: "csv" }));
     expect(csv.status).toBe(200);
+  });
+
+  it("fetches a month once across containers: a second one waits on the month's lease and serves what the first stored", async () => {
+    const shared = { leases: createMemoryLeases({ clock: fixedClock(NOW) }), store: createFsStore({ baseDir: tempDir() }) };
+    const first = testApp({ binanceUrl: standIn.url, now: NOW, ...shared });
+    const second = testApp({ binanceUrl: standIn.url, now: NOW, ...shared, sleep: (ms) => delay(ms) });
+    standIn.set({ slow: { count: 1, delayMs: 300 } });
+
+    const asked = first.app.request(fundingUrl({ ...RANGE, format: "csv" }));
+    await vi.waitFor(() => expect(fundingRequests()).toBe(1));
+    const waited = await second.app.request(fundingUrl({ ...RANGE, format: "csv" }));
+    const fetched = await asked;
+
+    expect(fetched.status).toBe(200);
+    expect(waited.status).toBe(200);
+    expect(waited.headers.get("X-Upstream-Requests")).toBe("0");
+    expect(await waited.text()).toBe(await fetched.text());
+    expect(fundingRequests()).toBe(1);
   });
 
   it("refuses bad input with 400 and the fields, a symbol Binance does not list by its field, and a cold range without the token with 401", async () => {

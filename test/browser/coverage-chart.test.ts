@@ -162,6 +162,7 @@ describe("the coverage picture and the candle chart in Chromium", () => {
       expect(await chart.getAttribute("data-funding")).toBe(String(31 * 3));
       expect(await text(page, "#chart-note")).toContain("93 funding rates in the pane below");
       await expect.poll(() => colouredPixels(page)).toBeGreaterThan(500);
+      await screenshot(page, "admin-chart-mark-funding");
       // The funding months are a series of their own in the coverage picture.
       expect(await statesOf(page, "BTCUSDT/1M/futures/funding")).toEqual(["2021-03:held"]);
       await page.close();

@@ -89,7 +89,8 @@ export function createChartPanel() {
     note.textContent += ` ${counted(points.length, "funding rate", "funding rates")} in the pane below (percent per settlement).`;
     if (!chart || points.length === 0) return;
     const pane = chart.panes().length;
-    const bars = chart.addSeries(HistogramSeries, { priceFormat: { type: "percent", precision: 4, minMove: 0.0001 }, priceLineVisible: false }, pane);
+    const percent = { type: "custom" as const, minMove: 0.0001, formatter: (value: number) => `${value.toFixed(4)}%` };
+    const bars = chart.addSeries(HistogramSeries, { priceFormat: percent, priceLineVisible: false }, pane);
     bars.setData(points as unknown as WhitespaceData<Time>[]);
     chart.panes()[pane]?.setStretchFactor(1);
   }
@@ -110,7 +111,8 @@ export function createChartPanel() {
       wickDownColor: FALLING,
     });
     candles.setData(data.candles as unknown as WhitespaceData<Time>[]);
-    if (data.hasVolume) {
+    // Price kinds' candles (mark, index, premium) carry zero volumes: no pane for them.
+    if (data.hasVolume && data.volumes.some((point) => "value" in point && point.value > 0)) {
       const volume = chart.addSeries(HistogramSeries, { priceFormat: { type: "volume" }, priceLineVisible: false, lastValueVisible: false }, 1);
       volume.setData(
         data.volumes.map((point) => ("value" in point ? { time: point.time, value: point.value, color: point.rising ? RISING : FALLING } : point)) as unknown as WhitespaceData<Time>[],

@@ -1,3 +1,4 @@
+import { tableFromIPC, tableToIPC } from "apache-arrow";
 import { createArrowEncoder } from "./arrow.js";
 import { assembleArrow } from "./assemble-arrow.js";
 import { assembleParquet, type Assembled } from "./assemble-parquet.js";
@@ -75,6 +76,14 @@ async function columnTypes(read: CsvSource): Promise<{ names: string[]; kinds: C
  */
 export function assembled(format: ColumnarFormat, files: readonly Uint8Array[]): Assembled | null {
   return format === "parquet" ? assembleParquet(files) : assembleArrow(files);
+}
+
+/**
+ * An Arrow IPC stream as an Arrow IPC file (Feather v2: what `pandas.read_feather` and freqtrade's data files read):
+ * the same schema and record batches, with the file's magic and its footer of where each batch starts.
+ */
+export function featherOf(stream: Uint8Array): Uint8Array {
+  return tableToIPC(tableFromIPC(stream), "file");
 }
 
 /** A CSV in memory converted to `format`, whole. */

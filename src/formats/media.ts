@@ -2,7 +2,7 @@
  * The forms an answer comes in, and their media types. Apart from the encoders (columnar.ts) so that what only
  * names the formats (validation, routing) bundles none of their libraries.
  */
-export const FORMATS = ["json", "csv", "parquet", "arrow"] as const;
+export const FORMATS = ["json", "csv", "parquet", "arrow", "feather"] as const;
 export type Format = (typeof FORMATS)[number];
 export type ColumnarFormat = Extract<Format, "parquet" | "arrow">;
 
@@ -11,6 +11,8 @@ export const MEDIA_TYPES: Record<Format, string> = {
   csv: "text/csv",
   parquet: "application/vnd.apache.parquet",
   arrow: "application/vnd.apache.arrow.stream",
+  // The Arrow IPC file format (Feather v2): what pandas.read_feather and freqtrade's data files read.
+  feather: "application/vnd.apache.arrow.file",
 };
 
 export const isColumnar = (format: Format): format is ColumnarFormat => format === "parquet" || format === "arrow";

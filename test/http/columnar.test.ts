@@ -35,6 +35,9 @@ const KLINE_TYPES = {
   ignore: "BIGINT",
 };
 
+/** JSON of a row with Int64 cells (bigints), for comparing rows as text. */
+const bigintText = (_key: string, value: unknown) => (typeof value === "bigint" ? value.toString() : value);
+
 /** An answer's bytes saved to a file DuckDB can read. */
 async function saved(res: Response, name: string): Promise<string> {
   const path = join(tempDir(), name);
@@ -118,6 +121,31 @@ describe("Parquet and Arrow answers", () => {
     }
   });
 
+  it("answers format=feather as an Arrow IPC file (what pandas.read_feather reads): converted before the kept Arrow form exists, then from it, the same table", async () => {
+    const { app, deriver } = testApp({ backgroundForms: false });
+    const body = klinesCsv(ROWS);
+    await app.request(dataUrl(BTC_SPOT), csvPut(body));
+    const magic = (bytes: Uint8Array) => [Buffer.from(bytes.subarray(0, 6)).toString("latin1"), Buffer.from(bytes.subarray(-6)).toString("latin1")];
+
+    const converted = await app.request(dataUrl({ ...BTC_SPOT, format: "feather" }));
+    expect(converted.status).toBe(200);
+    expect(converted.headers.get("Content-Type")).toBe("application/vnd.apache.arrow.file");
+    expect(converted.headers.get("Content-Disposition")).toMatch(/\.feather"$/);
+    expect(converted.headers.get("X-Arrow")).toBe("MISS");
+    const file = new Uint8Array(await converted.arrayBuffer());
+    expect(magic(file)).toEqual(["ARROW1", "ARROW1"]);
+    const stream = tableFromIPC(new Uint8Array(await (await app.request(dataUrl({ ...BTC_SPOT, format: "arrow" }))).arrayBuffer()));
+    const table = tableFromIPC(file);
+    expect(table.numRows).toBe(ROWS);
+    expect(table.schema.fields.map(String)).toEqual(stream.schema.fields.map(String));
+    for (const at of [0, BATCH_RECORDS, ROWS - 1]) expect(JSON.stringify(table.get(at)?.toJSON(), bigintText)).toBe(JSON.stringify(stream.get(at)?.toJSON(), bigintText));
+
+    await deriver.derive(BTC_SPOT);
+    const kept = await app.request(dataUrl({ ...BTC_SPOT, format: "feather" }));
+    expect(kept.headers.get("X-Arrow")).toBe("HIT");
+    expect(Buffer.compare(Buffer.from(await kept.arrayBuffer()), Buffer.from(file))).toBe(0);
+  });
+
   it("keeps the type the CSV implies for other columns, and for a known column whose values do not fit its type", async () => {
     const { app } = testApp();
     const csv = [
@@ -169,9 +197,9 @@ describe("Parquet and Arrow answers", () => {
 
   it("refuses an unknown format naming the ones it has", async () => {
     const { app } = testApp();
-    const res = await app.request(dataUrl({ ...BTC_SPOT, format: "feather" }));
+    const res = await app.request(dataUrl({ ...BTC_SPOT, format: "orc" }));
     expect(res.status).toBe(400);
     const body = (await res.json()) as { error: { details?: unknown } };
-    expect(JSON.stringify(body)).toContain("json, csv, parquet, arrow");
+    expect(JSON.stringify(body)).toContain("json, csv, parquet, arrow, feather");
   });
 });

@@ -164,6 +164,13 @@ describe("GET /api/v1/funding", () => {
       ["mark_price", "Float64"],
     ]);
     expect(arrow.numRows).toBe(6);
+
+    // Feather (the Arrow IPC file format): the same table.
+    const feather = new Uint8Array(await (await app.request(fundingUrl({ ...range, format: "feather" }))).arrayBuffer());
+    expect(Buffer.from(feather.subarray(0, 6)).toString("latin1")).toBe("ARROW1");
+    const fromFile = tableFromIPC(feather);
+    expect(fromFile.schema.fields.map(String)).toEqual(arrow.schema.fields.map(String));
+    expect(fromFile.numRows).toBe(6);
   });
 
   it("grows the month that reaches now by its tail, at most once per whole hour however often it is asked", async () => {

@@ -1,3 +1,4 @@
+import { tableFromIPC } from "apache-arrow";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { metaKeyOf } from "../../src/cache/entries/objects.js";
 import type { ErrorEnvelope } from "../../src/http/envelope.js";
@@ -70,6 +71,11 @@ describe.each(KINDS)("GET /api/v1/klines?price=$price", ({ price, path, param })
     expect(warm.headers.get("X-Upstream-Requests")).toBe("0");
     expect(standIn.served).toEqual([]);
     expect((await warm.text()).trimEnd().split("\n")).toEqual(lines);
+    // The same candles as a Feather file (the Arrow IPC file format), from the cache alone.
+    const feather = new Uint8Array(await (await app.request(klinesUrl({ ...RANGE, price, format: "feather" }))).arrayBuffer());
+    expect(Buffer.from(feather.subarray(-6)).toString("latin1")).toBe("ARROW1");
+    expect(tableFromIPC(feather).numRows).toBe(lines.length - 1);
+    expect(standIn.served).toEqual([]);
 
     // Trade candles of the same range are another series: fetched from /fapi/v1/klines, not these.
     const trade = await app.request(klinesUrl(RANGE));

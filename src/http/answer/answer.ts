@@ -37,6 +37,8 @@ export async function answerSource(c: Context<AppEnv>, source: CsvBackedSource, 
   if (source.estimatedCsvBytes !== undefined && overInline(source.estimatedCsvBytes)) return source.tooLarge(format);
   const disposition = (extension: string) => ({ "Content-Disposition": `inline; filename="${source.name}.${extension}"` });
 
+  if (format === "feather") return featherAnswer(c, source, options, { ...validators, ...disposition("feather") });
+
   if (isColumnar(format)) {
     const kept = (await source.kept?.(format)) ?? null;
     if (kept) {
@@ -75,6 +77,45 @@ export async function answerSource(c: Context<AppEnv>, source: CsvBackedSource, 
   if (isColumnar(format)) return converted(c, source, format, first, options, { ...validators, ...disposition(format) });
   const headers = { ...validators, "Content-Type": "text/csv; charset=utf-8", "Content-Length": String(first.sizeBytes) };
   return c.body(first.stream, 200, { ...headers, ...disposition("csv") });
+}
+
+/**
+ * The Arrow IPC file (Feather) of the source: its Arrow stream — the form kept beside it (`X-Arrow: HIT`), or converted
+ * for this request in a conversion slot (`MISS`) — rewritten as a file, whole: the file's footer says where each
+ * batch starts, so it cannot be streamed as it is made. Over the inline limit it is what the source says (tooLarge).
+ */
+async function featherAnswer(c: Context<AppEnv>, source: CsvBackedSource, options: AnswerOptions, headers: Record<string, string>): Promise<Response> {
+  const overInline = (sizeBytes: number) => options.inlineMaxBytes !== undefined && sizeBytes > options.inlineMaxBytes;
+  const kept = (await source.kept?.("arrow")) ?? null;
+  let stream: Uint8Array[];
+  if (kept) {
+    c.header(FORM_HEADERS.arrow, "HIT");
+    if (overInline(kept.sizeBytes)) {
+      await kept.stream.cancel();
+      return source.tooLarge("feather");
+    }
+    stream = await collect(kept.stream as unknown as AsyncIterable<Uint8Array>);
+  } else {
+    c.header(FORM_HEADERS.arrow, "MISS");
+    const first = await source.csv();
+    if (overInline(first.sizeBytes)) {
+      await first.stream.cancel();
+      return source.tooLarge("feather");
+    }
+    const csv = reopen(first.stream, () => source.csv());
+    const waits = options.conversions.waitSignal(options.deadline);
+    stream = await collect(await options.conversions.stream(async () => (await loadColumnar()).columnarOf("arrow", csv), waits));
+  }
+  source.served?.();
+  const file = (await loadColumnar()).featherOf(Buffer.concat(stream));
+  if (overInline(file.length)) return source.tooLarge("feather");
+  return c.body(file as Uint8Array<ArrayBuffer>, 200, { ...headers, "Content-Type": MEDIA_TYPES.feather, "Content-Length": String(file.length) });
+}
+
+async function collect(parts: AsyncIterable<Uint8Array>): Promise<Uint8Array[]> {
+  const chunks: Uint8Array[] = [];
+  for await (const part of parts) chunks.push(part);
+  return chunks;
 }
 
 /** The source's CSV converted to `format` for this request, in a conversion slot (the CSV is read twice). */

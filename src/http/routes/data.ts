@@ -73,6 +73,11 @@ export function readData(
           if (representation === "csv") return redirectToStore(c, await cache.downloadUrl(id, presignTtlSeconds));
           // Not made yet: its writer's job makes it right after the write, and the kept form redirects.
           if (isColumnar(representation)) throw conversions.busy(`The ${representation} form of this entry is being made; ask again`);
+          if (representation === "feather") {
+            throw new PayloadTooLargeError(
+              `The Feather answer is over the ${inlineMaxBytes} bytes answered inline here; ask with format=arrow or format=parquet to be redirected to the form kept in the store`,
+            );
+          }
           throw new PayloadTooLargeError(
             `The JSON answer is over the ${inlineMaxBytes} bytes answered inline here; ask with format=csv (or Accept: text/csv) to be redirected to a download URL`,
           );

@@ -4,6 +4,7 @@ import type { FundingRequest, FundingResult, FundingService } from "../funding/s
 import { FIRST_DATE } from "../klines/plan.js";
 import { dateOf, DAY_MS, dayStartMs } from "../time.js";
 import { BINANCE_CODES as CODE, BINANCE_MESSAGES as MSG, BinanceRequestError } from "./errors.js";
+import { integerOf, SYMBOL } from "./query.js";
 
 /** A fundingRate request in Binance's terms (GET /fapi/v1/fundingRate), checked as Binance checks it. */
 export interface BinanceFundingQuery {
@@ -16,8 +17,6 @@ export interface BinanceFundingQuery {
 
 /** "Default 100; max 1000" (USD-M docs, Get Funding Rate History). */
 export const FUNDING_LIMITS = { default: 100, max: 1000 };
-const SYMBOL = /^[A-Z0-9\-_.]{1,20}$/;
-const INTEGER = /^[0-9]{1,20}$/;
 
 /**
  * The query of `params`, or Binance's error for the first thing wrong with it. Binance answers every symbol's latest
@@ -33,13 +32,6 @@ export function fundingQueryOf(params: URLSearchParams): BinanceFundingQuery {
   if (limit < 1 || limit > FUNDING_LIMITS.max) throw new BinanceRequestError(CODE.INVALID_PARAMETER, MSG.invalidData("limit"));
   if (startTime !== null && endTime !== null && startTime > endTime) throw new BinanceRequestError(CODE.START_AFTER_END, MSG.startAfterEnd);
   return { symbol, startTime, endTime, limit };
-}
-
-function integerOf(params: URLSearchParams, name: string): number | null {
-  const text = params.get(name);
-  if (text === null || text === "") return null;
-  if (!INTEGER.test(text)) throw new BinanceRequestError(CODE.ILLEGAL_CHARS, MSG.illegal(name, INTEGER.source));
-  return Number(text);
 }
 
 export interface BinanceFundingAnswer {

@@ -21,7 +21,8 @@ export const KLINES_LIMITS: Record<MarketType, { default: number; max: number }>
   futures: { default: 500, max: 1500 },
 };
 
-const SYMBOL = /^[A-Z0-9\-_.]{1,20}$/;
+/** Binance's legal range of a symbol, as its -1100 error names it. */
+export const SYMBOL = /^[A-Z0-9\-_.]{1,20}$/;
 const INTEGER = /^[0-9]{1,20}$/;
 /** Spot takes timestamps in microseconds too: anything past the year 5138 in ms is read as µs. */
 const MICROSECONDS_FROM = 1e14;
@@ -53,7 +54,8 @@ export function klinesQueryOf(market: MarketType, params: URLSearchParams, price
 
 const isInterval = (text: string): text is Interval => (INTERVALS as readonly string[]).includes(text);
 
-function integerOf(params: URLSearchParams, name: string): number | null {
+/** A non-negative integer parameter; null when not sent; Binance's -1100 when it is not one. */
+export function integerOf(params: URLSearchParams, name: string): number | null {
   const text = params.get(name);
   if (text === null || text === "") return null;
   if (!INTEGER.test(text)) throw new BinanceRequestError(CODE.ILLEGAL_CHARS, MSG.illegal(name, INTEGER.source));

@@ -3,6 +3,7 @@ import { parseMeta } from "../cache/entries/meta.js";
 import { DERIVED_FORMS, entryIdOfMeta, entryName, parseEntryObject, type DerivedForm, type EntryId } from "../cache/entries/objects.js";
 import type { Conversions } from "../formats/conversions.js";
 import { loadColumnar } from "../formats/lazy.js";
+import { FUNDING_FOLDER } from "../funding/month.js";
 import type { Log } from "../log.js";
 import type { ObjectStore } from "../storage/types.js";
 
@@ -20,6 +21,13 @@ export interface DeriverOptions {
   queueMax?: number;
 }
 
+/**
+ * Folders whose entries get no derived forms: no answer reads them. A funding month is a few KB, so its answers
+ * convert the range's rows per request; forms made at each write (every hour, for the month that reaches now) would
+ * be work nobody uses.
+ */
+const FOLDERS_WITHOUT_FORMS: ReadonlySet<string> = new Set([FUNDING_FOLDER]);
+
 /** What one derivation did, form by form; null forms: the entry was not there to derive (a miss). */
 export type Derived = Partial<Record<DerivedForm, Kept | "failed">> | null;
 
@@ -36,6 +44,7 @@ export function createDeriver(options: DeriverOptions) {
 
   /** Makes every derived form the entry lacks, one after another, each in a conversion slot. */
   async function derive(id: EntryId): Promise<Derived> {
+    if (FOLDERS_WITHOUT_FORMS.has(id.folder ?? "")) return {};
     const found = await cache.lookup(id);
     if (!found.hit) return null;
     const started = Date.now();

@@ -75,7 +75,7 @@ const fundingRequests = () => standIn.requests["/fapi/v1/fundingRate"] ?? 0;
 
 describe("GET /api/v1/funding", () => {
   it("reads a range's funding rates through, keeps each month in the funding folder, and answers a repeat from the cache", async () => {
-    const { app, store } = testApp({ binanceUrl: standIn.url, now: NOW });
+    const { app, store, deriver } = testApp({ binanceUrl: standIn.url, now: NOW });
     const expected = await binanceRecords("BTCUSDT", ms("2024-01-01T00:00:00Z"), ms("2024-05-01T00:00:00Z"));
     expect(expected).toHaveLength((31 + 29 + 31 + 30) * 3);
     standIn.reset();
@@ -93,6 +93,9 @@ describe("GET /api/v1/funding", () => {
     const stored = await store.get(metaKeyOf({ ...april, folder: "funding" }));
     const meta = JSON.parse(Buffer.from(stored ?? new Uint8Array()).toString("utf8")) as { funding?: { complete: boolean } };
     expect(meta.funding?.complete).toBe(true);
+    // No derived forms are made for funding months: no answer reads them (a month is a few KB, converted per request).
+    await deriver.idle();
+    expect((await store.list("funding/")).filter((object) => !/(\.csv|_meta\.json)$/.test(object.key))).toEqual([]);
 
     standIn.reset();
     const warm = await app.request(fundingUrl({ ...RANGE, format: "csv" }));
